@@ -1,0 +1,532 @@
+// The master process, after gunicorn's arbiter. Signal handlers only queue the signal; the loop
+// handles it. The methods read like the operator's runbook: spawnWorker, reapWorker,
+// murderWorkers, manageWorkers, reload, stop, halt.
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { Socket } from "node:net";
+import type http from "node:http";
+import type { Logger } from "pino";
+import type { Settings } from "../config/settings.js";
+import { resolveSettings, type Resolved } from "../config/load.js";
+import { pickHooks, runHook, runHookSync, type Hooks } from "../config/hooks.js";
+import { loadConfigFile } from "../config/load.js";
+import { createLogger, type ReopenableLogger } from "../logging/logger.js";
+import { closeListeners, openListeners, type Listener } from "./listeners.js";
+import { Pidfile } from "./pidfile.js";
+import { ConnectionDispatcher } from "./dispatcher.js";
+import { WorkerProcess } from "./worker-process.js";
+import { MasterMetrics, type RestartReason } from "../metrics/master-metrics.js";
+import { StoreCollector } from "../metrics/collector.js";
+import { prepareStoreDir } from "../metrics/store.js";
+import { createMetricsServer, listenMetrics } from "../metrics/server.js";
+import type { FamilyJSON } from "../metrics/family.js";
+import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR, isProtocolMessage, type ToMaster, type WorkerInit } from "../workers/protocol.js";
+import { loadApp } from "../workers/app-loader.js";
+
+const WORKER_MAIN = fileURLToPath(new URL("../workers/main.js", import.meta.url));
+const TICK_MS = 250;
+/** A worker that lived less than this before crashing counts towards its slot's backoff. */
+const QUICK_CRASH_MS = 10_000;
+const MAX_BACKOFF_MS = 10_000;
+const ABORT_GRACE_MS = 2_000;
+/** How long a scrape waits for workers to write fresh files before reading what is there. */
+const FLUSH_WAIT_MS = 5;
+const SIGNALS = ["SIGHUP", "SIGTERM", "SIGINT", "SIGQUIT", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
+
+export class StartupError extends Error {}
+
+export interface ArbiterOptions {
+  app: string;
+  resolved: Resolved;
+  /** The raw CLI values, to re-resolve settings on HUP. */
+  cli: Record<string, unknown>;
+  /** The original argv after the node binary, for USR2. */
+  argv: string[];
+  inherited?: { listeners: Listener[]; metricsHandle: object | null } | undefined;
+}
+
+interface SlotState {
+  quickCrashes: number;
+  nextSpawnAt: number;
+}
+
+export class Arbiter {
+  settings: Settings;
+  private sources: Resolved["sources"];
+  private hooks: Hooks = {};
+  readonly log: Logger;
+  private readonly logger: ReopenableLogger;
+  private listeners: Listener[] = [];
+  private readonly workers = new Map<number, WorkerProcess>();
+  private readonly slots = new Map<number, SlotState>();
+  private target: number;
+  private generation = 0;
+  private age = 0;
+  private readonly signalQueue: string[] = [];
+  private wakeScheduled = false;
+  private stopping: "graceful" | "fast" | null = null;
+  private ready = false;
+  private reloading: { previous: number } | null = null;
+  private pidfile: Pidfile | null = null;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private metricsServer: http.Server | null = null;
+  metricsPort = 0;
+  private collector: StoreCollector | null = null;
+  readonly metrics: MasterMetrics;
+  private readonly dispatcher: ConnectionDispatcher<WorkerProcess>;
+  private flushWaiters = new Map<number, () => void>();
+  private flushId = 0;
+  private successor: ChildProcess | null = null;
+  private readonly procName: string;
+
+  constructor(private readonly o: ArbiterOptions) {
+    this.settings = o.resolved.settings;
+    this.sources = o.resolved.sources;
+    this.target = this.settings.workers;
+    this.procName = this.settings.proc_name ?? o.app;
+    this.logger = createLogger({ errorlog: this.settings.errorlog, loglevel: this.settings.loglevel, bindings: { role: "master" } });
+    this.log = this.logger.log;
+    this.metrics = new MasterMetrics(() => [...this.workers.values()]);
+    this.dispatcher = new ConnectionDispatcher(() => this.currentWorkers(), this.settings.backlog);
+  }
+
+  /** What hooks receive as `server`. */
+  private get server(): object {
+    return { pid: process.pid, settings: this.settings, log: this.log, app: this.o.app, workers: () => [...this.workers.values()].map((w) => w.info()) };
+  }
+
+  // ---- start --------------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    process.title = `gpe-server: master [${this.procName}]`;
+    this.hooks = this.o.resolved.configPath ? pickHooks((await loadConfigFile(this.o.resolved.configPath)).values) : {};
+    await runHook(this.hooks, "on_starting", this.log, this.server);
+    const s = this.settings;
+    if (s.metrics_enabled) {
+      try {
+        prepareStoreDir(s.multiproc_dir, { clean: !this.o.inherited });
+      } catch (err) {
+        throw new StartupError((err as Error).message);
+      }
+      this.collector = new StoreCollector(s.multiproc_dir, process.pid, this.log);
+    }
+    if (s.preload_app) {
+      try {
+        await loadApp(this.o.app);
+      } catch (err) {
+        throw new StartupError((err as Error).message);
+      }
+    }
+    try {
+      this.listeners = this.o.inherited?.listeners ?? (await openListeners(s.bind));
+    } catch (err) {
+      throw new StartupError((err as Error).message);
+    }
+    try {
+      if (s.pidfile) {
+        this.pidfile = new Pidfile(s.pidfile);
+        this.pidfile.create(process.pid);
+      }
+      if (s.metrics_enabled) await this.startMetricsServer();
+    } catch (err) {
+      closeListeners(this.listeners);
+      this.pidfile?.unlink(process.pid);
+      throw new StartupError((err as Error).message);
+    }
+    for (const signal of SIGNALS) process.on(signal, () => this.queueSignal(signal.slice(3)));
+    this.log.info(`Starting gpe-server ${process.env.npm_package_version ?? ""}`.trim());
+    for (const l of this.listeners) this.log.info(`Listening at: ${l.bind.kind === "unix" ? l.address : `http${s.certfile ? "s" : ""}://${l.address}`} (${process.pid})`);
+    this.log.info(`Using worker: ${s.worker_class}`);
+    this.metrics.startSampling();
+    this.manageWorkers();
+    this.tickTimer = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  private async startMetricsServer(): Promise<void> {
+    const s = this.settings;
+    this.metricsServer = createMetricsServer({ gather: () => this.gather() }, (err) => this.log.error({ err }, "metrics collection failed"));
+    const inheritedHandle = this.o.inherited?.metricsHandle;
+    if (inheritedHandle) {
+      await new Promise<void>((resolve) => this.metricsServer!.listen(inheritedHandle, () => resolve()));
+      const address = this.metricsServer.address();
+      this.metricsPort = typeof address === "object" && address ? address.port : s.metrics_port;
+    } else {
+      this.metricsPort = await listenMetrics(this.metricsServer, s.metrics_bind, s.metrics_port);
+    }
+    this.log.info(`Metrics at: http://${s.metrics_bind}:${this.metricsPort}/metrics`);
+  }
+
+  // ---- signals ------------------------------------------------------------------------------
+
+  private queueSignal(name: string): void {
+    // Like gunicorn, a burst is capped; repeated signals of one kind collapse in the kernel anyway.
+    if (this.signalQueue.length < 64) this.signalQueue.push(name);
+    if (!this.wakeScheduled) {
+      this.wakeScheduled = true;
+      setImmediate(() => {
+        this.wakeScheduled = false;
+        this.handleSignals();
+      });
+    }
+  }
+
+  private handleSignals(): void {
+    for (let name = this.signalQueue.shift(); name !== undefined; name = this.signalQueue.shift()) {
+      this.metrics.signal(name);
+      this.log.info(`Handling signal: ${name.toLowerCase()}`);
+      switch (name) {
+        case "HUP": void this.reload(); break;
+        case "TERM": this.stop(true); break;
+        case "INT":
+        case "QUIT": this.stop(false); break;
+        case "TTIN": this.setTarget(this.target + 1); break;
+        case "TTOU": if (this.target > 1) this.setTarget(this.target - 1); break;
+        case "USR1": this.reopenLogs(); break;
+        case "USR2": void this.reexec(); break;
+        case "WINCH": break; // gunicorn stops workers on WINCH only when daemonized; we never daemonize
+      }
+    }
+  }
+
+  private setTarget(n: number): void {
+    if (this.stopping) return;
+    const old = this.target;
+    this.target = n;
+    runHookSync(this.hooks, "nworkers_changed", this.log, this.server, n, old);
+    this.manageWorkers();
+  }
+
+  private reopenLogs(): void {
+    this.logger.reopen();
+    for (const w of this.workers.values()) w.signal("SIGUSR1");
+    this.log.info("reopened log files");
+  }
+
+  // ---- workers ------------------------------------------------------------------------------
+
+  private currentWorkers(): WorkerProcess[] {
+    return [...this.workers.values()].filter((w) => w.live);
+  }
+
+  private spawnWorker(slot: number): void {
+    const s = this.settings;
+    const jitter = s.max_requests > 0 && s.max_requests_jitter > 0 ? Math.floor(Math.random() * (s.max_requests_jitter + 1)) : 0;
+    const { on_starting, on_reload, when_ready, pre_fork, post_fork, post_worker_init, worker_int, worker_abort, pre_exec, pre_request, post_request, child_exit, worker_exit, nworkers_changed, on_exit, ...plain } = s;
+    const init: WorkerInit = {
+      app: this.o.app, slot, age: ++this.age, workerClass: s.worker_class, settings: plain,
+      configPath: this.o.resolved.configPath, maxRequests: s.max_requests > 0 ? s.max_requests + jitter : 0,
+      masterPid: process.pid, procName: this.procName, cwd: process.cwd(),
+    };
+    runHookSync(this.hooks, "pre_fork", this.log, this.server, { slot, age: init.age });
+    const child = fork(WORKER_MAIN, [], {
+      env: { ...process.env, GPE_WORKER_INIT: JSON.stringify(init), GPE_KEEPALIVE_EXPLICIT: this.sources.keepalive === "default" ? "0" : "1" },
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      serialization: "json",
+    });
+    const worker = new WorkerProcess(child, slot, init.age, this.generation);
+    this.workers.set(worker.pid, worker);
+    child.on("message", (m: unknown, handle: unknown) => {
+      if (isProtocolMessage(m)) this.onWorkerMessage(worker, m as ToMaster, handle);
+    });
+    child.once("exit", (code, signal) => this.reapWorker(worker, code, signal));
+    this.log.debug(`Booting worker with pid: ${worker.pid} (slot ${slot})`);
+  }
+
+  private onWorkerMessage(w: WorkerProcess, m: ToMaster, handle: unknown): void {
+    switch (m.cmd) {
+      case "gpe:hb":
+        w.lastHeartbeat = Date.now();
+        break;
+      case "gpe:booted":
+        w.lastHeartbeat = Date.now();
+        this.listeners.forEach((l, i) => w.send({ cmd: "gpe:listen", backlog: this.settings.backlog, last: i === this.listeners.length - 1 }, l.handle));
+        break;
+      case "gpe:ready":
+        if (w.state === "booting") w.setState("running");
+        this.log.info(`Booted worker with pid: ${w.pid} (slot ${w.slot})`);
+        void this.metrics.sample();
+        this.onWorkerReady();
+        break;
+      case "gpe:boot-error":
+        w.bootError = m.message;
+        break;
+      case "gpe:handoff":
+        this.dispatcher.handOff(w, handle as Socket);
+        break;
+      case "gpe:idle":
+        this.dispatcher.idle(w);
+        break;
+      case "gpe:retire":
+        // It stops accepting and drains; its slot is refilled right away.
+        w.exitReason = m.reason;
+        this.retire(w, m.reason);
+        break;
+      case "gpe:flushed":
+        this.flushWaiters.get(w.pid)?.();
+        break;
+    }
+  }
+
+  private onWorkerReady(): void {
+    const current = [...this.workers.values()].filter((w) => w.generation === this.generation);
+    const allUp = current.filter((w) => w.state === "running").length >= this.target;
+    if (!allUp) return;
+    if (this.reloading) {
+      // The new generation is serving: retire the old one gracefully.
+      this.reloading = null;
+      for (const w of this.workers.values()) if (w.generation !== this.generation && w.live) this.retire(w, "reload");
+      this.log.info("reload complete");
+    }
+    if (!this.ready) {
+      this.ready = true;
+      runHookSync(this.hooks, "when_ready", this.log, this.server);
+    }
+  }
+
+  /** Graceful stop of one worker: TERM now, KILL after graceful_timeout. */
+  private retire(w: WorkerProcess, reason: RestartReason): void {
+    if (!w.live) return;
+    w.exitReason ??= reason;
+    w.setState("quitting");
+    w.killDeadline = Date.now() + this.settings.graceful_timeout * 1000;
+    this.dispatcher.forget(w);
+    w.signal("SIGTERM");
+    this.manageWorkers();
+  }
+
+  private reapWorker(w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    this.workers.delete(w.pid);
+    this.dispatcher.forget(w);
+    this.flushWaiters.get(w.pid)?.();
+    this.metrics.signal("CHLD");
+    this.collector?.fold(w.slot, w.pid);
+    const bootFailed = code === EXIT_BOOT_ERROR || code === EXIT_APP_LOAD_ERROR;
+    const reason: RestartReason = bootFailed ? "boot_error" : w.exitReason ?? (signal ? "signal" : "crash");
+    const expected = w.exitReason !== null;
+    if (!this.stopping) {
+      this.metrics.restart(reason);
+      if (!expected) {
+        const how = signal ? `was killed by signal ${signal}` : `exited with code ${code}`;
+        this.log.warn(`Worker (pid:${w.pid}, slot ${w.slot}) ${how}${w.bootError ? `: ${w.bootError}` : ""}`);
+      }
+    }
+    runHookSync(this.hooks, "child_exit", this.log, this.server, w.info());
+    if (this.stopping) {
+      if (this.workers.size === 0) this.halt(0);
+      return;
+    }
+    if (bootFailed) {
+      this.onBootFailure(w);
+      return;
+    }
+    if (!expected) this.noteCrash(w);
+    this.manageWorkers();
+  }
+
+  /** A worker could not load the app: stop (nothing can serve) or cancel the reload. */
+  private onBootFailure(w: WorkerProcess): void {
+    const message = w.bootError ?? "worker failed to boot";
+    if (this.reloading && w.generation === this.generation) {
+      this.log.error(`reload failed, keeping the running workers: ${message}`);
+      for (const other of this.workers.values()) if (other.generation === this.generation) this.retire(other, "boot_error");
+      this.generation = this.reloading.previous;
+      this.reloading = null;
+      return;
+    }
+    const serving = [...this.workers.values()].some((x) => x.state === "running");
+    if (!serving) {
+      this.log.fatal(`Worker failed to boot: ${message}`);
+      process.stderr.write(`gpe-server: ${message}\n`);
+      this.stop(false, 1);
+      return;
+    }
+    this.noteCrash(w);
+    this.manageWorkers();
+  }
+
+  private noteCrash(w: WorkerProcess): void {
+    const slot = this.slotState(w.slot);
+    if (Date.now() - w.startedAt < QUICK_CRASH_MS) {
+      slot.quickCrashes++;
+      const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (slot.quickCrashes - 1));
+      slot.nextSpawnAt = Date.now() + delay;
+      if (slot.quickCrashes > 1) this.log.warn(`slot ${w.slot} crashed ${slot.quickCrashes} times in a row; next start in ${delay} ms`);
+    } else {
+      slot.quickCrashes = 0;
+      slot.nextSpawnAt = 0;
+    }
+  }
+
+  private slotState(slot: number): SlotState {
+    let state = this.slots.get(slot);
+    if (!state) {
+      state = { quickCrashes: 0, nextSpawnAt: 0 };
+      this.slots.set(slot, state);
+    }
+    return state;
+  }
+
+  /** Brings the current generation to `target` workers in slots 1..target. */
+  private manageWorkers(): void {
+    if (this.stopping) return;
+    const now = Date.now();
+    const bySlot = new Map<number, WorkerProcess>();
+    for (const w of this.workers.values()) if (w.generation === this.generation && w.live) bySlot.set(w.slot, w);
+    for (let slot = 1; slot <= this.target; slot++) {
+      if (bySlot.has(slot)) continue;
+      if (this.slotState(slot).nextSpawnAt > now) continue; // backing off; the tick retries
+      this.spawnWorker(slot);
+    }
+    for (const [slot, w] of bySlot) if (slot > this.target) this.retire(w, "scale_down");
+  }
+
+  /** Hung workers get SIGABRT, then SIGKILL; workers past their stop deadline get SIGKILL. */
+  private murderWorkers(): void {
+    const now = Date.now();
+    const timeoutMs = this.settings.timeout * 1000;
+    for (const w of this.workers.values()) {
+      if (w.killDeadline > 0 && now > w.killDeadline) {
+        w.signal("SIGKILL");
+        continue;
+      }
+      if (timeoutMs > 0 && w.live && now - w.lastHeartbeat > timeoutMs) {
+        this.log.error(`WORKER TIMEOUT (pid:${w.pid}, slot ${w.slot})`);
+        w.exitReason = "timeout";
+        w.setState("aborting");
+        w.killDeadline = now + ABORT_GRACE_MS;
+        this.dispatcher.forget(w);
+        w.signal("SIGABRT");
+        this.manageWorkers();
+      }
+    }
+  }
+
+  private tick(): void {
+    this.murderWorkers();
+    this.manageWorkers();
+  }
+
+  // ---- reload, upgrade, stop ----------------------------------------------------------------
+
+  /** HUP: re-read the config, start a new generation of workers, retire the old one once it serves. */
+  async reload(): Promise<void> {
+    if (this.stopping) return;
+    try {
+      const resolved = await resolveSettings({ cli: this.o.cli });
+      this.settings = resolved.settings;
+      this.sources = resolved.sources;
+      this.hooks = resolved.configPath ? pickHooks((await loadConfigFile(resolved.configPath)).values) : {};
+      if (resolved.settings.bind.join() !== this.listeners.map((l) => l.bind.text).join()) {
+        this.log.warn("bind addresses changed in the config; they take effect at the next full restart");
+      }
+    } catch (err) {
+      this.log.error(`reload: config not reloaded, keeping the current settings: ${(err as Error).message}`);
+    }
+    await runHook(this.hooks, "on_reload", this.log, this.server);
+    if (this.settings.workers !== this.target) {
+      runHookSync(this.hooks, "nworkers_changed", this.log, this.server, this.settings.workers, this.target);
+      this.target = this.settings.workers;
+    }
+    this.reloading = { previous: this.generation };
+    this.generation++;
+    this.manageWorkers();
+  }
+
+  /** USR2: start a new master on the same sockets; this one keeps running until told to stop. */
+  async reexec(): Promise<void> {
+    if (this.successor || this.stopping) {
+      this.log.warn("USR2 ignored: an upgrade is already in progress or the server is stopping");
+      return;
+    }
+    runHookSync(this.hooks, "pre_exec", this.log, this.server);
+    const oldPidfile = this.pidfile ? `${this.pidfile.path}.2` : null;
+    if (this.pidfile && oldPidfile) this.pidfile.rename(oldPidfile);
+    const successor = fork(this.o.argv[0]!, this.o.argv.slice(1), {
+      env: { ...process.env, GPE_INHERIT: String(this.listeners.length) },
+      stdio: ["inherit", "inherit", "inherit", "ipc"],
+      execArgv: process.execArgv,
+    });
+    this.successor = successor;
+    successor.once("exit", (code) => {
+      this.successor = null;
+      if (!this.stopping) {
+        this.log.error(`the new master (pid ${successor.pid}) exited with code ${code}; this master carries on`);
+        if (this.pidfile && oldPidfile) new Pidfile(oldPidfile).rename(this.pidfile.path);
+      }
+    });
+    this.listeners.forEach((l, index) => successor.send({ cmd: "gpe:inherit", index, address: l.bind.text }, l.handle as never));
+    const metricsHandle = (this.metricsServer as unknown as { _handle?: object } | null)?._handle;
+    successor.send({ cmd: "gpe:inherit-metrics", present: Boolean(metricsHandle) }, metricsHandle as never);
+    this.log.info(`started a new master with pid ${successor.pid}; send TERM to this one (${process.pid}) once it serves`);
+  }
+
+  /** Graceful (TERM) or fast (INT/QUIT) stop of the whole server. */
+  stop(graceful: boolean, exitCode = 0): void {
+    if (this.stopping) {
+      // A second INT/QUIT during a graceful stop shortens the wait.
+      if (!graceful) for (const w of this.workers.values()) w.signal("SIGKILL");
+      return;
+    }
+    this.stopping = graceful ? "graceful" : "fast";
+    this.exitCode = exitCode;
+    this.dispatcher.drop();
+    const deadline = Date.now() + (graceful ? this.settings.graceful_timeout * 1000 : 1000);
+    for (const w of this.workers.values()) {
+      w.setState("quitting");
+      w.killDeadline = deadline;
+      w.signal(graceful ? "SIGTERM" : "SIGQUIT");
+    }
+    if (this.workers.size === 0) this.halt(exitCode);
+  }
+
+  private exitCode = 0;
+
+  /** Everything is stopped: clean up and exit. */
+  halt(code = this.exitCode): void {
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    // A USR2 successor shares the sockets, the store and the archive: leave them to it.
+    const handedOver = this.successor !== null && this.successor.exitCode === null;
+    closeListeners(this.listeners, { unlink: !handedOver });
+    this.metricsServer?.close();
+    this.metrics.stopSampling();
+    if (!handedOver) this.collector?.removeArchive();
+    this.pidfile?.unlink(process.pid);
+    runHookSync(this.hooks, "on_exit", this.log, this.server);
+    this.log.info("Shutting down: Master");
+    this.logger.flush();
+    process.exit(code);
+  }
+
+  // ---- metrics ------------------------------------------------------------------------------
+
+  /** Asks every responsive worker to write its file, waiting a few milliseconds at most. */
+  private flushWorkers(): Promise<void> {
+    const now = Date.now();
+    const asked = [...this.workers.values()].filter((w) => w.state !== "booting" && now - w.lastHeartbeat < 2000);
+    if (asked.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      let left = asked.length;
+      const id = ++this.flushId;
+      const done = () => {
+        clearTimeout(timer);
+        for (const w of asked) this.flushWaiters.delete(w.pid);
+        resolve();
+      };
+      const timer = setTimeout(done, FLUSH_WAIT_MS);
+      for (const w of asked) {
+        this.flushWaiters.set(w.pid, () => {
+          this.flushWaiters.delete(w.pid);
+          if (--left === 0) done();
+        });
+        w.send({ cmd: "gpe:flush", id });
+      }
+    });
+  }
+
+  async gather(): Promise<FamilyJSON[]> {
+    await this.flushWorkers();
+    const store = this.collector?.collect() ?? [];
+    const own = await this.metrics.families(this.collector?.errors ?? new Map());
+    return [...own, ...store];
+  }
+}

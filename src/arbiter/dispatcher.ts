@@ -1,0 +1,65 @@
+// Connections that a busy worker handed back. The master passes each to a worker believed to have
+// room; a worker that turns out busy hands it back again and is marked busy until it reports
+// room, so a connection visits each worker at most once before it waits here.
+import type { Socket } from "node:net";
+
+export interface DispatchTarget {
+  readonly pid: number;
+  acceptsWork(): boolean;
+  sendConnection(socket: Socket): void;
+}
+
+export class ConnectionDispatcher<W extends DispatchTarget> {
+  private readonly waiting: Socket[] = [];
+  private readonly busy = new Set<W>();
+  private cursor = 0;
+  handedOff = 0;
+
+  constructor(private readonly workers: () => readonly W[], private readonly limit: number) {}
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  handOff(from: W, socket: Socket): void {
+    this.handedOff++;
+    // Nothing may be read in the master: the bytes belong to the worker that serves the request.
+    (socket as Socket & { _handle?: { readStop(): void; reading: boolean } })._handle?.readStop();
+    this.busy.add(from);
+    const target = this.pickRoomy();
+    if (target) {
+      target.sendConnection(socket);
+    } else if (this.waiting.length < this.limit) {
+      this.waiting.push(socket);
+    } else {
+      socket.destroy(); // past the backlog, as the kernel would refuse it
+    }
+  }
+
+  /** A worker says it has room again. */
+  idle(worker: W): void {
+    this.busy.delete(worker);
+    const socket = this.waiting.shift();
+    if (socket) worker.sendConnection(socket);
+  }
+
+  forget(worker: W): void {
+    this.busy.delete(worker);
+  }
+
+  drop(): void {
+    for (const socket of this.waiting.splice(0)) socket.destroy();
+  }
+
+  private pickRoomy(): W | null {
+    const all = this.workers();
+    for (let i = 0; i < all.length; i++) {
+      const w = all[(this.cursor + i) % all.length]!;
+      if (!this.busy.has(w) && w.acceptsWork()) {
+        this.cursor = (this.cursor + i + 1) % all.length;
+        return w;
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,90 @@
+// The master binds every address once, before forking, so a bad or busy address is reported at
+// start, and the sockets outlive any worker (and a USR2 upgrade). The master never accepts on
+// them itself: like node:cluster's shared handles, it only hands them to workers, which listen.
+import net from "node:net";
+import { existsSync, lstatSync, unlinkSync } from "node:fs";
+import { formatBind, parseBind, type BindAddress } from "../config/bind.js";
+
+export class BindError extends Error {}
+
+/** node:net's internal constructor of a bound server handle (the one node:cluster uses). */
+type ServerHandle = { close(): void; getsockname?(out: { port?: number }): number; fd?: number };
+const createServerHandle = (net as unknown as {
+  _createServerHandle(address: string, port: number, addressType: number, fd?: number, flags?: number): ServerHandle | number;
+})._createServerHandle;
+
+export interface Listener {
+  bind: BindAddress;
+  handle: ServerHandle;
+  /** The address as bound (the real port when 0 was asked for). */
+  address: string;
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  EADDRINUSE: "address already in use",
+  EACCES: "permission denied",
+  EADDRNOTAVAIL: "address not available on this machine",
+};
+
+/** Binding with a real listen first surfaces errors (EADDRINUSE is otherwise deferred by libuv). */
+function probe(bind: BindAddress): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", (err: NodeJS.ErrnoException) => {
+      reject(new BindError(`cannot bind ${bind.text}: ${ERRNO_TEXT[err.code ?? ""] ?? err.code ?? err.message}`));
+    });
+    const options = bind.kind === "unix" ? { path: bind.path, exclusive: true } : { host: bind.host, port: bind.port, exclusive: true };
+    server.listen(options, () => server.close(() => resolve()));
+  });
+}
+
+function removeStaleUnixSocket(path: string): void {
+  if (!existsSync(path)) return;
+  if (!lstatSync(path).isSocket()) throw new BindError(`cannot bind unix:${path}: a file that is not a socket is in the way`);
+  unlinkSync(path); // a socket file left by an earlier run
+}
+
+export async function openListeners(binds: readonly string[]): Promise<Listener[]> {
+  const listeners: Listener[] = [];
+  try {
+    for (const text of binds) {
+      const bind = parseBind(text);
+      if (bind.kind === "unix") removeStaleUnixSocket(bind.path);
+      if (bind.kind === "unix" || bind.port !== 0) await probe(bind);
+      const handle = bind.kind === "unix"
+        ? createServerHandle(bind.path, -1, -1)
+        : createServerHandle(bind.host, bind.port, bind.family);
+      if (typeof handle === "number") throw new BindError(`cannot bind ${bind.text}: error ${handle}`);
+      let address = formatBind(bind);
+      if (bind.kind === "tcp") {
+        const out: { port?: number } = {};
+        handle.getsockname?.(out);
+        address = formatBind(bind, out.port ?? bind.port);
+      }
+      listeners.push({ bind, handle, address });
+    }
+  } catch (err) {
+    closeListeners(listeners);
+    if (err instanceof BindError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    throw new BindError(`cannot bind: ${ERRNO_TEXT[e.code ?? ""] ?? e.message}`);
+  }
+  return listeners;
+}
+
+export function closeListeners(listeners: readonly Listener[], { unlink = true } = {}): void {
+  for (const l of listeners) {
+    try {
+      l.handle.close();
+    } catch {
+      // already closed
+    }
+    if (unlink && l.bind.kind === "unix") {
+      try {
+        unlinkSync(l.bind.path);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}

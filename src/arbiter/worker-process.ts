@@ -1,0 +1,64 @@
+// The master's record of one worker process.
+import type { ChildProcess } from "node:child_process";
+import type { Socket } from "node:net";
+import type { RestartReason, WorkerState } from "../metrics/master-metrics.js";
+import type { ToWorker } from "../workers/protocol.js";
+
+export class WorkerProcess {
+  state: WorkerState = "booting";
+  stateSince = Date.now();
+  readonly startedAt = Date.now();
+  lastHeartbeat = Date.now();
+  /** Why the master is stopping it, when it is; decides the restart reason at exit. */
+  exitReason: RestartReason | null = null;
+  /** When it was sent TERM or ABRT; it gets SIGKILL if still there after its grace. */
+  killDeadline = 0;
+  bootError: string | null = null;
+
+  constructor(
+    readonly child: ChildProcess,
+    readonly slot: number,
+    readonly age: number,
+    readonly generation: number,
+  ) {}
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  setState(state: WorkerState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.stateSince = Date.now();
+  }
+
+  /** Serving and not on its way out. */
+  get live(): boolean {
+    return this.state === "booting" || this.state === "running";
+  }
+
+  acceptsWork(): boolean {
+    return this.state === "running";
+  }
+
+  send(message: ToWorker, handle?: object): void {
+    if (this.child.connected) this.child.send(message, handle as never, { keepOpen: false } as never, () => {});
+  }
+
+  sendConnection(socket: Socket): void {
+    this.send({ cmd: "gpe:conn" }, socket);
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    try {
+      this.child.kill(signal);
+    } catch {
+      // already gone; its exit event is on the way
+    }
+  }
+
+  /** What hooks receive as `worker`. */
+  info(): { pid: number; slot: number; age: number; state: WorkerState; startedAt: number } {
+    return { pid: this.pid, slot: this.slot, age: this.age, state: this.state, startedAt: this.startedAt };
+  }
+}

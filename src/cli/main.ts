@@ -1,0 +1,62 @@
+// `gpe-server [options] APP`: resolve the settings, then run the master. Every problem found
+// before the master runs is one line on stderr and exit code 1.
+import { readFileSync } from "node:fs";
+import { CommanderError } from "commander";
+import { parseCommandLine, splitArgs } from "./program.js";
+import { resolveSettings } from "../config/load.js";
+import { SETTINGS } from "../config/settings.js";
+import { Arbiter } from "../arbiter/arbiter.js";
+import { receiveInheritedSockets } from "../arbiter/inherit.js";
+import { loadApp } from "../workers/app-loader.js";
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+function fail(message: string): never {
+  process.stderr.write(`gpe-server: ${message}\n`);
+  process.exit(1);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    const fromEnv = process.env.GUNICORN_CMD_ARGS ? parseCommandLine(splitArgs(process.env.GUNICORN_CMD_ARGS), VERSION) : null;
+    parsed = parseCommandLine(argv, VERSION);
+    if (fromEnv) parsed.values = { ...fromEnv.values, ...parsed.values };
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode);
+    throw err;
+  }
+  let resolved;
+  try {
+    resolved = await resolveSettings({ cli: parsed.values });
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  if (parsed.actions.printConfig) {
+    for (const spec of SETTINGS) {
+      const value = (resolved.settings as Record<string, unknown>)[spec.name];
+      if (spec.section === "Hooks" && value === null) continue;
+      const shown = typeof value === "function" ? "<function>" : JSON.stringify(value);
+      process.stdout.write(`${spec.name.padEnd(26)} = ${shown}  (${resolved.sources[spec.name]})\n`);
+    }
+    process.exit(0);
+  }
+  if (!parsed.app) fail("no APP given (usage: gpe-server [options] APP; see --help)");
+  if (parsed.actions.checkConfig) {
+    try {
+      await loadApp(parsed.app);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+    process.stdout.write("config OK\n");
+    process.exit(0);
+  }
+  const inherited = process.env.GPE_INHERIT ? await receiveInheritedSockets(resolved.settings.bind, Number(process.env.GPE_INHERIT)) : undefined;
+  delete process.env.GPE_INHERIT;
+  const arbiter = new Arbiter({ app: parsed.app, resolved, cli: parsed.values, argv: [process.argv[1]!, ...argv], inherited });
+  try {
+    await arbiter.start();
+  } catch (err) {
+    fail((err as Error).message);
+  }
+}

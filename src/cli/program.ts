@@ -1,0 +1,84 @@
+// The command line, generated from the settings table.
+import { Command, Option } from "commander";
+import { SETTINGS } from "../config/settings.js";
+
+export interface ParsedCommandLine {
+  /** Raw values of settings given on the command line, keyed by setting name. */
+  values: Record<string, unknown>;
+  app: string | undefined;
+  actions: { checkConfig: boolean; printConfig: boolean };
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+export function buildProgram(version: string): { program: Command; attributeOf: Map<string, string> } {
+  const program = new Command("gpe-server")
+    .usage("[options] APP")
+    .description("Pre-fork HTTP server for Node.js apps, with Prometheus metrics built in.\nAPP is path/to/app.js, path/to/app.js:name or path/to/app.js:factory().")
+    .argument("[APP]", "the app module")
+    .version(version, "-v, --version", "print the version and exit")
+    .helpOption("-h, --help", "show this help and exit")
+    .allowExcessArguments(false)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`gpe-server: ${text.replace(/^error: /, "")}`) });
+  const attributeOf = new Map<string, string>();
+  for (const spec of SETTINGS) {
+    if (!("flag" in spec) || !spec.flag) continue;
+    const option = new Option(spec.flag, spec.help).helpGroup(`${spec.section}:`);
+    if (spec.cli === "repeat") option.argParser(collect);
+    program.addOption(option);
+    attributeOf.set(option.attributeName(), spec.name);
+  }
+  program
+    .addOption(new Option("--check-config", "check the configuration and the app, print what is wrong, exit 0 or 1").helpGroup("Config:"))
+    .addOption(new Option("--print-config", "print the resolved settings and exit").helpGroup("Config:"));
+  return { program, attributeOf };
+}
+
+/** Parses argv; only values actually given count, so lower-precedence sources can fill the rest. */
+export function parseCommandLine(argv: readonly string[], version: string, { from = "user" } = {}): ParsedCommandLine {
+  const { program, attributeOf } = buildProgram(version);
+  program.parse(argv as string[], { from: from as "user" });
+  const opts = program.opts();
+  const values: Record<string, unknown> = {};
+  for (const [attribute, name] of attributeOf) {
+    if (program.getOptionValueSource(attribute) === "cli") values[name] = opts[attribute];
+  }
+  return {
+    values,
+    app: program.args[0],
+    actions: { checkConfig: Boolean(opts.checkConfig), printConfig: Boolean(opts.printConfig) },
+  };
+}
+
+/** Splits GUNICORN_CMD_ARGS like a shell would (quotes and backslashes, no expansion). */
+export function splitArgs(text: string): string[] {
+  const out: string[] = [];
+  let current = "";
+  let quote: string | null = null;
+  let started = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === "\\" && quote === '"' && i + 1 < text.length) current += text[++i];
+      else current += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      started = true;
+    } else if (c === "\\" && i + 1 < text.length) {
+      current += text[++i];
+      started = true;
+    } else if (/\s/.test(c)) {
+      if (started) out.push(current);
+      current = "";
+      started = false;
+    } else {
+      current += c;
+      started = true;
+    }
+  }
+  if (started) out.push(current);
+  return out;
+}

@@ -1,0 +1,52 @@
+// Parses gunicorn-style bind addresses: HOST:PORT, [IPV6]:PORT, :PORT, PORT, unix:/path, fd://N.
+import { SettingError } from "./validators.js";
+
+export type BindAddress =
+  | { kind: "tcp"; host: string; port: number; family: 4 | 6; text: string }
+  | { kind: "unix"; path: string; text: string };
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+export function parseBind(text: string): BindAddress {
+  const fail = (why: string): never => {
+    throw new SettingError(`bind: ${JSON.stringify(text)} ${why}`);
+  };
+  if (text.startsWith("unix:")) {
+    const path = text.slice(5);
+    if (path === "") fail("has no socket path after unix:");
+    return { kind: "unix", path, text };
+  }
+  let host: string;
+  let portText: string;
+  const bracketed = /^\[([^\]]+)\](?::(\d*))?$/.exec(text);
+  if (bracketed) {
+    host = bracketed[1]!;
+    portText = bracketed[2] ?? "8000";
+  } else if (/^\d+$/.test(text)) {
+    host = "127.0.0.1";
+    portText = text;
+  } else {
+    const colon = text.lastIndexOf(":");
+    if (colon < 0) {
+      host = text;
+      portText = "8000";
+    } else {
+      host = text.slice(0, colon) || "0.0.0.0";
+      portText = text.slice(colon + 1);
+      if (host.includes(":")) fail("is an IPv6 address without brackets: write [ADDR]:PORT");
+    }
+  }
+  if (!/^\d+$/.test(portText)) fail("has no valid port (expected HOST:PORT)");
+  const port = Number(portText);
+  if (port > 65535) fail(`has port ${port}, above 65535`);
+  if (host === "localhost") host = "127.0.0.1";
+  if (host.includes(":")) return { kind: "tcp", host, port, family: 6, text };
+  if (!IPV4.test(host) && !/^[A-Za-z0-9.-]+$/.test(host)) fail("has an invalid host name");
+  return { kind: "tcp", host, port, family: 4, text };
+}
+
+export function formatBind(bind: BindAddress, port?: number): string {
+  if (bind.kind === "unix") return `unix:${bind.path}`;
+  const p = port ?? bind.port;
+  return bind.family === 6 ? `[${bind.host}]:${p}` : `${bind.host}:${p}`;
+}

@@ -1,0 +1,49 @@
+// Hooks come from the config file. A hook that throws is logged with its name and never takes the
+// process down.
+import type { Logger } from "pino";
+import { loadConfigFile, normalizeKey } from "./load.js";
+import { HOOK_NAMES } from "./settings.js";
+import type { HookName } from "../workers/protocol.js";
+
+export type Hooks = Partial<Record<HookName, (...args: any[]) => unknown>>;
+
+export function pickHooks(values: Record<string, unknown>): Hooks {
+  const hooks: Hooks = {};
+  for (const [key, value] of Object.entries(values)) {
+    const name = normalizeKey(key);
+    if ((HOOK_NAMES as readonly string[]).includes(name) && typeof value === "function") {
+      hooks[name as HookName] = value as (...args: unknown[]) => unknown;
+    }
+  }
+  return hooks;
+}
+
+export async function loadHooks(configPath: string | null): Promise<Hooks> {
+  if (!configPath) return {};
+  return pickHooks((await loadConfigFile(configPath)).values);
+}
+
+/** Runs a hook; errors (thrown or rejected) are logged. Resolves when an async hook is done. */
+export async function runHook(hooks: Hooks, name: HookName, log: Logger, ...args: unknown[]): Promise<void> {
+  const hook = hooks[name];
+  if (!hook) return;
+  try {
+    await hook(...args);
+  } catch (err) {
+    log.error({ err, hook: name }, `hook ${name} failed: ${(err as Error)?.message ?? String(err)}`);
+  }
+}
+
+/** For hooks that must run synchronously (on the request path, in signal handling). */
+export function runHookSync(hooks: Hooks, name: HookName, log: Logger, ...args: unknown[]): void {
+  const hook = hooks[name];
+  if (!hook) return;
+  try {
+    const result = hook(...args);
+    if (result && typeof (result as Promise<unknown>).then === "function") {
+      (result as Promise<unknown>).then(undefined, (err: unknown) => log.error({ err, hook: name }, `hook ${name} failed`));
+    }
+  } catch (err) {
+    log.error({ err, hook: name }, `hook ${name} failed: ${(err as Error)?.message ?? String(err)}`);
+  }
+}

@@ -1,0 +1,148 @@
+// Resolves the settings from their four sources. Precedence: CLI (and GUNICORN_CMD_ARGS after it)
+// > config file > environment > defaults. The environment is read after the config file has been
+// evaluated, because a config may set process.env defaults the way the original exporter's do.
+import { existsSync, readFileSync } from "node:fs";
+import { extname, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { SETTINGS, SETTINGS_BY_NAME, defaults, type Settings } from "./settings.js";
+import { SettingError, closest } from "./validators.js";
+import { parseBind } from "./bind.js";
+
+/** Config-file spellings that gunicorn users write, mapped to the table's names. */
+const KEY_ALIASES: Record<string, string> = {
+  keep_alive: "keepalive",
+  preload: "preload_app",
+  access_logfile: "accesslog",
+  error_logfile: "errorlog",
+  log_level: "loglevel",
+  pid: "pidfile",
+  worker_class_str: "worker_class",
+  prometheus_multiproc_dir: "multiproc_dir",
+  prometheus_metrics_port: "metrics_port",
+  prometheus_bind_address: "metrics_bind",
+};
+
+export type Source = "default" | "env" | "config" | "cli";
+
+export interface Resolved {
+  settings: Settings;
+  /** Where each setting's value came from, for --print-config and "was this set explicitly". */
+  sources: Record<string, Source>;
+  configPath: string | null;
+}
+
+export function normalizeKey(key: string): string {
+  const snake = key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/-/g, "_").toLowerCase();
+  return KEY_ALIASES[snake] ?? snake;
+}
+
+const CONFIG_EXTENSIONS = new Set([".ts", ".mts", ".cts", ".js", ".mjs", ".cjs", ".json"]);
+
+export async function importModule(path: string): Promise<Record<string, unknown>> {
+  const ext = extname(path);
+  if (ext === ".ts" || ext === ".mts" || ext === ".cts") {
+    // jiti compiles TypeScript on the fly; no cache so that HUP re-reads an edited file.
+    const { createJiti } = await import("jiti");
+    const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false, interopDefault: false });
+    return (await jiti.import(path)) as Record<string, unknown>;
+  }
+  // A query string defeats Node's ESM cache so HUP sees an edited file.
+  const url = pathToFileURL(path);
+  url.search = `?t=${Date.now()}`;
+  return (await import(url.href)) as Record<string, unknown>;
+}
+
+export async function loadConfigFile(file: string): Promise<{ path: string; values: Record<string, unknown> }> {
+  const path = resolve(file);
+  if (!existsSync(path)) throw new SettingError(`config file not found: ${file}`);
+  const ext = extname(path);
+  if (!CONFIG_EXTENSIONS.has(ext)) {
+    throw new SettingError(`config file ${file}: unsupported extension ${ext || "(none)"} (use .ts, .mts, .cts, .js, .mjs, .cjs or .json)`);
+  }
+  let exported: unknown;
+  try {
+    if (ext === ".json") {
+      exported = JSON.parse(readFileSync(path, "utf8"));
+    } else {
+      const mod = await importModule(path);
+      exported = "default" in mod ? mod.default : mod;
+      // CommonJS through jiti or import(): module.exports may arrive wrapped once more.
+      if (exported && typeof exported === "object" && "default" in exported && Object.keys(exported).length === 1) {
+        exported = (exported as { default: unknown }).default;
+      }
+    }
+  } catch (err) {
+    throw new SettingError(`cannot load config file ${file}: ${firstLine(err)}`);
+  }
+  if (exported === null || typeof exported !== "object" || Array.isArray(exported)) {
+    throw new SettingError(`config file ${file}: the default export must be an object of settings, got ${exported === null ? "null" : Array.isArray(exported) ? "an array" : typeof exported}`);
+  }
+  return { path, values: exported as Record<string, unknown> };
+}
+
+export function firstLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split("\n").find((l) => l.trim() !== "")?.trim() ?? message;
+}
+
+function checkKnown(key: string, origin: string): string {
+  const name = normalizeKey(key);
+  if (SETTINGS_BY_NAME.has(name)) return name;
+  const guess = closest(name, SETTINGS_BY_NAME.keys());
+  throw new SettingError(`${origin}: unknown setting ${JSON.stringify(key)}${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ""}`);
+}
+
+export interface ResolveInput {
+  /** Raw values from the command line (and GUNICORN_CMD_ARGS), keyed by setting name. */
+  cli: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function resolveSettings({ cli, env = process.env }: ResolveInput): Promise<Resolved> {
+  const settings = defaults() as Record<string, unknown>;
+  const sources: Record<string, Source> = Object.fromEntries(SETTINGS.map((s) => [s.name, "default" as Source]));
+
+  const configFile = (cli.config as string | undefined) ?? env.GUNICORN_CONFIG ?? null;
+  let fileValues: Record<string, unknown> = {};
+  let configPath: string | null = null;
+  if (configFile) {
+    const loaded = await loadConfigFile(configFile);
+    configPath = loaded.path;
+    for (const [key, value] of Object.entries(loaded.values)) {
+      fileValues[checkKnown(key, `config file ${configFile}`)] = value;
+    }
+  }
+
+  for (const spec of SETTINGS) {
+    const name = spec.name;
+    let raw: unknown;
+    let source: Source | null = null;
+    if (name in cli && cli[name] !== undefined) {
+      raw = cli[name];
+      source = "cli";
+    } else if (name in fileValues && fileValues[name] !== undefined) {
+      raw = fileValues[name];
+      source = "config";
+    } else {
+      for (const variable of spec.env ?? []) {
+        const value = env[variable];
+        if (value !== undefined && value !== "") {
+          raw = value;
+          source = "env";
+          break;
+        }
+      }
+    }
+    if (source === null) continue;
+    const where = source === "env" ? `${name} (from ${(spec.env ?? []).find((v) => env[v])})` : name;
+    settings[name] = (spec.validate as (r: unknown, n: string) => unknown)(raw, where);
+    sources[name] = source;
+  }
+  settings.config = configPath;
+  const resolved = settings as Settings;
+  for (const bind of resolved.bind) parseBind(bind);
+  if ((resolved.certfile === null) !== (resolved.keyfile === null)) {
+    throw new SettingError("certfile and keyfile must be given together");
+  }
+  return { settings: resolved, sources, configPath };
+}

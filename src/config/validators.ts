@@ -1,0 +1,126 @@
+// Validators turn a raw value (a CLI string, an env string, or whatever a config file holds)
+// into the typed value, or throw a SettingError that names what was wrong.
+
+export class SettingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SettingError";
+  }
+}
+
+export type Validator<T> = (raw: unknown, name: string) => T;
+
+const show = (raw: unknown): string => (typeof raw === "string" ? JSON.stringify(raw) : String(raw));
+
+export function integer(min: number, max = Number.MAX_SAFE_INTEGER): Validator<number> {
+  return (raw, name) => {
+    const value = typeof raw === "string" && raw.trim() !== "" ? Number(raw) : raw;
+    if (typeof value !== "number" || !Number.isInteger(value)) {
+      throw new SettingError(`${name}: expected a whole number, got ${show(raw)}`);
+    }
+    if (value < min || value > max) {
+      throw new SettingError(`${name}: ${value} is out of range (${min}..${max})`);
+    }
+    return value;
+  };
+}
+
+export function decimal(min: number, max = Number.MAX_VALUE): Validator<number> {
+  return (raw, name) => {
+    const value = typeof raw === "string" && raw.trim() !== "" ? Number(raw) : raw;
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      throw new SettingError(`${name}: expected a number, got ${show(raw)}`);
+    }
+    if (value < min || value > max) {
+      throw new SettingError(`${name}: ${value} is out of range (${min}..${max})`);
+    }
+    return value;
+  };
+}
+
+const TRUE_WORDS = new Set(["1", "true", "yes", "on"]);
+const FALSE_WORDS = new Set(["0", "false", "no", "off", ""]);
+
+export const boolean: Validator<boolean> = (raw, name) => {
+  if (typeof raw === "boolean") return raw;
+  if (typeof raw === "string") {
+    const word = raw.trim().toLowerCase();
+    if (TRUE_WORDS.has(word)) return true;
+    if (FALSE_WORDS.has(word)) return false;
+  }
+  throw new SettingError(`${name}: expected true or false, got ${show(raw)}`);
+};
+
+export const text: Validator<string> = (raw, name) => {
+  if (typeof raw !== "string") throw new SettingError(`${name}: expected a string, got ${show(raw)}`);
+  return raw;
+};
+
+export const optionalText: Validator<string | null> = (raw, name) =>
+  raw === null || raw === undefined ? null : text(raw, name);
+
+export function oneOf<T extends string>(choices: readonly T[], aliases: Record<string, T> = {}): Validator<T> {
+  return (raw, name) => {
+    const value = text(raw, name);
+    if ((choices as readonly string[]).includes(value)) return value as T;
+    if (Object.hasOwn(aliases, value)) return aliases[value] as T;
+    throw new SettingError(`${name}: ${show(raw)} is not one of ${choices.join(", ")}`);
+  };
+}
+
+/** A list setting: an array in a config file, a comma-separated string from env, repeated flags on the CLI. */
+export function listOf<T>(item: Validator<T>): Validator<T[]> {
+  return (raw, name) => {
+    const items = Array.isArray(raw)
+      ? raw
+      : typeof raw === "string"
+        ? raw.split(",").map((s) => s.trim()).filter((s) => s !== "")
+        : [raw];
+    return items.map((value) => item(value, name));
+  };
+}
+
+export const hook: Validator<((...args: never[]) => unknown) | null> = (raw, name) => {
+  if (raw === null || raw === undefined) return null;
+  if (typeof raw !== "function") throw new SettingError(`${name}: expected a function, got ${typeof raw}`);
+  return raw as (...args: never[]) => unknown;
+};
+
+export function increasingNumbers(raw: unknown, name: string): number[] {
+  const values = listOf(decimal(0))(raw, name);
+  if (values.length === 0) throw new SettingError(`${name}: expected at least one bucket bound`);
+  for (let i = 1; i < values.length; i++) {
+    if (values[i]! <= values[i - 1]!) {
+      throw new SettingError(`${name}: bucket bounds must increase (${values[i - 1]} then ${values[i]})`);
+    }
+  }
+  return values;
+}
+
+/** Levenshtein distance, for "did you mean" suggestions on unknown keys. */
+export function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+export function closest(word: string, candidates: Iterable<string>): string | null {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best !== null && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : null;
+}

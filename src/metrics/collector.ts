@@ -1,0 +1,76 @@
+// The master's view of the store: merges every live worker file with the archives, and folds a
+// dead worker's counters and histograms into this master's archive so totals never go down and
+// the number of files stays bounded however many workers come and go.
+import type { Logger } from "pino";
+import { Merger, monotonicPart } from "./merge.js";
+import { slotLabel, type FamilyJSON, type StoreSnapshot } from "./family.js";
+import { archiveFileName, readSnapshot, readStore, removeFile, workerFileName, writeSnapshot } from "./store.js";
+import { join } from "node:path";
+
+const FOLDED_KEPT = 64;
+
+export class StoreCollector {
+  private readonly archive = new Merger();
+  private folded: string[] = [];
+  /** Unreadable store files seen, by reason; each file is logged once. */
+  readonly errors = new Map<string, number>();
+  private readonly reported = new Set<string>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly masterPid: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Folds the last snapshot of a worker that has exited into the archive, then removes its file. */
+  fold(slot: number, pid: number): void {
+    const name = workerFileName(slot, pid);
+    const snapshot = readSnapshot(join(this.dir, name));
+    if (snapshot !== null && typeof snapshot !== "string") {
+      this.archive.add(monotonicPart(snapshot.families), slotLabel(slot));
+      this.folded = [...this.folded.slice(-(FOLDED_KEPT - 1)), name];
+      this.writeArchive();
+    } else if (typeof snapshot === "string") {
+      this.countError(name, snapshot);
+    }
+    removeFile(this.dir, name);
+  }
+
+  private writeArchive(): void {
+    const snapshot: StoreSnapshot = {
+      format: "gpe-store-1", kind: "archive", pid: this.masterPid, slot: 0, written: Date.now(),
+      families: this.archive.toJSON(), folded: this.folded,
+    };
+    try {
+      writeSnapshot(this.dir, archiveFileName(this.masterPid), snapshot);
+    } catch (err) {
+      this.countError(archiveFileName(this.masterPid), `cannot write (${(err as NodeJS.ErrnoException).code})`);
+    }
+  }
+
+  /** Every family in the store, merged. */
+  collect(): FamilyJSON[] {
+    const merger = new Merger();
+    const { snapshots, errors } = readStore(this.dir);
+    for (const { snapshot } of snapshots) {
+      merger.add(snapshot.families, snapshot.kind === "worker" ? slotLabel(snapshot.slot) : undefined);
+    }
+    for (const e of errors) this.countError(e.file, e.reason);
+    return merger.toJSON();
+  }
+
+  private countError(file: string, reason: string): void {
+    const kind = reason.startsWith("corrupt") ? "corrupt" : reason.startsWith("not a") ? "foreign" : "unreadable";
+    this.errors.set(kind, (this.errors.get(kind) ?? 0) + 1);
+    const key = `${file}\u0000${reason}`;
+    if (!this.reported.has(key)) {
+      this.reported.add(key);
+      this.log.warn(`metrics store: skipping ${file}: ${reason}`);
+    }
+  }
+
+  /** Removes this master's archive at a clean exit of the whole server. */
+  removeArchive(): void {
+    removeFile(this.dir, archiveFileName(this.masterPid));
+  }
+}

@@ -1,0 +1,53 @@
+// Prometheus text format 0.0.4 and OpenMetrics 1.0.0, from merged families.
+import type { FamilyJSON, Labels } from "./family.js";
+
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+const escapeHelp = (s: string) => s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+const escapeLabel = (s: string) => s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+
+export function formatValue(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  return String(v);
+}
+
+function formatLabels(labels: Labels): string {
+  let out = "";
+  for (const k in labels) {
+    const v = labels[k]!;
+    const text = typeof v === "number" ? formatValue(v) : escapeLabel(v);
+    out += out === "" ? `${k}="${text}"` : `,${k}="${text}"`;
+  }
+  return out === "" ? "" : `{${out}}`;
+}
+
+export function formatPrometheus(families: readonly FamilyJSON[]): string {
+  let out = "";
+  for (const f of families) {
+    out += `# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.type}\n`;
+    for (const s of f.values) out += `${s.metricName ?? f.name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`;
+  }
+  return out;
+}
+
+export function formatOpenMetrics(families: readonly FamilyJSON[]): string {
+  let out = "";
+  for (const f of families) {
+    // OpenMetrics names a counter family without _total and requires the suffix on its samples.
+    const base = f.type === "counter" && f.name.endsWith("_total") ? f.name.slice(0, -6) : f.name;
+    out += `# TYPE ${base} ${f.type}\n# HELP ${base} ${escapeHelp(f.help)}\n`;
+    for (const s of f.values) {
+      const name = f.type === "counter" ? `${base}_total` : (s.metricName ?? f.name);
+      out += `${name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`;
+    }
+  }
+  return out + "# EOF\n";
+}
+
+/** Picks the format a scraper asked for in its Accept header. */
+export function negotiate(accept: string | undefined): "openmetrics" | "prometheus" {
+  return accept !== undefined && accept.includes("application/openmetrics-text") ? "openmetrics" : "prometheus";
+}

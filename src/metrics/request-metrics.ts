@@ -1,0 +1,140 @@
+// Per-request instrumentation. The hot path (observe) only indexes into a Float64Array: no
+// strings are built and nothing is allocated. The array may live in a SharedArrayBuffer so the
+// threads of a thread worker each write their own region and the process sums them at flush.
+import { slotLabel, type FamilyJSON, type SampleJSON } from "./family.js";
+
+const METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "other"] as const;
+const STATUS_SLOTS = 600; // status codes 0..599; anything else is counted as 0
+
+function methodIndex(method: string | undefined): number {
+  switch (method) {
+    case "GET": return 0;
+    case "POST": return 1;
+    case "PUT": return 2;
+    case "DELETE": return 3;
+    case "PATCH": return 4;
+    case "HEAD": return 5;
+    case "OPTIONS": return 6;
+    default: return 7;
+  }
+}
+
+/** Layout of one region: [method×status counts][bucket counts][+Inf][sum][count]. */
+export function regionLength(bucketCount: number): number {
+  return METHODS.length * STATUS_SLOTS + bucketCount + 3;
+}
+
+export class RequestMetrics {
+  private readonly bucketsAt: number;
+  private readonly sumAt: number;
+  private readonly countAt: number;
+
+  constructor(
+    readonly values: Float64Array,
+    readonly bounds: readonly number[],
+  ) {
+    this.bucketsAt = METHODS.length * STATUS_SLOTS;
+    this.sumAt = this.bucketsAt + bounds.length + 1;
+    this.countAt = this.sumAt + 1;
+  }
+
+  static inMemory(bounds: readonly number[]): RequestMetrics {
+    return new RequestMetrics(new Float64Array(regionLength(bounds.length)), bounds);
+  }
+
+  observe(method: string | undefined, status: number, seconds: number): void {
+    const v = this.values;
+    const s = status >= 0 && status < STATUS_SLOTS ? status | 0 : 0;
+    v[methodIndex(method) * STATUS_SLOTS + s]! += 1;
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && seconds > bounds[i]!) i++;
+    v[this.bucketsAt + i]! += 1;
+    v[this.sumAt]! += seconds;
+    v[this.countAt]! += 1;
+  }
+
+  get count(): number {
+    return this.values[this.countAt]!;
+  }
+
+  /** Sums several regions (a thread worker's threads) into one family list for the store. */
+  static families(regions: readonly RequestMetrics[], slot: number): FamilyJSON[] {
+    const first = regions[0]!;
+    const worker_id = slotLabel(slot);
+    const requests: SampleJSON[] = [];
+    for (let m = 0; m < METHODS.length; m++) {
+      for (let s = 0; s < STATUS_SLOTS; s++) {
+        let total = 0;
+        for (const r of regions) total += r.values[m * STATUS_SLOTS + s]!;
+        if (total > 0) requests.push({ labels: { worker_id, method: METHODS[m]!, status: String(s) }, value: total });
+      }
+    }
+    const duration: SampleJSON[] = [];
+    let cumulative = 0;
+    for (let i = 0; i <= first.bounds.length; i++) {
+      for (const r of regions) cumulative += r.values[r.bucketsAt + i]!;
+      const le = i < first.bounds.length ? String(first.bounds[i]) : "+Inf";
+      duration.push({ metricName: "gunicorn_worker_request_duration_seconds_bucket", labels: { worker_id, le }, value: cumulative });
+    }
+    let sum = 0;
+    let count = 0;
+    for (const r of regions) {
+      sum += r.values[r.sumAt]!;
+      count += r.values[r.countAt]!;
+    }
+    duration.push({ metricName: "gunicorn_worker_request_duration_seconds_sum", labels: { worker_id }, value: sum });
+    duration.push({ metricName: "gunicorn_worker_request_duration_seconds_count", labels: { worker_id }, value: count });
+    return [
+      { name: "gunicorn_worker_requests_total", help: "Requests served, by worker slot, method and status.", type: "counter", values: requests },
+      { name: "gunicorn_worker_request_duration_seconds", help: "Time from request start to response end.", type: "histogram", values: duration },
+    ];
+  }
+}
+
+/**
+ * Failures are rare, so they are kept in a map keyed by a joined string; `endpoint` values are
+ * capped so random URLs cannot grow the series count without bound.
+ */
+export class FailureCounters {
+  private readonly failed = new Map<string, SampleJSON>();
+  private readonly handled = new Map<string, SampleJSON>();
+  private readonly endpoints = new Set<string>();
+
+  constructor(private readonly endpointLimit: number) {}
+
+  endpoint(route: string): string {
+    if (this.endpoints.has(route)) return route;
+    if (this.endpoints.size >= this.endpointLimit) return "other";
+    this.endpoints.add(route);
+    return route;
+  }
+
+  /** The app's handler threw or its promise rejected. */
+  appFailed(method: string, route: string, errorType: string, n = 1): void {
+    bump(this.failed, normalizeMethod(method), this.endpoint(route), errorType, n);
+  }
+
+  /** The server itself answered with an error: 500 after an uncaught error, 400/414/431, timeouts. */
+  serverError(method: string, route: string, errorType: string, n = 1): void {
+    bump(this.handled, normalizeMethod(method), this.endpoint(route), errorType, n);
+  }
+
+  families(slot: number): FamilyJSON[] {
+    const worker_id = slotLabel(slot);
+    const withSlot = (m: Map<string, SampleJSON>) => [...m.values()].map((s) => ({ labels: { worker_id, ...s.labels }, value: s.value }));
+    return [
+      { name: "gunicorn_worker_failed_requests_total", help: "Requests whose handler threw or rejected, by error class.", type: "counter", values: withSlot(this.failed) },
+      { name: "gunicorn_worker_error_handling_total", help: "Error responses the server produced itself (uncaught error, bad request, limits, timeouts).", type: "counter", values: withSlot(this.handled) },
+    ];
+  }
+}
+
+const normalizeMethod = (method: string): string => METHODS[methodIndex(method)]!;
+
+function bump(map: Map<string, SampleJSON>, method: string, endpoint: string, errorType: string, n: number): void {
+  const key = `${method} ${endpoint} ${errorType}`;
+  const sample = map.get(key);
+  if (sample) sample.value += n;
+  else map.set(key, { labels: { method, endpoint, error_type: errorType }, value: n });
+}

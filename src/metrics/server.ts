@@ -1,0 +1,61 @@
+// The metrics server, in the master, on its own port: /metrics and /healthz. It answers from the
+// store files, so a blocked or dead worker can delay a scrape by the flush wait at most.
+import http from "node:http";
+import { gzipSync } from "node:zlib";
+import { formatOpenMetrics, formatPrometheus, negotiate, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from "./exposition.js";
+import type { FamilyJSON } from "./family.js";
+
+export interface MetricsSource {
+  /** All families, merged, ready to print. */
+  gather(): Promise<FamilyJSON[]>;
+}
+
+export class MetricsServerError extends Error {}
+
+export function createMetricsServer(source: MetricsSource, onError: (err: Error) => void): http.Server {
+  return http.createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { allow: "GET, HEAD" }).end();
+      return;
+    }
+    if (path === "/healthz") {
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      return;
+    }
+    if (path !== "/metrics") {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+      return;
+    }
+    source.gather().then(
+      (families) => {
+        const open = negotiate(req.headers.accept) === "openmetrics";
+        const body = open ? formatOpenMetrics(families) : formatPrometheus(families);
+        const headers: http.OutgoingHttpHeaders = { "content-type": open ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, vary: "Accept, Accept-Encoding" };
+        if (/\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) {
+          headers["content-encoding"] = "gzip";
+          res.writeHead(200, headers).end(gzipSync(body));
+        } else {
+          res.writeHead(200, headers).end(body);
+        }
+      },
+      (err: Error) => {
+        onError(err);
+        res.writeHead(500, { "content-type": "text/plain" }).end(`error collecting metrics: ${err.message}\n`);
+      },
+    );
+  });
+}
+
+export function listenMetrics(server: http.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) => {
+      const why = err.code === "EADDRINUSE" ? "address already in use" : err.code === "EACCES" ? "permission denied" : err.message;
+      reject(new MetricsServerError(`cannot start the metrics server on ${host}:${port}: ${why}`));
+    });
+    server.listen({ host, port }, () => {
+      const address = server.address();
+      resolve(typeof address === "object" && address ? address.port : port);
+    });
+  });
+}

@@ -1,0 +1,94 @@
+// A worker's side of the store: collects its hot-path counters, its failure counters and the
+// app's own prom-client metrics, and writes them to its file every flush interval, at exit, and
+// when the master asks before a scrape.
+import { createRequire } from "node:module";
+import { dirname, resolve } from "node:path";
+import type { Logger } from "pino";
+import type { FamilyJSON, StoreSnapshot } from "./family.js";
+import { workerFileName, writeSnapshot } from "./store.js";
+
+interface PromRegistry {
+  getMetricsAsJSON(): Promise<unknown[]>;
+}
+
+/** The default registries of every prom-client copy the app may use (ours and the app's own). */
+export async function findAppRegistries(appFile: string): Promise<PromRegistry[]> {
+  const registries: PromRegistry[] = [];
+  const add = (mod: { register?: PromRegistry; default?: { register?: PromRegistry } }) => {
+    const register = mod.register ?? mod.default?.register;
+    if (register && !registries.includes(register)) registries.push(register);
+  };
+  add(await import("prom-client"));
+  try {
+    const fromApp = createRequire(resolve(appFile)).resolve("prom-client");
+    const require = createRequire(import.meta.url);
+    if (fromApp !== require.resolve("prom-client")) add(createRequire(dirname(fromApp))(fromApp));
+  } catch {
+    // the app has no prom-client of its own
+  }
+  return registries;
+}
+
+export class WorkerSnapshot {
+  private userFamilies: FamilyJSON[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private failedOnce = false;
+  readonly fileName: string;
+
+  constructor(
+    private readonly dir: string,
+    private readonly slot: number,
+    private readonly intervalSeconds: number,
+    private readonly builtIn: () => FamilyJSON[],
+    private readonly registries: PromRegistry[],
+    private readonly log: Logger,
+    /** Extra app metrics that arrive from elsewhere (the threads of a thread worker). */
+    private readonly extraUserFamilies: () => FamilyJSON[] = () => [],
+  ) {
+    this.fileName = workerFileName(slot, process.pid);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.refreshAndWrite(), this.intervalSeconds * 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Reads the app's registries (their collect functions may be async), then writes. */
+  async refreshAndWrite(): Promise<void> {
+    const fresh: FamilyJSON[] = [];
+    for (const registry of this.registries) {
+      try {
+        // prom-client's JSON has the store's family shape (name, help, type, values, aggregator).
+        fresh.push(...((await registry.getMetricsAsJSON()) as FamilyJSON[]));
+      } catch (err) {
+        this.log.warn({ err }, "reading the app's prom-client registry failed");
+      }
+    }
+    this.userFamilies = fresh;
+    this.write();
+  }
+
+  /** Writes what is known now, synchronously (used at exit). */
+  write(): void {
+    const snapshot: StoreSnapshot = {
+      format: "gpe-store-1",
+      kind: "worker",
+      pid: process.pid,
+      slot: this.slot,
+      written: Date.now(),
+      families: [...this.builtIn(), ...this.userFamilies, ...this.extraUserFamilies()],
+    };
+    try {
+      writeSnapshot(this.dir, this.fileName, snapshot);
+      this.failedOnce = false;
+    } catch (err) {
+      // Logged once per run of failures, not once per flush.
+      if (!this.failedOnce) this.log.error({ err }, `cannot write metrics file in ${this.dir}: ${(err as Error).message}`);
+      this.failedOnce = true;
+    }
+  }
+}

@@ -1,0 +1,109 @@
+// How connections reach a worker. Every worker accepts on the shared listening sockets (the
+// kernel spreads connections over the idle ones, the fastest path DESIGN.md measured). A worker
+// that is at capacity when it accepts does not queue the connection behind its busy request: it
+// hands the unread socket back to the master, which passes it to a worker that has room (or
+// holds it until one says it has). The worker tells the master it has room again only after it
+// has handed something off, so the common path costs no IPC at all.
+import net, { type Socket } from "node:net";
+import type { ToMaster } from "./protocol.js";
+
+export interface Admission {
+  /** True when this worker can start one more connection now. */
+  hasRoom(): boolean;
+  take(socket: Socket): void;
+}
+
+const PENDING = Symbol("gpe.pending");
+
+export class AcceptFront {
+  private readonly servers: net.Server[] = [];
+  private handedOff = false;
+  private stopping = false;
+
+  constructor(
+    private readonly admission: Admission,
+    private readonly send: (message: ToMaster, handle?: Socket) => void,
+  ) {}
+
+  /** Starts accepting on a listening handle the master sent. */
+  listen(handle: object, backlog: number): Promise<void> {
+    const server = net.createServer({ pauseOnConnect: true }, (socket) => this.accepted(socket));
+    this.servers.push(server);
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      // The (handle, backlog, callback) form: Node reuses the inherited socket instead of binding.
+      server.listen(handle as net.ListenOptions, backlog, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  }
+
+  private accepted(socket: Socket): void {
+    if (this.stopping || !this.admission.hasRoom()) {
+      this.handOff(socket);
+      return;
+    }
+    this.admission.take(socket);
+  }
+
+  /** A connection the master passed on from a busy worker. */
+  received(socket: Socket): void {
+    if (this.stopping || !this.admission.hasRoom()) {
+      this.handOff(socket);
+      return;
+    }
+    this.admission.take(socket);
+  }
+
+  private handOff(socket: Socket): void {
+    this.handedOff = true;
+    this.send({ cmd: "gpe:handoff" }, socket);
+  }
+
+  /** Called whenever a request or connection ends: report room if we ever said we had none. */
+  roomChanged(): void {
+    if (this.handedOff && !this.stopping && this.admission.hasRoom()) {
+      this.handedOff = false;
+      this.send({ cmd: "gpe:idle" });
+    }
+  }
+
+  /** Stops accepting; connections already taken go on. */
+  close(): void {
+    this.stopping = true;
+    for (const server of this.servers) server.close();
+  }
+}
+
+/** Counts connections that were accepted but have not yet started a request. */
+export class PendingConnections {
+  count = 0;
+  private readonly onClose: (this: Socket) => void;
+
+  constructor(onChange: () => void) {
+    const self = this;
+    this.onClose = function (this: Socket) {
+      if ((this as Socket & { [PENDING]?: boolean })[PENDING]) {
+        (this as Socket & { [PENDING]?: boolean })[PENDING] = false;
+        self.count--;
+        onChange();
+      }
+    };
+  }
+
+  add(socket: Socket): void {
+    (socket as Socket & { [PENDING]?: boolean })[PENDING] = true;
+    this.count++;
+    socket.once("close", this.onClose);
+  }
+
+  /** The socket's first request started: it now counts as in flight instead. */
+  started(socket: Socket | null): void {
+    const s = socket as (Socket & { [PENDING]?: boolean }) | null;
+    if (s?.[PENDING]) {
+      s[PENDING] = false;
+      this.count--;
+    }
+  }
+}

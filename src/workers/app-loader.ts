@@ -1,0 +1,126 @@
+// Loads the user's app and turns whatever it exports into one (req, res) listener.
+// APP is `path/to/app.js`, `path/to/app.js:name` or `path/to/app.js:name()` (a factory).
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { importModule } from "../config/load.js";
+
+export type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+export class AppLoadError extends Error {}
+
+export interface AppSpec {
+  file: string;
+  exportName: string | null;
+  factory: boolean;
+}
+
+export function parseAppSpec(app: string): AppSpec {
+  const m = /^(.*?)(?::([A-Za-z_$][\w$]*)(\(\))?)?$/.exec(app);
+  const file = m?.[1] ?? app;
+  if (!file) throw new AppLoadError(`APP ${JSON.stringify(app)} names no file`);
+  return { file, exportName: m?.[2] ?? null, factory: m?.[3] !== undefined };
+}
+
+export interface LoadedApp {
+  listener: Listener;
+  kind: "handler" | "express" | "koa" | "fastify";
+  /** Route template of a finished request where the framework knows it. */
+  routeOf(req: IncomingMessage): string | undefined;
+}
+
+const FASTIFY_ROUTE = Symbol.for("gpe-server.route");
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") {
+    const keys = Object.keys(value as object).slice(0, 5);
+    const ctor = (value as object).constructor?.name;
+    return `${ctor && ctor !== "Object" ? `a ${ctor} object` : "an object"}${keys.length ? ` with keys ${keys.join(", ")}` : ""}`;
+  }
+  return `a ${typeof value}`;
+}
+
+const isFastify = (v: any): boolean =>
+  v !== null && (typeof v === "object" || typeof v === "function") && typeof v.routing === "function" && typeof v.ready === "function" && typeof v.addHook === "function";
+
+const isKoa = (v: any): boolean =>
+  v !== null && typeof v === "object" && typeof v.callback === "function" && typeof v.use === "function";
+
+const expressRoute = (req: IncomingMessage): string | undefined => {
+  const r = req as IncomingMessage & { route?: { path?: unknown }; baseUrl?: string };
+  return typeof r.route?.path === "string" ? `${r.baseUrl ?? ""}${r.route.path}` : undefined;
+};
+
+/** Turns an export into a listener, or explains what it found instead. */
+export async function adaptApp(value: unknown, what: string): Promise<LoadedApp> {
+  if (isFastify(value)) {
+    const fastify = value as any;
+    // Record the matched route template on the raw request, for the endpoint label.
+    if (!fastify.server?.listening) {
+      try {
+        fastify.addHook("onRequest", (request: any, _reply: unknown, done: () => void) => {
+          request.raw[FASTIFY_ROUTE] = request.routeOptions?.url ?? request.routerPath;
+          done();
+        });
+      } catch {
+        // already booted: routes are then labelled by path
+      }
+    }
+    await fastify.ready();
+    return {
+      listener: (req, res) => fastify.routing(req, res),
+      kind: "fastify",
+      routeOf: (req) => (req as any)[FASTIFY_ROUTE],
+    };
+  }
+  if (isKoa(value)) {
+    return { listener: (value as any).callback(), kind: "koa", routeOf: (req) => (req as any)._matchedRoute };
+  }
+  if (typeof value === "function") {
+    const express = typeof (value as any).handle === "function" && typeof (value as any).use === "function";
+    return { listener: value as Listener, kind: express ? "express" : "handler", routeOf: expressRoute };
+  }
+  throw new AppLoadError(`${what} is ${describe(value)}, not an app: export a (req, res) function, an Express, Koa or Fastify app, or name a factory with :name()`);
+}
+
+export async function loadApp(app: string, cwd = process.cwd()): Promise<LoadedApp> {
+  const spec = parseAppSpec(app);
+  const path = resolve(cwd, spec.file);
+  if (!existsSync(path)) throw new AppLoadError(`app file not found: ${spec.file}`);
+  let mod: Record<string, unknown>;
+  try {
+    mod = await importModule(path);
+  } catch (err) {
+    const e = err as Error;
+    throw new AppLoadError(`app ${spec.file} failed to load: ${e?.name ?? "Error"}: ${e?.message?.split("\n")[0] ?? String(err)}`, { cause: err });
+  }
+  let exported: unknown;
+  let what: string;
+  if (spec.exportName) {
+    what = `export ${JSON.stringify(spec.exportName)} of ${spec.file}`;
+    exported = mod[spec.exportName] ?? (mod.default as Record<string, unknown> | undefined)?.[spec.exportName];
+    if (exported === undefined) {
+      const names = Object.keys(mod).filter((k) => k !== "__esModule");
+      throw new AppLoadError(`${spec.file} has no export named ${JSON.stringify(spec.exportName)} (it exports: ${names.join(", ") || "nothing"})`);
+    }
+  } else {
+    what = `the default export of ${spec.file}`;
+    exported = "default" in mod ? mod.default : mod;
+    // CommonJS module.exports = { default: app } through jiti.
+    if (exported && typeof exported === "object" && !isKoa(exported) && !isFastify(exported) && "default" in exported) {
+      exported = (exported as { default: unknown }).default;
+    }
+  }
+  if (spec.factory) {
+    if (typeof exported !== "function") throw new AppLoadError(`${what} is ${describe(exported)}, not a factory function`);
+    try {
+      exported = await (exported as () => unknown)();
+    } catch (err) {
+      throw new AppLoadError(`factory ${spec.exportName}() in ${spec.file} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+    what = `the value returned by ${spec.exportName}()`;
+  }
+  return adaptApp(exported, what);
+}

@@ -1,0 +1,127 @@
+// The sync and async workers: the app runs on this process's own event loop. They differ only in
+// how much they take on: sync one request at a time, async up to worker_connections connections.
+import type { Socket } from "node:net";
+import type { Logger } from "pino";
+import type { LoadedApp } from "./app-loader.js";
+import type { Admission } from "./accept-front.js";
+import { PendingConnections } from "./accept-front.js";
+import { RequestPipeline } from "./request-pipeline.js";
+import { FailureCounters, RequestMetrics } from "../metrics/request-metrics.js";
+import type { FamilyJSON } from "../metrics/family.js";
+import type { WorkerInit } from "./protocol.js";
+import type { Hooks } from "../config/hooks.js";
+import type { AccessLog } from "../logging/access-log.js";
+import { runHookSync } from "../config/hooks.js";
+
+export interface EngineContext {
+  init: WorkerInit;
+  log: Logger;
+  hooks: Hooks;
+  accessLog: AccessLog | null;
+  /** The object hooks receive as `worker`. */
+  workerInfo: object;
+  /** Sync worker: keep connections open only when keep-alive was asked for explicitly. */
+  keepAliveExplicit: boolean;
+  /** A request finished (counts towards max_requests). */
+  onRequestDone(): void;
+  /** A connection closed or started its first request: there may be room for another. */
+  onRoomChanged(): void;
+}
+
+export interface Engine extends Admission {
+  start(): Promise<void>;
+  /** Requests being handled now. */
+  readonly active: number;
+  /** Connections open now. */
+  readonly connections: number;
+  /** Stop keeping connections alive; idle ones are closed. */
+  beginStop(): void;
+  families(): FamilyJSON[];
+  extraUserFamilies(): FamilyJSON[];
+  close(): Promise<void>;
+}
+
+export class ProcessEngine implements Engine {
+  private readonly metrics: RequestMetrics;
+  private readonly failures: FailureCounters;
+  private readonly pipeline: RequestPipeline;
+  private readonly pending: PendingConnections;
+  private open = 0;
+  private readonly onSocketClose: () => void;
+  private readonly sync: boolean;
+
+  constructor(app: LoadedApp, private readonly ctx: EngineContext) {
+    const s = ctx.init.settings;
+    this.sync = ctx.init.workerClass === "sync";
+    this.metrics = RequestMetrics.inMemory(s.metrics_buckets);
+    this.failures = new FailureCounters(s.metrics_endpoint_limit);
+    this.pending = new PendingConnections(ctx.onRoomChanged);
+    this.onSocketClose = () => {
+      this.open--;
+      ctx.onRoomChanged();
+    };
+    const { hooks, log, workerInfo } = ctx;
+    this.pipeline = new RequestPipeline({
+      app,
+      metrics: this.metrics,
+      failures: this.failures,
+      log,
+      accessLog: ctx.accessLog,
+      concurrency: this.sync ? 1 : Number.POSITIVE_INFINITY,
+      closeAfterResponse: this.sync && !ctx.keepAliveExplicit,
+      keepAliveSeconds: s.keepalive,
+      limits: limitsOf(s),
+      tls: s.certfile && s.keyfile ? { certfile: s.certfile, keyfile: s.keyfile } : null,
+      hooks: {
+        preRequest: hooks.pre_request ? (req) => runHookSync(hooks, "pre_request", log, workerInfo, req) : undefined,
+        postRequest: hooks.post_request ? (req, res) => runHookSync(hooks, "post_request", log, workerInfo, req, res) : undefined,
+      },
+      onRequestStart: (req) => this.pending.started(req.socket),
+      onRequestDone: ctx.onRequestDone,
+    });
+  }
+
+  async start(): Promise<void> {}
+
+  hasRoom(): boolean {
+    if (this.sync) return this.pipeline.active + this.pipeline.queued + this.pending.count < 1;
+    return this.open < this.ctx.init.settings.worker_connections;
+  }
+
+  take(socket: Socket): void {
+    this.open++;
+    socket.once("close", this.onSocketClose);
+    this.pending.add(socket);
+    this.pipeline.serve(socket);
+  }
+
+  get active(): number {
+    return this.pipeline.active + this.pipeline.queued;
+  }
+
+  get connections(): number {
+    return this.open;
+  }
+
+  beginStop(): void {
+    this.pipeline.stopKeepAlive();
+  }
+
+  families(): FamilyJSON[] {
+    return [...RequestMetrics.families([this.metrics], this.ctx.init.slot), ...this.failures.families(this.ctx.init.slot)];
+  }
+
+  extraUserFamilies(): FamilyJSON[] {
+    return [];
+  }
+
+  async close(): Promise<void> {}
+}
+
+export function limitsOf(s: WorkerInit["settings"]): { requestLine: number; fields: number; fieldSize: number } {
+  return {
+    requestLine: s.limit_request_line || 8190,
+    fields: s.limit_request_fields || 32768,
+    fieldSize: s.limit_request_field_size || 65536,
+  };
+}

@@ -1,0 +1,210 @@
+// What happens to every request in every worker type: limits, the concurrency gate, the app call,
+// and the instrumentation. The per-request path keeps its state on the response object and uses
+// shared listener functions, so it allocates no closures of its own.
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import https from "node:https";
+import { readFileSync } from "node:fs";
+import type { Socket } from "node:net";
+import { performance } from "node:perf_hooks";
+import type { Logger } from "pino";
+import type { LoadedApp } from "./app-loader.js";
+import type { RequestMetrics, FailureCounters } from "../metrics/request-metrics.js";
+import type { AccessLog } from "../logging/access-log.js";
+
+export interface PipelineOptions {
+  app: LoadedApp;
+  metrics: RequestMetrics;
+  failures: FailureCounters;
+  log: Logger;
+  accessLog: AccessLog | null;
+  /** Most requests this pipeline runs at once; more wait in a FIFO (keep-alive connections). */
+  concurrency: number;
+  /** Close the connection after each response (gunicorn's sync worker). */
+  closeAfterResponse: boolean;
+  keepAliveSeconds: number;
+  limits: { requestLine: number; fields: number; fieldSize: number };
+  tls: { certfile: string; keyfile: string } | null;
+  hooks: {
+    preRequest?: ((req: IncomingMessage) => void) | undefined;
+    postRequest?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  };
+  /** Called when a request finishes: admission bookkeeping and max-requests counting. */
+  onRequestDone(): void;
+  onRequestStart(req: IncomingMessage): void;
+}
+
+const START = Symbol("gpe.start");
+const BYTES = Symbol("gpe.bytes");
+type TrackedResponse = ServerResponse & { [START]: number; [BYTES]: number };
+
+const errorType = (err: unknown): string =>
+  (err instanceof Error ? err.constructor?.name || err.name : typeof err === "object" && err !== null ? "Object" : typeof err) || "Error";
+
+export class RequestPipeline {
+  readonly server: http.Server;
+  private inFlight = 0;
+  private closing = false;
+  private readonly waiting: [IncomingMessage, ServerResponse][] = [];
+  private readonly onFinish: (this: ServerResponse) => void;
+  private readonly onClose: (this: ServerResponse) => void;
+
+  constructor(private readonly o: PipelineOptions) {
+    const limits = o.limits;
+    // Node enforces the total header size; the per-line and count limits are checked below.
+    const maxHeaderSize = Math.min(1 << 20, limits.requestLine + limits.fields * (limits.fieldSize + 2) + 64);
+    const serverOptions: http.ServerOptions = { maxHeaderSize, keepAliveTimeout: o.keepAliveSeconds * 1000, requestTimeout: 0 };
+    this.server = o.tls
+      ? https.createServer({ ...serverOptions, cert: readFileSync(o.tls.certfile), key: readFileSync(o.tls.keyfile) })
+      : http.createServer(serverOptions);
+    this.server.maxHeadersCount = limits.fields + 1;
+    this.server.keepAliveTimeout = o.keepAliveSeconds * 1000;
+    this.server.on("request", (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
+    this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
+
+    const self = this;
+    this.onFinish = function (this: ServerResponse) {
+      self.finished(this as TrackedResponse, false);
+    };
+    this.onClose = function (this: ServerResponse) {
+      if (!this.writableFinished) self.finished(this as TrackedResponse, true);
+    };
+  }
+
+  get active(): number {
+    return this.inFlight;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /** Hands an accepted connection to the HTTP server. */
+  serve(socket: Socket): void {
+    this.server.emit("connection", socket);
+    if (socket.isPaused()) socket.resume();
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const t = res as TrackedResponse;
+    t[START] = performance.now();
+    t[BYTES] = 0;
+    this.o.onRequestStart(req);
+    if (this.o.closeAfterResponse || this.closing) res.shouldKeepAlive = false;
+    if (this.inFlight >= this.o.concurrency) {
+      this.waiting.push([req, res]);
+      return;
+    }
+    this.run(req, res);
+  }
+
+  private run(req: IncomingMessage, res: ServerResponse): void {
+    if (res.destroyed) {
+      // The client left while its request waited in the queue.
+      this.o.metrics.observe(req.method, 499, (performance.now() - (res as TrackedResponse)[START]) / 1000);
+      const next = this.waiting.shift();
+      if (next) this.run(next[0], next[1]);
+      this.o.onRequestDone();
+      return;
+    }
+    this.inFlight++;
+    res.on("finish", this.onFinish);
+    res.on("close", this.onClose);
+    const rejection = this.checkLimits(req);
+    if (rejection !== null) {
+      this.o.failures.serverError(req.method ?? "GET", this.pathOf(req), rejection.type);
+      res.writeHead(rejection.status, { "content-type": "text/plain", connection: "close" });
+      res.end(`${rejection.status} ${http.STATUS_CODES[rejection.status]}\n`);
+      return;
+    }
+    try {
+      this.o.hooks.preRequest?.(req);
+      const result = this.o.app.listener(req, res);
+      if (result !== null && typeof result === "object" && typeof (result as Promise<unknown>).then === "function") {
+        (result as Promise<unknown>).then(undefined, (err: unknown) => this.appFailed(req, res, err));
+      }
+    } catch (err) {
+      this.appFailed(req, res, err);
+    }
+  }
+
+  private checkLimits(req: IncomingMessage): { status: number; type: string } | null {
+    const { requestLine, fields, fieldSize } = this.o.limits;
+    const url = req.url ?? "";
+    if ((req.method?.length ?? 0) + url.length + 10 > requestLine) return { status: 414, type: "LimitRequestLine" };
+    const raw = req.rawHeaders;
+    if (raw.length / 2 > fields) return { status: 431, type: "LimitRequestFields" };
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i]!.length + raw[i + 1]!.length + 2 > fieldSize) return { status: 431, type: "LimitRequestFieldSize" };
+    }
+    return null;
+  }
+
+  private appFailed(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    const type = errorType(err);
+    const route = this.o.app.routeOf(req) ?? this.pathOf(req);
+    this.o.failures.appFailed(req.method ?? "GET", route, type);
+    this.o.log.error({ err, method: req.method, url: req.url }, "error handling request");
+    if (!res.headersSent && !res.destroyed) {
+      this.o.failures.serverError(req.method ?? "GET", route, type);
+      res.writeHead(500, { "content-type": "text/plain", connection: "close" });
+      res.end("Internal Server Error\n");
+    } else if (!res.writableEnded) {
+      res.destroy();
+    }
+  }
+
+  private finished(res: TrackedResponse, aborted: boolean): void {
+    res.off("finish", this.onFinish);
+    res.off("close", this.onClose);
+    const req = res.req;
+    const now = performance.now();
+    this.o.metrics.observe(req.method, aborted ? 499 : res.statusCode, (now - res[START]) / 1000);
+    if (this.o.accessLog) {
+      const bytes = Number(res.getHeader("content-length") ?? res.socket?.bytesWritten ?? 0) || 0;
+      this.o.accessLog.write({ req, res, startedAt: res[START], finishedAt: now, bytesSent: bytes });
+    }
+    if (this.o.hooks.postRequest) {
+      try {
+        this.o.hooks.postRequest(req, res);
+      } catch (err) {
+        this.o.log.error({ err, hook: "post_request" }, "hook post_request failed");
+      }
+    }
+    this.inFlight--;
+    const next = this.waiting.shift();
+    if (next) this.run(next[0], next[1]);
+    this.o.onRequestDone();
+  }
+
+  private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    let status = 400;
+    let type = "BadRequest";
+    if (err.code === "HPE_HEADER_OVERFLOW") {
+      status = 431;
+      type = "LimitRequestFieldSize";
+    } else if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+      status = 408;
+      type = "RequestTimeout";
+    } else if (err.code === "ECONNRESET" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    this.o.failures.serverError("other", "other", type);
+    if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    }
+    socket.destroy();
+  }
+
+  pathOf(req: IncomingMessage): string {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    return q < 0 ? url : url.slice(0, q);
+  }
+
+  /** From now on every response closes its connection; idle keep-alive connections close now. */
+  stopKeepAlive(): void {
+    this.closing = true;
+    this.server.closeIdleConnections();
+  }
+}

@@ -1,0 +1,136 @@
+// The thread worker (gunicorn's gthread): the process's main thread owns the sockets and hands
+// each connection to the thread with the fewest requests in flight. Every thread runs its own copy
+// of the app, so CPU-bound requests run in parallel. At most `threads` requests run at once.
+import { Worker } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
+import tls from "node:tls";
+import { readFileSync } from "node:fs";
+import type { Socket } from "node:net";
+import { PendingConnections } from "./accept-front.js";
+import { bridgeSocket, type BridgeMessage } from "./socket-bridge.js";
+import type { ThreadData, ThreadEvent } from "./thread-entry.js";
+import type { Engine, EngineContext } from "./process-engine.js";
+import { RequestMetrics, regionLength } from "../metrics/request-metrics.js";
+import type { FamilyJSON } from "../metrics/family.js";
+
+const THREAD_ENTRY = fileURLToPath(new URL("./thread-entry.js", import.meta.url));
+
+interface PoolThread {
+  worker: Worker;
+  inFlight: number;
+  connections: number;
+  families: FamilyJSON[];
+  /** Per-connection handlers for messages coming back from this thread. */
+  routes: Map<number, (m: BridgeMessage) => void>;
+}
+
+export class ThreadEngine implements Engine {
+  private readonly threads: PoolThread[] = [];
+  private readonly regions: RequestMetrics[] = [];
+  private readonly pending: PendingConnections;
+  private readonly sockets = new Map<number, Socket>();
+  private nextId = 1;
+  private open = 0;
+  private readonly secureContext: tls.SecureContext | null;
+
+  constructor(private readonly ctx: EngineContext) {
+    this.pending = new PendingConnections(ctx.onRoomChanged);
+    const s = ctx.init.settings;
+    this.secureContext = s.certfile && s.keyfile ? tls.createSecureContext({ cert: readFileSync(s.certfile), key: readFileSync(s.keyfile) }) : null;
+  }
+
+  async start(): Promise<void> {
+    const s = this.ctx.init.settings;
+    const length = regionLength(s.metrics_buckets.length);
+    const metricsBuffer = new SharedArrayBuffer(length * 8 * s.threads);
+    const booted: Promise<void>[] = [];
+    for (let index = 0; index < s.threads; index++) {
+      this.regions.push(new RequestMetrics(new Float64Array(metricsBuffer, index * length * 8, length), s.metrics_buckets));
+      const data: ThreadData = { init: this.ctx.init, index, metricsBuffer, keepAliveExplicit: this.ctx.keepAliveExplicit };
+      const worker = new Worker(THREAD_ENTRY, { workerData: data });
+      const thread: PoolThread = { worker, inFlight: 0, connections: 0, families: [], routes: new Map() };
+      this.threads.push(thread);
+      booted.push(new Promise((resolve, reject) => {
+        worker.on("message", (e: ThreadEvent) => {
+          if (e.t === "ready") resolve();
+          else if (e.t === "boot-error") reject(Object.assign(new Error(e.message), { name: "AppLoadError" }));
+          else this.fromThread(thread, e);
+        });
+        worker.once("error", reject);
+        worker.once("exit", (code) => {
+          reject(new Error(`thread ${index} exited with code ${code}`));
+          this.ctx.log.error(`thread ${index} exited with code ${code}; restarting the worker`);
+          process.kill(process.pid, "SIGTERM");
+        });
+      }));
+    }
+    await Promise.all(booted);
+  }
+
+  private fromThread(thread: PoolThread, e: ThreadEvent): void {
+    switch (e.t) {
+      case "start":
+        thread.inFlight++;
+        this.pending.started(this.sockets.get(e.id) ?? null);
+        break;
+      case "done":
+        thread.inFlight--;
+        this.ctx.onRequestDone();
+        break;
+      case "metrics":
+        thread.families = e.families;
+        break;
+      case "d": case "e": case "c": case "p": case "r":
+        thread.routes.get(e.id)?.(e);
+        break;
+    }
+  }
+
+  hasRoom(): boolean {
+    let busy = this.pending.count;
+    for (const t of this.threads) busy += t.inFlight;
+    return busy < this.threads.length;
+  }
+
+  take(raw: Socket): void {
+    const thread = this.threads.reduce((best, t) => (t.inFlight + t.connections < best.inFlight + best.connections ? t : best));
+    const id = this.nextId++;
+    const socket = this.secureContext ? new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext }) : raw;
+    this.open++;
+    thread.connections++;
+    this.sockets.set(id, socket);
+    this.pending.add(socket);
+    thread.routes.set(id, bridgeSocket(socket, id, thread.worker, this.secureContext !== null));
+    socket.once("close", () => {
+      this.open--;
+      thread.connections--;
+      thread.routes.delete(id);
+      this.sockets.delete(id);
+      this.ctx.onRoomChanged();
+    });
+  }
+
+  get active(): number {
+    return this.threads.reduce((n, t) => n + t.inFlight, 0);
+  }
+
+  get connections(): number {
+    return this.open;
+  }
+
+  beginStop(): void {
+    for (const t of this.threads) t.worker.postMessage({ t: "stop" });
+  }
+
+  families(): FamilyJSON[] {
+    return RequestMetrics.families(this.regions, this.ctx.init.slot);
+  }
+
+  extraUserFamilies(): FamilyJSON[] {
+    return this.threads.flatMap((t) => t.families);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.worker.terminate()));
+  }
+}

@@ -1,0 +1,93 @@
+// Inside one thread of a thread worker: its own copy of the app behind its own http.Server,
+// fed with connections the process's main thread bridges in. One request at a time per thread.
+import { parentPort, workerData } from "node:worker_threads";
+import type { MessagePort } from "node:worker_threads";
+import { createLogger } from "../logging/logger.js";
+import { createAccessLog } from "../logging/access-log.js";
+import { loadHooks, runHookSync, type Hooks } from "../config/hooks.js";
+import { loadApp, parseAppSpec } from "./app-loader.js";
+import { RequestPipeline } from "./request-pipeline.js";
+import { FailureCounters, RequestMetrics, regionLength } from "../metrics/request-metrics.js";
+import { BridgedSocket, type BridgeMessage } from "./socket-bridge.js";
+import { findAppRegistries } from "../metrics/worker-snapshot.js";
+import { limitsOf } from "./process-engine.js";
+import type { WorkerInit } from "./protocol.js";
+import type { FamilyJSON } from "../metrics/family.js";
+
+export interface ThreadData {
+  init: WorkerInit;
+  index: number;
+  metricsBuffer: SharedArrayBuffer;
+  keepAliveExplicit: boolean;
+}
+
+export type ThreadEvent =
+  | { t: "ready" }
+  | { t: "boot-error"; message: string }
+  | { t: "start"; id: number }
+  | { t: "done" }
+  | { t: "metrics"; families: FamilyJSON[] }
+  | BridgeMessage;
+
+const port = parentPort as MessagePort;
+const { init, index, metricsBuffer } = workerData as ThreadData;
+const s = init.settings;
+const post = (e: ThreadEvent) => port.postMessage(e);
+
+async function boot(): Promise<void> {
+  const { log } = createLogger({ errorlog: s.errorlog, loglevel: s.loglevel, bindings: { role: "worker", slot: init.slot, thread: index } });
+  const hooks: Hooks = await loadHooks(init.configPath).catch(() => ({}));
+  let app;
+  try {
+    app = await loadApp(init.app, init.cwd);
+  } catch (err) {
+    post({ t: "boot-error", message: (err as Error).message });
+    return;
+  }
+  const length = regionLength(s.metrics_buckets.length);
+  const metrics = new RequestMetrics(new Float64Array(metricsBuffer, index * length * 8, length), s.metrics_buckets);
+  const failures = new FailureCounters(s.metrics_endpoint_limit);
+  const workerInfo = { pid: process.pid, slot: init.slot, age: init.age, thread: index, log };
+  const connections = new Map<number, BridgedSocket>();
+  const pipeline = new RequestPipeline({
+    app, metrics, failures, log,
+    accessLog: s.accesslog ? createAccessLog(s.accesslog, s.access_log_format) : null,
+    concurrency: 1,
+    closeAfterResponse: false,
+    keepAliveSeconds: s.keepalive,
+    limits: limitsOf(s),
+    tls: null, // terminated by the main thread
+    hooks: {
+      preRequest: hooks.pre_request ? (req) => runHookSync(hooks, "pre_request", log, workerInfo, req) : undefined,
+      postRequest: hooks.post_request ? (req, res) => runHookSync(hooks, "post_request", log, workerInfo, req, res) : undefined,
+    },
+    onRequestStart: (req) => post({ t: "start", id: (req.socket as unknown as { gpeId: number }).gpeId }),
+    onRequestDone: () => post({ t: "done" }),
+  });
+  const registries = s.metrics_enabled ? await findAppRegistries(parseAppSpec(init.app).file) : [];
+  const publishMetrics = async () => {
+    const families: FamilyJSON[] = failures.families(init.slot);
+    for (const r of registries) families.push(...((await r.getMetricsAsJSON()) as FamilyJSON[]));
+    post({ t: "metrics", families });
+  };
+  if (s.metrics_enabled) setInterval(() => void publishMetrics(), s.metrics_flush_interval * 1000).unref();
+
+  port.on("message", (m: BridgeMessage | { t: "stop" } | { t: "publish" }) => {
+    if (m.t === "open") {
+      const socket = new BridgedSocket(m.id, port, m);
+      (socket as unknown as { gpeId: number }).gpeId = m.id;
+      connections.set(m.id, socket);
+      socket.once("gpe:closed", () => connections.delete(m.id));
+      pipeline.serve(socket as never);
+    } else if (m.t === "stop") {
+      pipeline.stopKeepAlive();
+    } else if (m.t === "publish") {
+      void publishMetrics();
+    } else {
+      connections.get(m.id)?.deliver(m);
+    }
+  });
+  post({ t: "ready" });
+}
+
+void boot();

@@ -1,0 +1,33 @@
+// Worker types and the names users of gunicorn and gunicorn-prometheus-exporter already know.
+export const WORKER_CLASSES = ["sync", "thread", "async"] as const;
+export type WorkerClass = (typeof WORKER_CLASSES)[number];
+
+const EXPORTER_CLASSES: Record<string, WorkerClass> = {
+  PrometheusWorker: "sync",
+  PrometheusThreadWorker: "thread",
+  PrometheusEventletWorker: "async",
+  PrometheusGeventWorker: "async",
+};
+
+export const WORKER_CLASS_ALIASES: Record<string, WorkerClass> = {
+  gthread: "thread",
+  eventlet: "async",
+  gevent: "async",
+  tornado: "async",
+  ...EXPORTER_CLASSES,
+  ...Object.fromEntries(
+    Object.entries(EXPORTER_CLASSES).map(([name, cls]) => [`gunicorn_prometheus_exporter.${name}`, cls]),
+  ),
+};
+
+/** Most requests a worker of this class runs at once (the denominator of utilization). */
+export function capacityOf(cls: WorkerClass, threads: number, workerConnections: number): number {
+  switch (cls) {
+    case "sync":
+      return 1;
+    case "thread":
+      return threads;
+    case "async":
+      return workerConnections;
+  }
+}

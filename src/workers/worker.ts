@@ -1,0 +1,186 @@
+// A worker process: boots the app, takes its listening sockets from the master, serves, proves it
+// is alive with heartbeats, records metrics, and stops the way gunicorn's workers do
+// (TERM graceful, INT/QUIT quick, ABRT when the master found it hung).
+import type { Socket } from "node:net";
+import { createLogger } from "../logging/logger.js";
+import { createAccessLog } from "../logging/access-log.js";
+import { loadHooks, runHook, runHookSync, type Hooks } from "../config/hooks.js";
+import { loadApp } from "./app-loader.js";
+import { AcceptFront } from "./accept-front.js";
+import { ProcessEngine, type Engine, type EngineContext } from "./process-engine.js";
+import { WorkerSnapshot, findAppRegistries } from "../metrics/worker-snapshot.js";
+import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR, isProtocolMessage, type ToMaster, type ToWorker, type WorkerInit } from "./protocol.js";
+import { parseAppSpec } from "./app-loader.js";
+
+export async function runWorker(init: WorkerInit): Promise<void> {
+  const s = init.settings;
+  process.title = `gpe-server: worker [${init.procName}]`;
+  const { log, reopen, flush: flushLog } = createLogger({ errorlog: s.errorlog, loglevel: s.loglevel, bindings: { role: "worker", slot: init.slot } });
+
+  const send = (message: ToMaster, handle?: Socket): void => {
+    if (process.connected) process.send!(message, handle as never, { keepOpen: false } as never);
+  };
+
+  // Messages can arrive before the app is loaded; hold them until there is something to give them to.
+  const early: [ToWorker, unknown][] = [];
+  let onMessage: (m: ToWorker, handle: unknown) => void = (m, handle) => early.push([m, handle]);
+  process.on("message", (m: unknown, handle: unknown) => {
+    if (isProtocolMessage(m)) onMessage(m as ToWorker, handle);
+  });
+
+  let hooks: Hooks = {};
+  try {
+    hooks = await loadHooks(init.configPath);
+  } catch (err) {
+    log.warn({ err }, "could not load hooks from the config file");
+  }
+  const workerInfo = { pid: process.pid, ppid: init.masterPid, slot: init.slot, age: init.age, workerClass: init.workerClass, log };
+  const serverInfo = { pid: init.masterPid, settings: s, log };
+  await runHook(hooks, "post_fork", log, serverInfo, workerInfo);
+
+  let engine: Engine;
+  let handled = 0;
+  let retiring = false;
+  let front: AcceptFront | null = null;
+  const accessLog = s.accesslog ? createAccessLog(s.accesslog, s.access_log_format) : null;
+  const ctx: EngineContext = {
+    init, log, hooks, accessLog, workerInfo,
+    keepAliveExplicit: process.env.GPE_KEEPALIVE_EXPLICIT === "1",
+    onRequestDone: () => requestDone(),
+    onRoomChanged: () => roomChanged(),
+  };
+  try {
+    if (init.workerClass === "thread") {
+      const { ThreadEngine } = await import("./thread-engine.js");
+      engine = new ThreadEngine(ctx);
+    } else {
+      engine = new ProcessEngine(await loadApp(init.app, init.cwd), ctx);
+    }
+    await engine.start();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    log.error({ err }, `worker failed to boot: ${message}`);
+    send({ cmd: "gpe:boot-error", message });
+    flushLog();
+    // Give the IPC message a moment to leave before the process goes.
+    setTimeout(() => process.exit(err instanceof Error && err.name === "AppLoadError" ? EXIT_APP_LOAD_ERROR : EXIT_BOOT_ERROR), 50);
+    return;
+  }
+  await runHook(hooks, "post_worker_init", log, workerInfo);
+
+  const snapshot = new WorkerSnapshot(
+    s.multiproc_dir, init.slot, s.metrics_flush_interval,
+    () => engine.families(),
+    s.metrics_enabled ? await findAppRegistries(parseAppSpec(init.app).file) : [],
+    log,
+    () => engine.extraUserFamilies(),
+  );
+  if (s.metrics_enabled) snapshot.start();
+
+  front = new AcceptFront(engine, send);
+  let stopping = false;
+  let exitTimer: NodeJS.Timeout | null = null;
+
+  function requestDone(): void {
+    handled++;
+    if (init.maxRequests > 0 && handled >= init.maxRequests && !retiring) {
+      retiring = true;
+      log.info(`served ${handled} requests (max_requests), retiring`);
+      send({ cmd: "gpe:retire", reason: "max_requests" });
+      gracefulStop();
+    }
+    roomChanged();
+  }
+
+  function roomChanged(): void {
+    if (stopping) maybeExit();
+    else front?.roomChanged();
+  }
+
+  function finalExit(code: number): void {
+    if (exitTimer) clearTimeout(exitTimer);
+    if (s.metrics_enabled) {
+      snapshot.stop();
+      snapshot.write();
+    }
+    runHookSync(hooks, "worker_exit", log, serverInfo, workerInfo);
+    accessLog?.flush();
+    flushLog();
+    process.exit(code);
+  }
+
+  function maybeExit(): void {
+    if (engine.active === 0 && engine.connections === 0) finalExit(0);
+  }
+
+  function gracefulStop(): void {
+    if (stopping) return;
+    stopping = true;
+    front?.close();
+    engine.beginStop();
+    // Close keep-alive connections as they go idle; exit once nothing is left.
+    const sweep = setInterval(() => {
+      engine.beginStop();
+      maybeExit();
+    }, 100);
+    sweep.unref();
+    exitTimer = setTimeout(() => {
+      log.warn(`graceful timeout: ${engine.active} requests still in flight`);
+      finalExit(0);
+    }, s.graceful_timeout * 1000);
+    maybeExit();
+  }
+
+  process.on("SIGTERM", gracefulStop);
+  process.on("SIGHUP", gracefulStop);
+  const quickStop = () => {
+    runHookSync(hooks, "worker_int", log, workerInfo);
+    finalExit(0);
+  };
+  process.on("SIGINT", quickStop);
+  process.on("SIGQUIT", quickStop);
+  process.on("SIGUSR1", () => {
+    reopen();
+    accessLog?.reopen();
+  });
+  process.on("SIGABRT", () => {
+    runHookSync(hooks, "worker_abort", log, workerInfo);
+    finalExit(1);
+  });
+  // The master is gone (its IPC channel closed): no orphan keeps serving stale code.
+  process.on("disconnect", () => {
+    log.warn("master went away; stopping");
+    gracefulStop();
+    setTimeout(() => finalExit(0), Math.min(s.graceful_timeout, 5) * 1000).unref();
+  });
+
+  const heartbeatMs = s.timeout > 0 ? Math.max(100, Math.min(1000, (s.timeout * 1000) / 4)) : 1000;
+  setInterval(() => send({ cmd: "gpe:hb" }), heartbeatMs).unref();
+
+  let listening = Promise.resolve();
+  onMessage = (m, handle) => {
+    switch (m.cmd) {
+      case "gpe:listen":
+        listening = listening.then(() => front!.listen(handle as object, m.backlog));
+        if (m.last) {
+          listening.then(
+            () => send({ cmd: "gpe:ready" }),
+            (err: Error) => {
+              log.error({ err }, `cannot listen: ${err.message}`);
+              finalExit(EXIT_BOOT_ERROR);
+            },
+          );
+        }
+        break;
+      case "gpe:conn":
+        front!.received(handle as Socket);
+        break;
+      case "gpe:flush":
+        if (!s.metrics_enabled) break;
+        void snapshot.refreshAndWrite().then(() => send({ cmd: "gpe:flushed", id: m.id }));
+        break;
+    }
+  };
+  for (const [m, handle] of early.splice(0)) onMessage(m, handle);
+  send({ cmd: "gpe:booted" });
+}
