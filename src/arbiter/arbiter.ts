@@ -245,6 +245,7 @@ export class Arbiter {
         if (w.state === "booting") w.setState("running");
         this.log.info(`Booted worker with pid: ${w.pid} (slot ${w.slot})`);
         void this.metrics.sample();
+        this.dispatcher.pump();
         this.onWorkerReady();
         break;
       case "gpe:boot-error":
@@ -404,6 +405,7 @@ export class Arbiter {
   private tick(): void {
     this.murderWorkers();
     this.manageWorkers();
+    this.dispatcher.pump();
   }
 
   // ---- reload, upgrade, stop ----------------------------------------------------------------

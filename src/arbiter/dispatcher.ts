@@ -2,6 +2,7 @@
 // room; a worker that turns out busy hands it back again and is marked busy until it reports
 // room, so a connection visits each worker at most once before it waits here.
 import type { Socket } from "node:net";
+import { holdUnread } from "../workers/accept-front.js";
 
 export interface DispatchTarget {
   readonly pid: number;
@@ -24,7 +25,7 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
   handOff(from: W, socket: Socket): void {
     this.handedOff++;
     // Nothing may be read in the master: the bytes belong to the worker that serves the request.
-    (socket as Socket & { _handle?: { readStop(): void; reading: boolean } })._handle?.readStop();
+    holdUnread(socket);
     this.busy.add(from);
     const target = this.pickRoomy();
     if (target) {
@@ -41,6 +42,15 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
     this.busy.delete(worker);
     const socket = this.waiting.shift();
     if (socket) worker.sendConnection(socket);
+  }
+
+  /** Gives waiting connections to workers with room (a worker just booted, or time passed). */
+  pump(): void {
+    while (this.waiting.length > 0) {
+      const target = this.pickRoomy();
+      if (!target) return;
+      target.sendConnection(this.waiting.shift()!);
+    }
   }
 
   forget(worker: W): void {

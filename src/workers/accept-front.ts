@@ -49,6 +49,7 @@ export class AcceptFront {
 
   /** A connection the master passed on from a busy worker. */
   received(socket: Socket): void {
+    holdUnread(socket);
     if (this.stopping || !this.admission.hasRoom()) {
       this.handOff(socket);
       return;
@@ -74,6 +75,20 @@ export class AcceptFront {
     this.stopping = true;
     for (const server of this.servers) server.close();
   }
+}
+
+/**
+ * A socket that arrives over IPC starts reading at once. Stop it in the same tick (before the
+ * event loop can read anything), as pauseOnConnect does, so the request bytes stay in the kernel
+ * for whichever worker ends up serving it.
+ */
+export function holdUnread(socket: Socket): void {
+  const handle = (socket as Socket & { _handle?: { readStop(): number; reading: boolean } })._handle;
+  if (handle) {
+    handle.reading = false;
+    handle.readStop();
+  }
+  socket.pause();
 }
 
 /** Counts connections that were accepted but have not yet started a request. */

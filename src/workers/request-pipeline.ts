@@ -87,7 +87,7 @@ export class RequestPipeline {
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const t = res as TrackedResponse;
     t[START] = performance.now();
-    t[BYTES] = 0;
+    t[BYTES] = req.socket?.bytesWritten ?? 0;
     this.o.onRequestStart(req);
     if (this.o.closeAfterResponse || this.closing) res.shouldKeepAlive = false;
     if (this.inFlight >= this.o.concurrency) {
@@ -160,7 +160,10 @@ export class RequestPipeline {
     const now = performance.now();
     this.o.metrics.observe(req.method, aborted ? 499 : res.statusCode, (now - res[START]) / 1000);
     if (this.o.accessLog) {
-      const bytes = Number(res.getHeader("content-length") ?? res.socket?.bytesWritten ?? 0) || 0;
+      // Body bytes: what the socket took during this response, less the header block.
+      const header = (res as ServerResponse & { _header?: string | null })._header?.length ?? 0;
+      const declared = Number(res.getHeader("content-length"));
+      const bytes = Number.isFinite(declared) ? declared : Math.max(0, (req.socket?.bytesWritten ?? 0) - res[BYTES] - header);
       this.o.accessLog.write({ req, res, startedAt: res[START], finishedAt: now, bytesSent: bytes });
     }
     if (this.o.hooks.postRequest) {

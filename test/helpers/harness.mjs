@@ -1,0 +1,201 @@
+// Starts the real gpe-server CLI and talks to it over loopback. Every server runs in its own
+// process group and is killed (the whole group) by stopAll(), which tests call in after().
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import net from "node:net";
+import http from "node:http";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const CLI = join(ROOT, "bin", "gpe-server.js");
+export const FIXTURES = join(ROOT, "test", "fixtures");
+
+const running = new Set();
+const tempDirs = new Set();
+
+export function tempDir(prefix = "gpe-test-") {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor(check, { timeout = 10_000, interval = 50, what = "condition" } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(interval);
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+/** Runs the CLI to completion (for bad-input checks). */
+export function runCli(args, { env = {}, cwd = ROOT, timeout = 15_000 } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    running.add(child);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => killGroup(child, "SIGKILL"), timeout);
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      running.delete(child);
+      resolve({ code, signal, stdout, stderr, pid: child.pid });
+    });
+  });
+}
+
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Starts a server and waits until all its workers have booted. */
+export async function startServer({ app = join(FIXTURES, "app.mjs"), workers = 2, args = [], env = {}, waitWorkers = workers, metrics = true } = {}) {
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const dir = tempDir("gpe-store-");
+  const fullArgs = ["-w", String(workers), "-b", `127.0.0.1:${port}`, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1", "--multiproc-dir", dir, ...(metrics ? [] : ["--no-metrics"]), ...args, app];
+  const child = spawn(process.execPath, [CLI, ...fullArgs], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: "1", GPE_METRICS_FLUSH_INTERVAL: "0.2", ...env },
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(child);
+  let logs = "";
+  child.stdout.on("data", (d) => (logs += d));
+  child.stderr.on("data", (d) => (logs += d));
+  const exited = new Promise((resolve) => child.on("exit", (code, signal) => { running.delete(child); resolve({ code, signal }); }));
+  const server = {
+    child, pid: child.pid, port, metricsPort, dir, exited,
+    url: (path = "/") => `http://127.0.0.1:${port}${path}`,
+    logs: () => logs,
+    workerPids: () => childPids(child.pid),
+    signal: (sig) => process.kill(child.pid, sig),
+    scrape: (opts) => scrape(metricsPort, opts),
+  };
+  if (waitWorkers > 0) {
+    await waitFor(() => (logs.match(/Booted worker/g) ?? []).length >= waitWorkers, { timeout: 20_000, what: `${waitWorkers} workers to boot; logs:\n${logs}` });
+  }
+  return server;
+}
+
+/** Kills every server started by this test file, by process group. */
+export async function stopAll() {
+  for (const child of running) killGroup(child, "SIGKILL");
+  await sleep(50);
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+/** Direct children of a process, from /proc. */
+export function childPids(ppid) {
+  const out = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) === ppid && fields[0] !== "Z") out.push(Number(entry));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
+
+export function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** One HTTP request without connection reuse; resolves with status, headers and body. */
+export function request(url, { method = "GET", headers = {}, body, timeout = 10_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: { connection: "close", ...headers }, agent: false, timeout }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error("request timed out")));
+    req.on("error", reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+/** Scrapes /metrics and parses the text format into samples. */
+export async function scrape(metricsPort, { headers = {} } = {}) {
+  const res = await request(`http://127.0.0.1:${metricsPort}/metrics`, { headers });
+  if (res.status !== 200) throw new Error(`scrape answered ${res.status}: ${res.body}`);
+  return parseMetrics(res.body, res);
+}
+
+export function parseMetrics(text, res = {}) {
+  const samples = [];
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`unparsable line: ${line}`);
+    const labels = {};
+    for (const [, k, v] of (m[3] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[k] = v;
+    samples.push({ name: m[1], labels, value: Number(m[4]) });
+  }
+  const sum = (name, filter = {}) => samples.filter((s) => s.name === name && Object.entries(filter).every(([k, v]) => s.labels[k] === v)).reduce((n, s) => n + s.value, 0);
+  const find = (name, filter = {}) => samples.filter((s) => s.name === name && Object.entries(filter).every(([k, v]) => s.labels[k] === v));
+  return { text, samples, sum, find, status: res.status, headers: res.headers };
+}
+
+/** Sends requests continuously until stopped; counts successes and failures. */
+export function loadLoop(url, { concurrency = 4, path = "/" } = {}) {
+  const stats = { ok: 0, failed: 0, errors: [] };
+  let running = true;
+  const loops = Array.from({ length: concurrency }, async () => {
+    while (running) {
+      try {
+        const res = await request(url + path);
+        if (res.status === 200) stats.ok++;
+        else {
+          stats.failed++;
+          stats.errors.push(`status ${res.status}`);
+        }
+      } catch (err) {
+        stats.failed++;
+        stats.errors.push(err.message);
+      }
+    }
+  });
+  return { stats, stop: async () => { running = false; await Promise.all(loops); return stats; } };
+}

@@ -1,0 +1,161 @@
+// The master against real signals, real worker deaths and real HTTP.
+import { describe, it, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, renameSync } from "node:fs";
+import { join } from "node:path";
+import { startServer, stopAll, request, waitFor, sleep, alive, loadLoop, tempDir } from "../helpers/harness.mjs";
+
+after(stopAll);
+
+describe("the master", () => {
+  it("forks N workers with process titles and serves from all of them", async () => {
+    const s = await startServer({ workers: 3 });
+    const pids = s.workerPids();
+    assert.equal(pids.length, 3);
+    assert.match(readFileSync(`/proc/${s.pid}/cmdline`, "utf8"), /gpe-server: master/);
+    assert.match(readFileSync(`/proc/${pids[0]}/cmdline`, "utf8"), /gpe-server: worker/);
+    const res = await request(s.url("/"));
+    assert.equal(res.status, 200);
+    assert.match(res.body, /hello from \d+/);
+  });
+
+  it("replaces a worker killed with SIGKILL", async () => {
+    const s = await startServer({ workers: 2 });
+    const [victim] = s.workerPids();
+    process.kill(victim, "SIGKILL");
+    await waitFor(() => {
+      const pids = s.workerPids();
+      return pids.length === 2 && !pids.includes(victim);
+    }, { what: "a replacement worker" });
+    const m = await waitFor(async () => {
+      const m = await s.scrape();
+      return m.sum("gunicorn_master_worker_restarts_total", { reason: "signal" }) === 1 && m;
+    }, { what: "restart counted" });
+    assert.equal(m.sum("gunicorn_workers"), 2);
+    assert.equal((await request(s.url("/"))).status, 200);
+  });
+
+  it("aborts a hung worker after the timeout and replaces it", async () => {
+    const s = await startServer({ workers: 2, args: ["-t", "1"] });
+    const before = s.workerPids();
+    request(s.url("/hang"), { timeout: 8000 }).catch(() => {});
+    await waitFor(() => {
+      const pids = s.workerPids();
+      return pids.length === 2 && pids.filter((p) => before.includes(p)).length === 1;
+    }, { timeout: 8000, what: "the hung worker to be replaced" });
+    assert.match(s.logs(), /WORKER TIMEOUT/);
+    const m = await s.scrape();
+    assert.equal(m.sum("gunicorn_master_worker_restarts_total", { reason: "timeout" }), 1);
+    assert.equal((await request(s.url("/"))).status, 200);
+  });
+
+  it("recycles workers after max_requests without failing a request", async () => {
+    const s = await startServer({ workers: 1, args: ["--max-requests", "3"] });
+    const seen = new Set();
+    for (let i = 0; i < 10; i++) {
+      const res = await request(s.url("/pid"));
+      assert.equal(res.status, 200);
+      seen.add(res.body);
+    }
+    assert.ok(seen.size >= 3, `expected at least 3 worker pids, saw ${seen.size}`);
+    const m = await waitFor(async () => {
+      const m = await s.scrape();
+      return m.sum("gunicorn_master_worker_restarts_total", { reason: "max_requests" }) >= 3 && m;
+    }, { what: "max_requests restarts counted" });
+    assert.equal(m.sum("gunicorn_worker_requests_total"), 10 + 0, "every request counted across recycled workers");
+  });
+
+  it("adds a worker on TTIN and removes one on TTOU", async () => {
+    const s = await startServer({ workers: 2 });
+    s.signal("SIGTTIN");
+    await waitFor(() => s.workerPids().length === 3, { what: "3 workers" });
+    s.signal("SIGTTOU");
+    await sleep(100);
+    s.signal("SIGTTOU");
+    await waitFor(() => s.workerPids().length === 1, { what: "1 worker" });
+    const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_workers") === 1 && m; });
+    assert.ok(m.sum("gunicorn_master_worker_restarts_total", { reason: "scale_down" }) >= 2);
+  });
+
+  it("reloads on HUP under continuous load with zero failed requests and new workers", async () => {
+    const s = await startServer({ workers: 2 });
+    const old = s.workerPids();
+    const load = loadLoop(s.url(""), { concurrency: 4 });
+    await sleep(500);
+    s.signal("SIGHUP");
+    await waitFor(() => {
+      const pids = s.workerPids();
+      return pids.length === 2 && pids.every((p) => !old.includes(p));
+    }, { timeout: 15_000, what: "a new generation of workers" });
+    await sleep(500);
+    const stats = await load.stop();
+    assert.equal(stats.failed, 0, `failed requests: ${stats.errors.slice(0, 5).join("; ")}`);
+    assert.ok(stats.ok > 20, `load ran (${stats.ok} requests)`);
+    assert.match(s.logs(), /reload complete/);
+  });
+
+  it("lets an in-flight request finish on TERM, then exits 0", async () => {
+    const s = await startServer({ workers: 1 });
+    const slow = request(s.url("/sleep?ms=1500"));
+    await sleep(300);
+    s.signal("SIGTERM");
+    const res = await slow;
+    assert.equal(res.status, 200);
+    const { code } = await s.exited;
+    assert.equal(code, 0);
+  });
+
+  it("stops quickly on INT even with a request in flight", async () => {
+    const s = await startServer({ workers: 1 });
+    request(s.url("/sleep?ms=10000")).catch(() => {});
+    await sleep(200);
+    const t0 = Date.now();
+    s.signal("SIGINT");
+    const { code } = await s.exited;
+    assert.equal(code, 0);
+    assert.ok(Date.now() - t0 < 3000, "fast stop does not wait for the request");
+  });
+
+  it("reopens the error and access logs on USR1 (logrotate)", async () => {
+    const dir = tempDir();
+    const errorLog = join(dir, "error.log");
+    const accessLog = join(dir, "access.log");
+    const s = await startServer({ workers: 1, args: ["--error-logfile", errorLog, "--access-logfile", accessLog], waitWorkers: 0 });
+    await waitFor(() => existsSync(errorLog) && /Booted worker/.test(readFileSync(errorLog, "utf8")), { what: "worker boot in the error log" });
+    await request(s.url("/before"));
+    await waitFor(() => existsSync(accessLog) && readFileSync(accessLog, "utf8").includes("/before"));
+    renameSync(errorLog, `${errorLog}.1`);
+    renameSync(accessLog, `${accessLog}.1`);
+    s.signal("SIGUSR1");
+    await waitFor(() => existsSync(errorLog) && readFileSync(errorLog, "utf8").includes("reopened log files"), { what: "a new error log" });
+    await sleep(200);
+    await request(s.url("/after"));
+    await waitFor(() => existsSync(accessLog) && readFileSync(accessLog, "utf8").includes("GET /after HTTP/1.1"), { what: "a new access log" });
+    assert.ok(!readFileSync(`${accessLog}.1`, "utf8").includes("/after"), "the moved file no longer receives lines");
+    assert.match(readFileSync(accessLog, "utf8"), /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/after HTTP\/1\.1" 200 \d+ "-" "-"$/m);
+  });
+
+  it("upgrades on USR2: a new master serves on the same sockets, the old pidfile becomes FILE.2", async () => {
+    const dir = tempDir();
+    const pidfile = join(dir, "gpe.pid");
+    const s = await startServer({ workers: 1, args: ["-p", pidfile] });
+    assert.equal(Number(readFileSync(pidfile, "utf8")), s.pid);
+    const load = loadLoop(s.url(""), { concurrency: 2 });
+    s.signal("SIGUSR2");
+    const newPid = await waitFor(() => {
+      const pid = existsSync(pidfile) ? Number(readFileSync(pidfile, "utf8")) : 0;
+      return pid && pid !== s.pid && existsSync(`${pidfile}.2`) ? pid : 0;
+    }, { what: "the new master's pidfile" });
+    await waitFor(() => (s.logs().match(/Booted worker/g) ?? []).length >= 2, { what: "the new master's worker" });
+    s.signal("SIGTERM");
+    await s.exited;
+    await sleep(300);
+    const stats = await load.stop();
+    assert.equal(stats.failed, 0, `failed requests: ${stats.errors.slice(0, 5).join("; ")}`);
+    assert.ok(alive(newPid), "the new master runs on");
+    assert.equal((await request(s.url("/"))).status, 200);
+    process.kill(newPid, "SIGTERM");
+    await waitFor(() => !alive(newPid), { what: "the new master to stop" });
+    assert.ok(!existsSync(pidfile), "the new master removed its pidfile");
+  });
+});
