@@ -21,7 +21,7 @@ export function buildProgram(version: string): { program: Command; attributeOf: 
     .allowExcessArguments(false)
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(`gpe-server: ${text.replace(/^error: /, "")}`) });
+    .configureOutput({ outputError: (text, write) => write(`gpe-server: ${text.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")}\n`) });
   const attributeOf = new Map<string, string>();
   for (const spec of SETTINGS) {
     if (!("flag" in spec) || !spec.flag) continue;

@@ -83,11 +83,13 @@ export class AcceptFront {
  * for whichever worker ends up serving it.
  */
 export function holdUnread(socket: Socket): void {
-  const handle = (socket as Socket & { _handle?: { readStop(): number; reading: boolean } })._handle;
-  if (handle) {
-    handle.reading = false;
-    handle.readStop();
+  const s = socket as Socket & { _handle?: { readStop(): number; reading: boolean }; _readableState?: { reading: boolean } };
+  if (s._handle) {
+    s._handle.reading = false;
+    s._handle.readStop();
   }
+  // The stream still believes its first read is under way; without this, resume() never reads.
+  if (s._readableState) s._readableState.reading = false;
   socket.pause();
 }
 

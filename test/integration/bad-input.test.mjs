@@ -1,0 +1,100 @@
+// Every bad input: one clear line on stderr, a non-zero exit, and no process left behind.
+import { describe, it, after } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import net from "node:net";
+import { runCli, stopAll, freePort, tempDir, FIXTURES, sleep } from "../helpers/harness.mjs";
+
+after(stopAll);
+
+function groupGone(pid) {
+  try {
+    process.kill(-pid, 0);
+    return false;
+  } catch (err) {
+    return err.code === "ESRCH";
+  }
+}
+
+async function expectFailure(args, pattern, { env } = {}) {
+  const store = tempDir();
+  const metricsPort = await freePort();
+  const r = await runCli(["--multiproc-dir", store, "--metrics-port", String(metricsPort), ...args], { env });
+  assert.notEqual(r.code, 0, `exit code for ${args.join(" ")}: stderr ${r.stderr}`);
+  const lines = r.stderr.trim().split("\n").filter((l) => l.startsWith("gpe-server:"));
+  assert.equal(lines.length, 1, `exactly one error line, got:\n${r.stderr}`);
+  assert.match(lines[0], pattern);
+  await sleep(100);
+  assert.ok(groupGone(r.pid), "no process of the server is left");
+  return r;
+}
+
+const app = join(FIXTURES, "app.mjs");
+
+describe("bad input", () => {
+  it("an unknown flag", () => expectFailure(["--wrokers", "2", app], /unknown option '--wrokers'.*--workers/));
+  it("a bad value", () => expectFailure(["-w", "two", app], /workers: expected a whole number, got "two"/));
+  it("an out-of-range value", () => expectFailure(["-w", "0", app], /workers: 0 is out of range/));
+  it("a bad worker class", () => expectFailure(["-k", "fork", app], /worker_class: "fork" is not one of sync, thread, async/));
+  it("a bad env value names the variable", () => expectFailure([app], /workers \(from GUNICORN_WORKERS\): expected a whole number/, { env: { GUNICORN_WORKERS: "lots" } }));
+  it("a missing config file", () => expectFailure(["-c", "/nonexistent/gpe.conf.ts", app], /config file not found: \/nonexistent\/gpe.conf.ts/));
+  it("a config file with a syntax error", async () => {
+    const file = join(tempDir(), "broken.conf.ts");
+    writeFileSync(file, "export default { workers: 2,, };\n");
+    await expectFailure(["-c", file, app], /cannot load config file .*broken\.conf\.ts/);
+  });
+  it("an unknown config key suggests the right one", async () => {
+    const file = join(tempDir(), "typo.conf.mjs");
+    writeFileSync(file, "export default { wrokers: 2 };\n");
+    await expectFailure(["-c", file, app], /unknown setting "wrokers" \(did you mean "workers"\?\)/);
+  });
+  it("a config value of the wrong type", async () => {
+    const file = join(tempDir(), "type.conf.json");
+    writeFileSync(file, JSON.stringify({ max_requests: "many" }));
+    await expectFailure(["-c", file, app], /max_requests: expected a whole number, got "many"/);
+  });
+  it("a missing app file", () => expectFailure(["-b", "127.0.0.1:0", "/nonexistent/app.js"], /app file not found/));
+  it("an app that throws at import", () => expectFailure(["-b", "127.0.0.1:0", join(FIXTURES, "throws-at-import.mjs")], /database URL is not set/));
+  it("an export that is not an app", () => expectFailure(["-b", "127.0.0.1:0", join(FIXTURES, "not-an-app.mjs")], /is an object with keys port, name, not an app/));
+  it("a named export that does not exist", () => expectFailure(["-b", "127.0.0.1:0", `${join(FIXTURES, "factory.mjs")}:nope()`], /has no export named "nope" \(it exports: create\)/));
+  it("a port already in use", async () => {
+    const blocker = net.createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => blocker.once("listening", r));
+    try {
+      await expectFailure(["-b", `127.0.0.1:${blocker.address().port}`, app], /cannot bind 127\.0\.0\.1:\d+: address already in use/);
+    } finally {
+      blocker.close();
+    }
+  });
+  it("the metrics port already in use", async () => {
+    const blocker = net.createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => blocker.once("listening", r));
+    try {
+      const store = tempDir();
+      const r = await runCli(["--multiproc-dir", store, "--metrics-bind", "127.0.0.1", "--metrics-port", String(blocker.address().port), "-b", "127.0.0.1:0", app]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /gpe-server: cannot start the metrics server on 127\.0\.0\.1:\d+: address already in use/);
+    } finally {
+      blocker.close();
+    }
+  });
+  it("an unparsable bind", () => expectFailure(["-b", "::1:8000", app], /bind: "::1:8000" is an IPv6 address without brackets/));
+  it("an unresolvable bind", () => expectFailure(["-b", "no-such-host.invalid:8000", app], /cannot bind no-such-host\.invalid:8000/));
+  it("a pidfile in a missing directory", () => expectFailure(["-b", "127.0.0.1:0", "-p", "/nonexistent/dir/gpe.pid", app], /cannot write pidfile \/nonexistent\/dir\/gpe\.pid: ENOENT/));
+  it("a metrics directory that is a symlink", async () => {
+    const dir = tempDir();
+    const { symlinkSync } = await import("node:fs");
+    symlinkSync(tempDir(), join(dir, "link"));
+    const r = await runCli(["--multiproc-dir", join(dir, "link"), "-b", "127.0.0.1:0", app]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /gpe-server: metrics directory .* is a symbolic link; refusing to use it/);
+  });
+  it("--check-config reports a broken app and exits 1, a good one exits 0", async () => {
+    const bad = await runCli(["--check-config", join(FIXTURES, "not-an-app.mjs")]);
+    assert.equal(bad.code, 1);
+    const good = await runCli(["--check-config", app]);
+    assert.equal(good.code, 0);
+    assert.match(good.stdout, /config OK/);
+  });
+});

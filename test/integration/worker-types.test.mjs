@@ -1,0 +1,95 @@
+// Each worker type's concurrency rule, checked from the intervals the app reports it ran in.
+import { describe, it, after } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes, createHash } from "node:crypto";
+import { startServer, stopAll, request } from "../helpers/harness.mjs";
+
+after(stopAll);
+
+const overlaps = (a, b) => a.start < b.end && b.start < a.end;
+const json = async (p) => JSON.parse((await p).body);
+
+describe("sync worker", () => {
+  it("never queues a request behind a busy worker while another is idle", async () => {
+    const s = await startServer({ workers: 2, args: ["-k", "sync"] });
+    const slow = json(request(s.url("/sleep?ms=2000")));
+    await new Promise((r) => setTimeout(r, 200));
+    const sleeper = (await slow.catch(() => null)) ?? null;
+    void sleeper;
+    for (let i = 0; i < 8; i++) {
+      const t0 = Date.now();
+      const res = await request(s.url("/pid"));
+      assert.equal(res.status, 200);
+      assert.ok(Date.now() - t0 < 1000, `request ${i} waited ${Date.now() - t0} ms behind the busy worker`);
+    }
+  });
+
+  it("runs one request at a time per worker and closes the connection after each response", async () => {
+    const s = await startServer({ workers: 1, args: ["-k", "sync"] });
+    const [a, b] = await Promise.all([json(request(s.url("/sleep?ms=300"))), json(request(s.url("/sleep?ms=300")))]);
+    assert.equal(a.pid, b.pid);
+    assert.ok(!overlaps(a, b), "two requests ran at once in a sync worker");
+    const res = await request(s.url("/"), { headers: { connection: "keep-alive" } });
+    assert.equal(res.headers.connection, "close");
+  });
+});
+
+describe("async worker", () => {
+  it("serves many requests concurrently in one process and keeps connections alive", async () => {
+    const s = await startServer({ workers: 1, args: ["-k", "async"] });
+    const results = await Promise.all(Array.from({ length: 5 }, () => json(request(s.url("/sleep?ms=400")))));
+    assert.equal(new Set(results.map((r) => r.pid)).size, 1);
+    for (const r of results.slice(1)) assert.ok(overlaps(results[0], r), "async requests should overlap");
+    const res = await request(s.url("/"), { headers: { connection: "keep-alive" } });
+    assert.equal(res.headers.connection, "keep-alive");
+  });
+
+  it("accepts the exporter's class names as aliases", async () => {
+    const s = await startServer({ workers: 1, args: ["-k", "gunicorn_prometheus_exporter.PrometheusEventletWorker"] });
+    const results = await Promise.all(Array.from({ length: 3 }, () => json(request(s.url("/sleep?ms=300")))));
+    assert.ok(overlaps(results[0], results[2]));
+  });
+});
+
+describe("thread worker", () => {
+  it("runs two CPU-bound requests of one process in parallel on two threads", async () => {
+    const s = await startServer({ workers: 1, args: ["-k", "thread", "--threads", "2"] });
+    const [a, b] = await Promise.all([json(request(s.url("/busy?ms=500"))), json(request(s.url("/busy?ms=500")))]);
+    assert.equal(a.pid, b.pid, "one process");
+    assert.notEqual(a.threadId, b.threadId, "two threads");
+    assert.ok(overlaps(a, b), "the two CPU-bound requests ran at the same time");
+  });
+
+  it("runs at most `threads` requests at once", async () => {
+    const s = await startServer({ workers: 1, args: ["-k", "gthread", "--threads", "1"] });
+    const [a, b] = await Promise.all([json(request(s.url("/busy?ms=300"))), json(request(s.url("/busy?ms=300")))]);
+    assert.ok(!overlaps(a, b), "one thread runs one request at a time");
+  });
+
+  it("streams request and response bodies both ways", async () => {
+    const s = await startServer({ workers: 1, args: ["-k", "thread", "--threads", "2"] });
+    const body = randomBytes(3 * 1024 * 1024);
+    const res = await request(s.url("/echo"), { method: "POST", body });
+    assert.equal(res.status, 200);
+    // request() decodes as text; compare hashes of what went out and what came back as latin1-safe bytes
+    const back = await new Promise((resolve, reject) => {
+      import("node:http").then(({ default: http }) => {
+        const req = http.request(s.url("/echo"), { method: "POST", agent: false }, (r) => {
+          const chunks = [];
+          r.on("data", (c) => chunks.push(c));
+          r.on("end", () => resolve(Buffer.concat(chunks)));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+    });
+    assert.equal(createHash("sha256").update(back).digest("hex"), createHash("sha256").update(body).digest("hex"));
+  });
+
+  it("counts requests served by threads in the process's metrics", async () => {
+    const s = await startServer({ workers: 1, args: ["-k", "thread", "--threads", "2"] });
+    for (let i = 0; i < 6; i++) await request(s.url("/"));
+    const { waitFor } = await import("../helpers/harness.mjs");
+    await waitFor(async () => (await s.scrape()).sum("gunicorn_worker_requests_total") === 6, { what: "6 requests counted" });
+  });
+});
