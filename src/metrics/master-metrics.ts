@@ -84,7 +84,11 @@ export class MasterMetrics {
         return v === undefined ? [] : [{ labels: { worker_id: slotLabel(w.slot) }, value: v }];
       });
     const live = this.workers().filter((w) => w.state === "booting" || w.state === "running").length;
-    const own = (await this.registry.getMetricsAsJSON()) as unknown as FamilyJSON[];
+    // prom-client's gauges named *_total (nodejs_active_handles_total) only sum the per-type gauge
+    // of the same base name, and promtool rejects the suffix on a gauge: leave them out.
+    const own = ((await this.registry.getMetricsAsJSON()) as unknown as FamilyJSON[]).filter(
+      (f) => f.type === "counter" || !f.name.endsWith("_total"),
+    );
     return [
       { name: "gunicorn_worker_memory_bytes", help: "Resident memory of the worker process.", type: "gauge", values: perSlot((w) => this.usage.get(w.pid)?.memory) },
       { name: "gunicorn_worker_cpu_percent", help: "CPU use of the worker process since the last sample, in percent of one core.", type: "gauge", values: perSlot((w) => this.usage.get(w.pid)?.cpu) },
