@@ -1,0 +1,95 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Merger, monotonicPart } from "../../dist/metrics/merge.js";
+import { formatPrometheus, formatOpenMetrics, negotiate } from "../../dist/metrics/exposition.js";
+import { RequestMetrics, FailureCounters } from "../../dist/metrics/request-metrics.js";
+import { compileAccessFormat } from "../../dist/logging/access-log.js";
+
+const counter = (value, labels = {}) => ({ name: "jobs_total", help: "Jobs.", type: "counter", values: [{ labels, value }] });
+const gauge = (value, aggregator) => ({ name: "depth", help: "Depth.", type: "gauge", aggregator, values: [{ labels: {}, value }] });
+
+describe("merge rules", () => {
+  it("sums counters and histograms whatever their aggregator", () => {
+    const m = new Merger();
+    m.add([counter(2)], "worker_1");
+    m.add([counter(3)], "worker_2");
+    assert.deepEqual(m.toJSON()[0].values, [{ labels: {}, value: 5 }]);
+  });
+
+  for (const [aggregator, expected] of [["sum", 12], ["min", 2], ["max", 10], ["average", 6], ["first", 10]]) {
+    it(`merges gauges with aggregator ${aggregator}`, () => {
+      const m = new Merger();
+      m.add([gauge(10, aggregator)], "worker_1");
+      m.add([gauge(2, aggregator)], "worker_2");
+      assert.equal(m.toJSON()[0].values[0].value, expected);
+    });
+  }
+
+  it("keeps one series per worker with aggregator 'worker', drops 'omit'", () => {
+    const m = new Merger();
+    m.add([gauge(1, "worker"), { ...counter(1), name: "secret_total", aggregator: "omit" }], "worker_1");
+    m.add([gauge(2, "worker")], "worker_2");
+    const [depth, ...rest] = m.toJSON();
+    assert.deepEqual(depth.values.map((v) => v.labels.worker_id), ["worker_1", "worker_2"]);
+    assert.equal(rest.length, 0);
+  });
+
+  it("archives only what must stay monotonic", () => {
+    assert.deepEqual(monotonicPart([counter(1), gauge(1, "sum")]).map((f) => f.type), ["counter"]);
+  });
+});
+
+describe("exposition", () => {
+  it("prints the text format with escaping", () => {
+    const text = formatPrometheus([{ name: "x_total", help: 'a\\b\nc', type: "counter", values: [{ labels: { path: 'q"\n' }, value: Infinity }] }]);
+    assert.equal(text, '# HELP x_total a\\\\b\\nc\n# TYPE x_total counter\nx_total{path="q\\"\\n"} +Inf\n');
+  });
+
+  it("prints OpenMetrics with counter families named without _total, and # EOF", () => {
+    const text = formatOpenMetrics([counter(4)]);
+    assert.equal(text, "# TYPE jobs counter\n# HELP jobs Jobs.\njobs_total 4\n# EOF\n");
+    assert.equal(negotiate("application/openmetrics-text; version=1.0.0"), "openmetrics");
+    assert.equal(negotiate("text/plain"), "prometheus");
+  });
+});
+
+describe("request metrics (hot path)", () => {
+  it("counts by method and status and fills cumulative buckets", () => {
+    const r = RequestMetrics.inMemory([0.1, 1]);
+    r.observe("GET", 200, 0.05);
+    r.observe("GET", 200, 0.5);
+    r.observe("BREW", 418, 5);
+    const [requests, duration] = RequestMetrics.families([r], 3);
+    assert.deepEqual(requests.values, [
+      { labels: { worker_id: "worker_3", method: "GET", status: "200" }, value: 2 },
+      { labels: { worker_id: "worker_3", method: "other", status: "418" }, value: 1 },
+    ]);
+    assert.deepEqual(duration.values.filter((v) => v.labels.le).map((v) => [v.labels.le, v.value]), [["0.1", 1], ["1", 2], ["+Inf", 3]]);
+    assert.equal(duration.values.find((v) => v.metricName.endsWith("_count")).value, 3);
+  });
+
+  it("sums the regions of several threads", () => {
+    const a = RequestMetrics.inMemory([1]);
+    const b = RequestMetrics.inMemory([1]);
+    a.observe("POST", 201, 0.1);
+    b.observe("POST", 201, 0.1);
+    assert.equal(RequestMetrics.families([a, b], 1)[0].values[0].value, 2);
+  });
+
+  it("caps distinct endpoints", () => {
+    const f = new FailureCounters(2);
+    for (const path of ["/a", "/b", "/c", "/d"]) f.appFailed("GET", path, "Error");
+    const endpoints = f.families(1)[0].values.map((v) => v.labels.endpoint);
+    assert.deepEqual(endpoints, ["/a", "/b", "other"]);
+    assert.equal(f.families(1)[0].values[2].value, 2);
+  });
+});
+
+describe("access log format", () => {
+  it("renders gunicorn atoms", () => {
+    const build = compileAccessFormat('%(h)s %(l)s %(u)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-id}i)s %(M)s');
+    const req = { method: "GET", url: "/a?b=1", httpVersion: "1.1", socket: { remoteAddress: "10.0.0.1" }, headers: { "user-agent": "curl", "x-id": "42", authorization: "Basic " + Buffer.from("ann:pw").toString("base64") } };
+    const res = { statusCode: 201, getHeader: () => undefined };
+    assert.equal(build({ req, res, startedAt: 0, finishedAt: 12.4, bytesSent: 5 }), '10.0.0.1 - ann "GET /a?b=1 HTTP/1.1" 201 5 "-" "curl" 42 12');
+  });
+});
