@@ -3,6 +3,7 @@
 //   export default defineConfig({ workers: 4, worker_class: "thread", threads: 2 });
 import type { Settings } from "./config/settings.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { WorkerClass, WorkerClassAlias } from "./workers/worker-class.js";
 
 export interface HookServer {
   pid: number;
@@ -35,7 +36,7 @@ type Hooks = {
 };
 
 type SnakeToCamel<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<SnakeToCamel<T>>}` : S;
-type Plain = Omit<Settings, keyof Hooks | "config">;
+type Plain = Omit<Settings, keyof Hooks | "config" | "worker_class"> & { worker_class: WorkerClass | WorkerClassAlias };
 
 /** What a config file may export: gunicorn's setting names (or their camelCase spelling) and hooks. */
 export type Config = Partial<Plain> & Partial<{ [K in keyof Plain as SnakeToCamel<K & string>]: Plain[K] }> & Hooks & Partial<{ [K in keyof Hooks as SnakeToCamel<K & string>]: Hooks[K] }>;

@@ -2,22 +2,25 @@
 export const WORKER_CLASSES = ["sync", "thread", "async"] as const;
 export type WorkerClass = (typeof WORKER_CLASSES)[number];
 
-const EXPORTER_CLASSES: Record<string, WorkerClass> = {
+const EXPORTER_CLASSES = {
   PrometheusWorker: "sync",
   PrometheusThreadWorker: "thread",
   PrometheusEventletWorker: "async",
   PrometheusGeventWorker: "async",
-};
+} as const satisfies Record<string, WorkerClass>;
 
-export const WORKER_CLASS_ALIASES: Record<string, WorkerClass> = {
+type ExporterName = keyof typeof EXPORTER_CLASSES;
+export type WorkerClassAlias = "gthread" | "eventlet" | "gevent" | "tornado" | ExporterName | `gunicorn_prometheus_exporter.${ExporterName}`;
+
+export const WORKER_CLASS_ALIASES: Record<WorkerClassAlias, WorkerClass> = {
   gthread: "thread",
   eventlet: "async",
   gevent: "async",
   tornado: "async",
   ...EXPORTER_CLASSES,
-  ...Object.fromEntries(
+  ...(Object.fromEntries(
     Object.entries(EXPORTER_CLASSES).map(([name, cls]) => [`gunicorn_prometheus_exporter.${name}`, cls]),
-  ),
+  ) as Record<`gunicorn_prometheus_exporter.${ExporterName}`, WorkerClass>),
 };
 
 /** Most requests a worker of this class runs at once (the denominator of utilization). */
