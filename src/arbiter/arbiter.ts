@@ -471,7 +471,9 @@ export class Arbiter {
     }
     this.stopping = graceful ? "graceful" : "fast";
     this.exitCode = exitCode;
-    this.dispatcher.drop();
+    const draining = () => [...this.workers.values()].filter((w) => w.child.connected);
+    this.dispatcher.stopping = draining;
+    this.dispatcher.flushTo(draining());
     const deadline = Date.now() + (graceful ? this.settings.graceful_timeout * 1000 : 1000);
     for (const w of this.workers.values()) {
       w.setState("quitting");

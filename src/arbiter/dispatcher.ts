@@ -22,8 +22,18 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
     return this.waiting.length;
   }
 
+  /** Set while the server stops: hand-offs go straight back to draining workers. */
+  stopping: (() => readonly W[]) | null = null;
+
   handOff(from: W, socket: Socket): void {
     this.handedOff++;
+    if (this.stopping) {
+      holdUnread(socket);
+      const draining = this.stopping();
+      if (draining.length === 0) socket.destroy();
+      else draining[this.cursor++ % draining.length]!.sendConnection(socket);
+      return;
+    }
     // Nothing may be read in the master: the bytes belong to the worker that serves the request.
     holdUnread(socket);
     this.busy.add(from);
@@ -57,8 +67,13 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
     this.busy.delete(worker);
   }
 
-  drop(): void {
-    for (const socket of this.waiting.splice(0)) socket.destroy();
+  /** The server is stopping: waiting connections go to any worker still draining, else close. */
+  flushTo(workers: readonly W[]): void {
+    let i = 0;
+    for (const socket of this.waiting.splice(0)) {
+      if (workers.length === 0) socket.destroy();
+      else workers[i++ % workers.length]!.sendConnection(socket);
+    }
   }
 
   private pickRoomy(): W | null {

@@ -50,7 +50,12 @@ export class AcceptFront {
   /** A connection the master passed on from a busy worker. */
   received(socket: Socket): void {
     holdUnread(socket);
-    if (this.stopping || !this.admission.hasRoom()) {
+    // While draining, serve it here (after what is in flight) rather than send it round again.
+    if (this.stopping) {
+      this.admission.take(socket);
+      return;
+    }
+    if (!this.admission.hasRoom()) {
       this.handOff(socket);
       return;
     }

@@ -13,6 +13,8 @@ export const CLI = join(ROOT, "bin", "gpe-server.js");
 export const FIXTURES = join(ROOT, "test", "fixtures");
 
 const running = new Set();
+/** Process groups started here; kept after their leader exits (a USR2 successor lives on in it). */
+const groups = new Set();
 const tempDirs = new Set();
 
 export function tempDir(prefix = "gpe-test-") {
@@ -54,6 +56,7 @@ export function runCli(args, { env = {}, cwd = ROOT, timeout = 15_000 } = {}) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     running.add(child);
+    groups.add(child.pid);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -68,8 +71,12 @@ export function runCli(args, { env = {}, cwd = ROOT, timeout = 15_000 } = {}) {
 }
 
 function killGroup(child, signal) {
+  killPgid(child.pid, signal);
+}
+
+function killPgid(pgid, signal) {
   try {
-    process.kill(-child.pid, signal);
+    process.kill(-pgid, signal);
   } catch {
     // already gone
   }
@@ -88,6 +95,7 @@ export async function startServer({ app = join(FIXTURES, "app.mjs"), workers = 2
     stdio: ["ignore", "pipe", "pipe"],
   });
   running.add(child);
+  groups.add(child.pid);
   let logs = "";
   child.stdout.on("data", (d) => (logs += d));
   child.stderr.on("data", (d) => (logs += d));
@@ -108,7 +116,9 @@ export async function startServer({ app = join(FIXTURES, "app.mjs"), workers = 2
 
 /** Kills every server started by this test file, by process group. */
 export async function stopAll() {
-  for (const child of running) killGroup(child, "SIGKILL");
+  for (const pgid of groups) killPgid(pgid, "SIGKILL");
+  groups.clear();
+  for (const child of running) child.stdout?.destroy(), child.stderr?.destroy();
   await sleep(50);
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
   tempDirs.clear();

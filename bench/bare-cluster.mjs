@@ -1,0 +1,20 @@
+// The baseline: node:cluster with N workers serving the same app, nothing else.
+//   node bench/bare-cluster.mjs PORT WORKERS
+import cluster from "node:cluster";
+import http from "node:http";
+import hello from "./hello.mjs";
+
+const [port, workers] = process.argv.slice(2).map(Number);
+if (cluster.isPrimary) {
+  for (let i = 0; i < workers; i++) cluster.fork();
+  let online = 0;
+  cluster.on("listening", () => {
+    if (++online === workers) console.log("ready");
+  });
+  process.on("SIGTERM", () => {
+    for (const w of Object.values(cluster.workers)) w.kill();
+    process.exit(0);
+  });
+} else {
+  http.createServer(hello).listen(port, "127.0.0.1");
+}
