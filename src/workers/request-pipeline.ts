@@ -56,7 +56,8 @@ export class RequestPipeline {
     this.server = o.tls
       ? https.createServer({ ...serverOptions, cert: readFileSync(o.tls.certfile), key: readFileSync(o.tls.keyfile) })
       : http.createServer(serverOptions);
-    this.server.maxHeadersCount = limits.fields + 1;
+    // Count limits are checked in checkLimits (431); the total size is already bounded above.
+    this.server.maxHeadersCount = 0;
     this.server.keepAliveTimeout = o.keepAliveSeconds * 1000;
     this.server.on("request", (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
