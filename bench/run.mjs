@@ -97,7 +97,7 @@ const fmt = (x, d = 2) => x.toFixed(d);
 const rows = [];
 
 console.log(`# gpe-server bench: node ${process.version}, ${DURATION}s wrk runs (-t2 -c64, keep-alive), ${ROUNDS} alternating rounds`);
-for (const workers of WORKER_COUNTS) {
+for (const workers of process.env.BENCH_SKIP_THROUGHPUT ? [] : WORKER_COUNTS) {
   for (const [label, extra] of [["async", ["-k", "async"]], ["sync, keep-alive on", ["-k", "sync", "--keep-alive", "2"]]]) {
     let bareSum = 0;
     let gpeSum = 0;

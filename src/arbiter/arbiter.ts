@@ -30,7 +30,7 @@ const QUICK_CRASH_MS = 10_000;
 const MAX_BACKOFF_MS = 10_000;
 const ABORT_GRACE_MS = 2_000;
 /** How long a scrape waits for workers to write fresh files before reading what is there. */
-const FLUSH_WAIT_MS = 5;
+const FLUSH_WAIT_MS = 2;
 const SIGNALS = ["SIGHUP", "SIGTERM", "SIGINT", "SIGQUIT", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
 
 export class StartupError extends Error {}

@@ -27,6 +27,16 @@ export interface LoadedApp {
   kind: "handler" | "express" | "koa" | "fastify";
   /** Route template of a finished request where the framework knows it. */
   routeOf(req: IncomingMessage): string | undefined;
+  /** Errors the framework caught itself (and answered with its own 500). */
+  onError(listener: (req: IncomingMessage, err: unknown) => void): void;
+}
+
+type ErrorListener = (req: IncomingMessage, err: unknown) => void;
+
+/** Errors a framework reports before any listener is attached are passed on once one is. */
+function errorChannel(): { emit: ErrorListener; onError(listener: ErrorListener): void } {
+  let target: ErrorListener = () => {};
+  return { emit: (req, err) => target(req, err), onError: (listener) => void (target = listener) };
 }
 
 const FASTIFY_ROUTE = Symbol.for("gpe-server.route");
@@ -57,30 +67,47 @@ const expressRoute = (req: IncomingMessage): string | undefined => {
 export async function adaptApp(value: unknown, what: string): Promise<LoadedApp> {
   if (isFastify(value)) {
     const fastify = value as any;
-    // Record the matched route template on the raw request, for the endpoint label.
-    if (!fastify.server?.listening) {
-      try {
-        fastify.addHook("onRequest", (request: any, _reply: unknown, done: () => void) => {
-          request.raw[FASTIFY_ROUTE] = request.routeOptions?.url ?? request.routerPath;
-          done();
-        });
-      } catch {
-        // already booted: routes are then labelled by path
-      }
+    const errors = errorChannel();
+    // Record the matched route template on the raw request, for the endpoint label, and hear
+    // about errors Fastify answers itself.
+    try {
+      fastify.addHook("onRequest", (request: any, _reply: unknown, done: () => void) => {
+        request.raw[FASTIFY_ROUTE] = request.routeOptions?.url ?? request.routerPath;
+        done();
+      });
+      fastify.addHook("onError", (request: any, _reply: unknown, error: unknown, done: () => void) => {
+        errors.emit(request.raw, error);
+        done();
+      });
+    } catch {
+      // already booted: routes are then labelled by path and caught errors are not seen
     }
     await fastify.ready();
     return {
       listener: (req, res) => fastify.routing(req, res),
       kind: "fastify",
       routeOf: (req) => (req as any)[FASTIFY_ROUTE],
+      onError: errors.onError,
     };
   }
   if (isKoa(value)) {
-    return { listener: (value as any).callback(), kind: "koa", routeOf: (req) => (req as any)._matchedRoute };
+    const koa = value as any;
+    const errors = errorChannel();
+    koa.on("error", (err: unknown, ctx: any) => ctx?.req && errors.emit(ctx.req, err));
+    return { listener: koa.callback(), kind: "koa", routeOf: (req) => (req as any)._matchedRoute, onError: errors.onError };
   }
   if (typeof value === "function") {
-    const express = typeof (value as any).handle === "function" && typeof (value as any).use === "function";
-    return { listener: value as Listener, kind: express ? "express" : "handler", routeOf: expressRoute };
+    const app = value as any;
+    const express = typeof app.handle === "function" && typeof app.use === "function" && typeof app.set === "function";
+    const errors = errorChannel();
+    if (express) {
+      // Runs only for errors the app's own error handlers passed on; Express then answers 500.
+      app.use((err: unknown, req: IncomingMessage, _res: unknown, next: (e: unknown) => void) => {
+        errors.emit(req, err);
+        next(err);
+      });
+    }
+    return { listener: app as Listener, kind: express ? "express" : "handler", routeOf: expressRoute, onError: errors.onError };
   }
   throw new AppLoadError(`${what} is ${describe(value)}, not an app: export a (req, res) function, an Express, Koa or Fastify app, or name a factory with :name()`);
 }

@@ -62,6 +62,10 @@ export class RequestPipeline {
     this.server.on("request", (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
 
+    o.app.onError((req, err) => {
+      const route = o.app.routeOf(req) ?? this.pathOf(req);
+      o.failures.appFailed(req.method ?? "GET", route, errorType(err));
+    });
     const self = this;
     this.onFinish = function (this: ServerResponse) {
       self.finished(this as TrackedResponse, false);

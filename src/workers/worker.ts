@@ -176,8 +176,11 @@ export async function runWorker(init: WorkerInit): Promise<void> {
         front!.received(handle as Socket);
         break;
       case "gpe:flush":
+        // Before a scrape: the hot-path counters, written now; the app's registry is re-read on
+        // the flush interval, so the master never waits on its (possibly async) collectors.
         if (!s.metrics_enabled) break;
-        void snapshot.refreshAndWrite().then(() => send({ cmd: "gpe:flushed", id: m.id }));
+        snapshot.write();
+        send({ cmd: "gpe:flushed", id: m.id });
         break;
     }
   };

@@ -57,6 +57,10 @@ describe("bad input", () => {
   it("a missing app file", () => expectFailure(["-b", "127.0.0.1:0", "/nonexistent/app.js"], /app file not found/));
   it("an app that throws at import", () => expectFailure(["-b", "127.0.0.1:0", join(FIXTURES, "throws-at-import.mjs")], /database URL is not set/));
   it("an export that is not an app", () => expectFailure(["-b", "127.0.0.1:0", join(FIXTURES, "not-an-app.mjs")], /is an object with keys port, name, not an app/));
+  it("--preload fails in the master, before any worker is forked", async () => {
+    const r = await expectFailure(["-b", "127.0.0.1:0", "--preload", join(FIXTURES, "throws-at-import.mjs")], /database URL is not set/);
+    assert.doesNotMatch(r.stderr, /Booting worker|worker failed to boot/);
+  });
   it("a named export that does not exist", () => expectFailure(["-b", "127.0.0.1:0", `${join(FIXTURES, "factory.mjs")}:nope()`], /has no export named "nope" \(it exports: create\)/));
   it("a port already in use", async () => {
     const blocker = net.createServer().listen(0, "127.0.0.1");
