@@ -8,7 +8,7 @@ import type http from "node:http";
 import type { Logger } from "pino";
 import type { Settings } from "../config/settings.js";
 import { resolveSettings, type Resolved } from "../config/load.js";
-import { pickHooks, runHook, runHookSync, type Hooks } from "../config/hooks.js";
+import { pickHooks, runHook, runHookSync, withoutHooks, type Hooks } from "../config/hooks.js";
 import { loadConfigFile } from "../config/load.js";
 import { createLogger, type ReopenableLogger } from "../logging/logger.js";
 import { closeListeners, openListeners, type Listener } from "./listeners.js";
@@ -77,6 +77,7 @@ export class Arbiter {
   private flushWaiters = new Map<number, () => void>();
   private flushId = 0;
   private successor: ChildProcess | null = null;
+  private exitCode = 0;
   private readonly procName: string;
 
   constructor(private readonly o: ArbiterOptions) {
@@ -211,9 +212,8 @@ export class Arbiter {
   private spawnWorker(slot: number): void {
     const s = this.settings;
     const jitter = s.max_requests > 0 && s.max_requests_jitter > 0 ? Math.floor(Math.random() * (s.max_requests_jitter + 1)) : 0;
-    const { on_starting, on_reload, when_ready, pre_fork, post_fork, post_worker_init, worker_int, worker_abort, pre_exec, pre_request, post_request, child_exit, worker_exit, nworkers_changed, on_exit, ...plain } = s;
     const init: WorkerInit = {
-      app: this.o.app, slot, age: ++this.age, workerClass: s.worker_class, settings: plain,
+      app: this.o.app, slot, age: ++this.age, workerClass: s.worker_class, settings: withoutHooks(s),
       configPath: this.o.resolved.configPath, maxRequests: s.max_requests > 0 ? s.max_requests + jitter : 0,
       masterPid: process.pid, procName: this.procName, cwd: process.cwd(),
     };
@@ -482,8 +482,6 @@ export class Arbiter {
     }
     if (this.workers.size === 0) this.halt(exitCode);
   }
-
-  private exitCode = 0;
 
   /** Everything is stopped: clean up and exit. */
   halt(code = this.exitCode): void {

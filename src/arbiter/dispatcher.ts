@@ -14,7 +14,6 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
   private readonly waiting: Socket[] = [];
   private readonly busy = new Set<W>();
   private cursor = 0;
-  handedOff = 0;
 
   constructor(private readonly workers: () => readonly W[], private readonly limit: number) {}
 
@@ -26,7 +25,6 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
   stopping: (() => readonly W[]) | null = null;
 
   handOff(from: W, socket: Socket): void {
-    this.handedOff++;
     if (this.stopping) {
       holdUnread(socket);
       const draining = this.stopping();

@@ -18,6 +18,11 @@ export function pickHooks(values: Record<string, unknown>): Hooks {
   return hooks;
 }
 
+/** The settings a worker needs: everything but the hooks (functions do not cross processes). */
+export function withoutHooks<S extends object>(settings: S): Omit<S, HookName> {
+  return Object.fromEntries(Object.entries(settings).filter(([k]) => !(HOOK_NAMES as readonly string[]).includes(k))) as Omit<S, HookName>;
+}
+
 export async function loadHooks(configPath: string | null): Promise<Hooks> {
   if (!configPath) return {};
   return pickHooks((await loadConfigFile(configPath)).values);

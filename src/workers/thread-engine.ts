@@ -46,7 +46,7 @@ export class ThreadEngine implements Engine {
     const booted: Promise<void>[] = [];
     for (let index = 0; index < s.threads; index++) {
       this.regions.push(new RequestMetrics(new Float64Array(metricsBuffer, index * length * 8, length), s.metrics_buckets));
-      const data: ThreadData = { init: this.ctx.init, index, metricsBuffer, keepAliveExplicit: this.ctx.keepAliveExplicit };
+      const data: ThreadData = { init: this.ctx.init, index, metricsBuffer };
       const worker = new Worker(THREAD_ENTRY, { workerData: data });
       const thread: PoolThread = { worker, inFlight: 0, connections: 0, families: [], routes: new Map() };
       this.threads.push(thread);

@@ -18,7 +18,6 @@ export interface ThreadData {
   init: WorkerInit;
   index: number;
   metricsBuffer: SharedArrayBuffer;
-  keepAliveExplicit: boolean;
 }
 
 export type ThreadEvent =

@@ -22,15 +22,3 @@ export const WORKER_CLASS_ALIASES: Record<WorkerClassAlias, WorkerClass> = {
     Object.entries(EXPORTER_CLASSES).map(([name, cls]) => [`gunicorn_prometheus_exporter.${name}`, cls]),
   ) as Record<`gunicorn_prometheus_exporter.${ExporterName}`, WorkerClass>),
 };
-
-/** Most requests a worker of this class runs at once (the denominator of utilization). */
-export function capacityOf(cls: WorkerClass, threads: number, workerConnections: number): number {
-  switch (cls) {
-    case "sync":
-      return 1;
-    case "thread":
-      return threads;
-    case "async":
-      return workerConnections;
-  }
-}
