@@ -9,7 +9,6 @@ import type { Logger } from "pino";
 import type { Settings } from "../config/settings.js";
 import { resolveSettings, type Resolved } from "../config/load.js";
 import { pickHooks, runHook, runHookSync, withoutHooks, type Hooks } from "../config/hooks.js";
-import { loadConfigFile } from "../config/load.js";
 import { createLogger, type ReopenableLogger } from "../logging/logger.js";
 import { closeListeners, openListeners, type Listener } from "./listeners.js";
 import { Pidfile } from "./pidfile.js";
@@ -100,7 +99,7 @@ export class Arbiter {
 
   async start(): Promise<void> {
     process.title = `gpe-server: master [${this.procName}]`;
-    this.hooks = this.o.resolved.configPath ? pickHooks((await loadConfigFile(this.o.resolved.configPath)).values) : {};
+    this.hooks = pickHooks(this.settings);
     await runHook(this.hooks, "on_starting", this.log, this.server);
     const s = this.settings;
     if (s.metrics_enabled) {
@@ -216,10 +215,11 @@ export class Arbiter {
       app: this.o.app, slot, age: ++this.age, workerClass: s.worker_class, settings: withoutHooks(s),
       configPath: this.o.resolved.configPath, maxRequests: s.max_requests > 0 ? s.max_requests + jitter : 0,
       masterPid: process.pid, procName: this.procName, cwd: process.cwd(),
+      keepAliveExplicit: this.sources.keepalive !== "default",
     };
     runHookSync(this.hooks, "pre_fork", this.log, this.server, { slot, age: init.age });
     const child = fork(WORKER_MAIN, [], {
-      env: { ...process.env, GPE_WORKER_INIT: JSON.stringify(init), GPE_KEEPALIVE_EXPLICIT: this.sources.keepalive === "default" ? "0" : "1" },
+      env: { ...process.env, GPE_WORKER_INIT: JSON.stringify(init) },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "json",
     });
@@ -417,7 +417,7 @@ export class Arbiter {
       const resolved = await resolveSettings({ cli: this.o.cli });
       this.settings = resolved.settings;
       this.sources = resolved.sources;
-      this.hooks = resolved.configPath ? pickHooks((await loadConfigFile(resolved.configPath)).values) : {};
+      this.hooks = pickHooks(resolved.settings);
       if (resolved.settings.bind.join() !== this.listeners.map((l) => l.bind.text).join()) {
         this.log.warn("bind addresses changed in the config; they take effect at the next full restart");
       }
@@ -471,9 +471,7 @@ export class Arbiter {
     }
     this.stopping = graceful ? "graceful" : "fast";
     this.exitCode = exitCode;
-    const draining = () => [...this.workers.values()].filter((w) => w.child.connected);
-    this.dispatcher.stopping = draining;
-    this.dispatcher.flushTo(draining());
+    this.dispatcher.stop(() => [...this.workers.values()].filter((w) => w.child.connected));
     const deadline = Date.now() + (graceful ? this.settings.graceful_timeout * 1000 : 1000);
     for (const w of this.workers.values()) {
       w.setState("quitting");

@@ -21,19 +21,16 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
     return this.waiting.length;
   }
 
-  /** Set while the server stops: hand-offs go straight back to draining workers. */
-  stopping: (() => readonly W[]) | null = null;
+  /** Set while the server stops: connections go to workers still draining, which serve them. */
+  private draining: (() => readonly W[]) | null = null;
 
   handOff(from: W, socket: Socket): void {
-    if (this.stopping) {
-      holdUnread(socket);
-      const draining = this.stopping();
-      if (draining.length === 0) socket.destroy();
-      else draining[this.cursor++ % draining.length]!.sendConnection(socket);
-      return;
-    }
     // Nothing may be read in the master: the bytes belong to the worker that serves the request.
     holdUnread(socket);
+    if (this.draining) {
+      this.toDraining(socket);
+      return;
+    }
     this.busy.add(from);
     const target = this.pickRoomy();
     if (target) {
@@ -65,13 +62,16 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
     this.busy.delete(worker);
   }
 
-  /** The server is stopping: waiting connections go to any worker still draining, else close. */
-  flushTo(workers: readonly W[]): void {
-    let i = 0;
-    for (const socket of this.waiting.splice(0)) {
-      if (workers.length === 0) socket.destroy();
-      else workers[i++ % workers.length]!.sendConnection(socket);
-    }
+  /** The server is stopping: from now on connections go to draining workers (or close). */
+  stop(draining: () => readonly W[]): void {
+    this.draining = draining;
+    for (const socket of this.waiting.splice(0)) this.toDraining(socket);
+  }
+
+  private toDraining(socket: Socket): void {
+    const workers = this.draining!();
+    if (workers.length === 0) socket.destroy();
+    else workers[this.cursor++ % workers.length]!.sendConnection(socket);
   }
 
   private pickRoomy(): W | null {

@@ -7,7 +7,7 @@ import type { HookName } from "../workers/protocol.js";
 
 export type Hooks = Partial<Record<HookName, (...args: any[]) => unknown>>;
 
-export function pickHooks(values: Record<string, unknown>): Hooks {
+export function pickHooks(values: object): Hooks {
   const hooks: Hooks = {};
   for (const [key, value] of Object.entries(values)) {
     const name = normalizeKey(key);

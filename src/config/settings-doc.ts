@@ -11,10 +11,10 @@ export function renderSettingsDoc(): string {
   for (const section of sections) {
     out += `\n## ${section}\n\n| name | flag | environment | default | description |\n|---|---|---|---|---|\n`;
     for (const s of SETTINGS.filter((x) => x.section === section)) {
-    const flag = "flag" in s && s.flag ? `\`${s.flag}\`` : "";
-    const env = "env" in s && s.env ? s.env.map((e: string) => `\`${e}\``).join(", ") : "";
-    const def = s.default === null ? "" : `\`${Array.isArray(s.default) ? s.default.join(",") : String(s.default)}\``;
-    out += `| \`${s.name}\` | ${cell(flag)} | ${env} | ${cell(def)} | ${cell(s.help)} |\n`;
+      const flag = "flag" in s && s.flag ? `\`${s.flag}\`` : "";
+      const env = "env" in s && s.env ? s.env.map((e: string) => `\`${e}\``).join(", ") : "";
+      const def = s.default === null ? "" : `\`${Array.isArray(s.default) ? s.default.join(",") : String(s.default)}\``;
+      out += `| \`${s.name}\` | ${cell(flag)} | ${env} | ${cell(def)} | ${cell(s.help)} |\n`;
     }
   }
   return out;

@@ -93,8 +93,11 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
   if (isKoa(value)) {
     const koa = value as any;
     const errors = errorChannel();
+    // callback() installs Koa's default error logger only if no "error" listener exists yet,
+    // so ours is added after it, beside it.
+    const listener = koa.callback();
     koa.on("error", (err: unknown, ctx: any) => ctx?.req && errors.emit(ctx.req, err));
-    return { listener: koa.callback(), kind: "koa", routeOf: (req) => (req as any)._matchedRoute, onError: errors.onError };
+    return { listener, kind: "koa", routeOf: (req) => (req as any)._matchedRoute, onError: errors.onError };
   }
   if (typeof value === "function") {
     const app = value as any;

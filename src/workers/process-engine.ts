@@ -20,8 +20,6 @@ export interface EngineContext {
   accessLog: AccessLog | null;
   /** The object hooks receive as `worker`. */
   workerInfo: object;
-  /** Sync worker: keep connections open only when keep-alive was asked for explicitly. */
-  keepAliveExplicit: boolean;
   /** A request finished (counts towards max_requests). */
   onRequestDone(): void;
   /** A connection closed or started its first request: there may be room for another. */
@@ -38,7 +36,6 @@ export interface Engine extends Admission {
   beginStop(): void;
   families(): FamilyJSON[];
   extraUserFamilies(): FamilyJSON[];
-  close(): Promise<void>;
 }
 
 export class ProcessEngine implements Engine {
@@ -68,7 +65,7 @@ export class ProcessEngine implements Engine {
       log,
       accessLog: ctx.accessLog,
       concurrency: this.sync ? 1 : Number.POSITIVE_INFINITY,
-      closeAfterResponse: this.sync && !ctx.keepAliveExplicit,
+      closeAfterResponse: this.sync && !ctx.init.keepAliveExplicit,
       keepAliveSeconds: s.keepalive,
       limits: limitsOf(s),
       tls: s.certfile && s.keyfile ? { certfile: s.certfile, keyfile: s.keyfile } : null,
@@ -115,7 +112,6 @@ export class ProcessEngine implements Engine {
     return [];
   }
 
-  async close(): Promise<void> {}
 }
 
 export function limitsOf(s: WorkerInit["settings"]): { requestLine: number; fields: number; fieldSize: number } {

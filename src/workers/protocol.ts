@@ -16,6 +16,8 @@ export interface WorkerInit {
   masterPid: number;
   procName: string;
   cwd: string;
+  /** keepalive was set by the user: the sync worker then keeps connections open. */
+  keepAliveExplicit: boolean;
 }
 
 export type HookName =

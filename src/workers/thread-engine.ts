@@ -130,7 +130,4 @@ export class ThreadEngine implements Engine {
     return this.threads.flatMap((t) => t.families);
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.threads.map((t) => t.worker.terminate()));
-  }
 }

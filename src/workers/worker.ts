@@ -45,7 +45,6 @@ export async function runWorker(init: WorkerInit): Promise<void> {
   const accessLog = s.accesslog ? createAccessLog(s.accesslog, s.access_log_format) : null;
   const ctx: EngineContext = {
     init, log, hooks, accessLog, workerInfo,
-    keepAliveExplicit: process.env.GPE_KEEPALIVE_EXPLICIT === "1",
     onRequestDone: () => requestDone(),
     onRoomChanged: () => roomChanged(),
   };
