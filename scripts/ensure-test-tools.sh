@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The integration tests check real promtool output. Install Debian's package when we can
+# The integration tests check real promtool output and talk to a real redis-server. Install Debian's package when we can
 # (root with apt-get, as on CI); otherwise say exactly what to run.
 set -euo pipefail
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${missing[*]} (Debian packages) for the tests..."

@@ -4,11 +4,14 @@
 import type { Settings } from "./config/settings.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { WorkerClass, WorkerClassAlias } from "./workers/worker-class.js";
+import type { Logger } from "pino";
 
 export interface HookServer {
   pid: number;
   settings: Settings;
   app: string;
+  /** The master's logger (pino): lines go to the error log with the master's. */
+  log: Logger;
   workers(): { pid: number; slot: number; age: number; state: string; startedAt: number }[];
 }
 export interface HookWorker {

@@ -19,6 +19,8 @@ import { StoreCollector } from "../metrics/collector.js";
 import { prepareStoreDir } from "../metrics/store.js";
 import { createMetricsServer, listenMetrics } from "../metrics/server.js";
 import type { FamilyJSON } from "../metrics/family.js";
+import { RedisForwarder } from "../redis/forwarder.js";
+import { defaultInstance } from "../cli/standalone.js";
 import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR, isProtocolMessage, type ToMaster, type WorkerInit } from "../workers/protocol.js";
 import { loadApp } from "../workers/app-loader.js";
 
@@ -71,6 +73,8 @@ export class Arbiter {
   private metricsServer: http.Server | null = null;
   metricsPort = 0;
   private collector: StoreCollector | null = null;
+  private forwarder: RedisForwarder | null = null;
+  private halting = false;
   readonly metrics: MasterMetrics;
   private readonly dispatcher: ConnectionDispatcher<WorkerProcess>;
   private flushWaiters = new Map<number, () => void>();
@@ -138,6 +142,10 @@ export class Arbiter {
     for (const l of this.listeners) this.log.info(`Listening at: ${l.bind.kind === "unix" ? l.address : `http${s.certfile ? "s" : ""}://${l.address}`} (${process.pid})`);
     this.log.info(`Using worker: ${s.worker_class}`);
     this.metrics.startSampling();
+    if (s.redis_enabled) {
+      this.forwarder = new RedisForwarder(s, s.instance ?? defaultInstance(this.metricsPort), () => this.gather(), this.log);
+      this.forwarder.start();
+    }
     this.manageWorkers();
     this.tickTimer = setInterval(() => this.tick(), TICK_MS);
   }
@@ -313,7 +321,7 @@ export class Arbiter {
     }
     runHookSync(this.hooks, "child_exit", this.log, this.server, w.info());
     if (this.stopping) {
-      if (this.workers.size === 0) this.halt(0);
+      if (this.workers.size === 0) this.halt();
       return;
     }
     if (bootFailed) {
@@ -481,11 +489,18 @@ export class Arbiter {
     if (this.workers.size === 0) this.halt(exitCode);
   }
 
-  /** Everything is stopped: clean up and exit. */
+  /** Everything is stopped: after a graceful stop, forward the final counts to Redis; then exit. */
   halt(code = this.exitCode): void {
+    if (this.halting) return;
+    this.halting = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     // A USR2 successor shares the sockets, the store and the archive: leave them to it.
     const handedOver = this.successor !== null && this.successor.exitCode === null;
+    if (!this.forwarder) return this.exit(code, handedOver);
+    void this.forwarder.close({ finalForward: this.stopping === "graceful" && !handedOver }).finally(() => this.exit(code, handedOver));
+  }
+
+  private exit(code: number, handedOver: boolean): void {
     closeListeners(this.listeners, { unlink: !handedOver });
     this.metricsServer?.close();
     this.metrics.stopSampling();
@@ -527,6 +542,6 @@ export class Arbiter {
     await this.flushWorkers();
     const store = this.collector?.collect() ?? [];
     const own = await this.metrics.families(this.collector?.errors ?? new Map());
-    return [...own, ...store];
+    return [...own, ...(this.forwarder?.families() ?? []), ...store];
   }
 }

@@ -1,5 +1,6 @@
 // `gpe-server [options] APP`: resolve the settings, then run the master. Every problem found
-// before the master runs is one line on stderr and exit code 1.
+// before the master runs is one line on stderr and exit code 1. `gpe-server aggregate` and
+// `gpe-server exporter` are metrics-only commands.
 import { readFileSync } from "node:fs";
 import { CommanderError } from "commander";
 import { parseCommandLine, splitArgs } from "./program.js";
@@ -8,6 +9,9 @@ import { SETTINGS } from "../config/settings.js";
 import { Arbiter } from "../arbiter/arbiter.js";
 import { receiveInheritedSockets } from "../arbiter/inherit.js";
 import { loadApp } from "../workers/app-loader.js";
+import { runStandalone, type StandaloneCommand } from "./standalone.js";
+import { aggregateCommand } from "./aggregate.js";
+import { exporterCommand } from "./exporter.js";
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -16,7 +20,11 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+const COMMANDS: Record<string, StandaloneCommand> = { aggregate: aggregateCommand, exporter: exporterCommand };
+
 export async function main(argv: string[]): Promise<void> {
+  const command = argv[0] !== undefined ? COMMANDS[argv[0]] : undefined;
+  if (command) return runStandalone(command, argv.slice(1));
   let parsed;
   try {
     const fromEnv = process.env.GUNICORN_CMD_ARGS ? parseCommandLine(splitArgs(process.env.GUNICORN_CMD_ARGS), VERSION) : null;

@@ -16,24 +16,48 @@ export function buildProgram(version: string): { program: Command; attributeOf: 
     .usage("[options] APP")
     .description("Pre-fork HTTP server for Node.js apps, with Prometheus metrics built in.\nAPP is path/to/app.js, path/to/app.js:name or path/to/app.js:factory().")
     .argument("[APP]", "the app module")
-    .version(version, "-v, --version", "print the version and exit")
-    .helpOption("-h, --help", "show this help and exit")
-    .allowExcessArguments(false)
-    .showSuggestionAfterError(true)
-    .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(`gpe-server: ${text.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")}\n`) });
+    .version(version, "-v, --version", "print the version and exit");
+  commonBehaviour(program, "gpe-server");
+  program.addHelpText("after", "\nOther commands (each has --help):\n  gpe-server aggregate   serve /metrics for every instance that forwards to Redis\n  gpe-server exporter    serve /metrics from a store directory, without an app (a sidecar)\n");
+  const attributeOf = addSettingOptions(program);
+  program
+    .addOption(new Option("--check-config", "check the configuration and the app, print what is wrong, exit 0 or 1").helpGroup("Config:"))
+    .addOption(new Option("--print-config", "print the resolved settings and exit").helpGroup("Config:"));
+  return { program, attributeOf };
+}
+
+/** Adds one option per setting row that has a flag (all rows, or only those named). */
+export function addSettingOptions(program: Command, only?: readonly string[]): Map<string, string> {
   const attributeOf = new Map<string, string>();
   for (const spec of SETTINGS) {
     if (!("flag" in spec) || !spec.flag) continue;
+    if (only && !only.includes(spec.name)) continue;
     const option = new Option(spec.flag, spec.help).helpGroup(`${spec.section}:`);
     if (spec.cli === "repeat") option.argParser(collect);
     program.addOption(option);
     attributeOf.set(option.attributeName(), spec.name);
   }
-  program
-    .addOption(new Option("--check-config", "check the configuration and the app, print what is wrong, exit 0 or 1").helpGroup("Config:"))
-    .addOption(new Option("--print-config", "print the resolved settings and exit").helpGroup("Config:"));
-  return { program, attributeOf };
+  return attributeOf;
+}
+
+/** The values of settings actually given on the command line, keyed by setting name. */
+export function givenValues(program: Command, attributeOf: ReadonlyMap<string, string>): Record<string, unknown> {
+  const opts = program.opts();
+  const values: Record<string, unknown> = {};
+  for (const [attribute, name] of attributeOf) {
+    if (program.getOptionValueSource(attribute) === "cli") values[name] = opts[attribute];
+  }
+  return values;
+}
+
+/** Commander settings every gpe-server command shares: one-line errors, exit codes, no extras. */
+export function commonBehaviour(program: Command, name: string): Command {
+  return program
+    .helpOption("-h, --help", "show this help and exit")
+    .allowExcessArguments(false)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`${name}: ${text.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")}\n`) });
 }
 
 /** Parses argv; only values actually given count, so lower-precedence sources can fill the rest. */
@@ -41,12 +65,8 @@ export function parseCommandLine(argv: readonly string[], version: string, { fro
   const { program, attributeOf } = buildProgram(version);
   program.parse(argv as string[], { from: from as "user" });
   const opts = program.opts();
-  const values: Record<string, unknown> = {};
-  for (const [attribute, name] of attributeOf) {
-    if (program.getOptionValueSource(attribute) === "cli") values[name] = opts[attribute];
-  }
   return {
-    values,
+    values: givenValues(program, attributeOf),
     app: program.args[0],
     actions: { checkConfig: Boolean(opts.checkConfig), printConfig: Boolean(opts.printConfig) },
   };

@@ -144,5 +144,13 @@ export async function resolveSettings({ cli, env = process.env }: ResolveInput):
   if ((resolved.certfile === null) !== (resolved.keyfile === null)) {
     throw new SettingError("certfile and keyfile must be given together");
   }
+  if (resolved.redis_enabled && !resolved.metrics_enabled) {
+    throw new SettingError("redis_enabled needs the metrics store: remove --no-metrics (or metrics_enabled = false)");
+  }
+  if (resolved.redis_enabled && resolved.redis_forward_interval >= resolved.redis_ttl_seconds) {
+    throw new SettingError(
+      `redis_forward_interval (${resolved.redis_forward_interval}) must be shorter than redis_ttl_seconds (${resolved.redis_ttl_seconds}), or a live host's key would expire between writes`,
+    );
+  }
   return { settings: resolved, sources, configPath };
 }

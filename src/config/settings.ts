@@ -9,6 +9,7 @@ import {
   listOf,
   oneOf,
   optionalText,
+  redisUrl,
   text,
   type Validator,
 } from "./validators.js";
@@ -17,7 +18,7 @@ import { WORKER_CLASSES, WORKER_CLASS_ALIASES } from "../workers/worker-class.js
 export interface SettingSpec<T = unknown> {
   /** gunicorn's setting name, also the config-file key (camelCase accepted too). */
   name: string;
-  section: "Config" | "Server" | "Worker" | "Logging" | "Security" | "Metrics" | "Hooks";
+  section: "Config" | "Server" | "Worker" | "Logging" | "Security" | "Metrics" | "Redis" | "Hooks";
   /** Commander flag spelling, e.g. "-b, --bind <ADDRESS>"; absent for config-only settings. */
   flag?: string;
   /** Environment variables read (first set wins), after the config file is evaluated. */
@@ -195,6 +196,56 @@ export const SETTINGS = [
     name: "metrics_endpoint_limit", section: "Metrics", flag: "--metrics-endpoint-limit <N>", env: ["GPE_METRICS_ENDPOINT_LIMIT"],
     default: 100, validate: integer(1, 100_000), cli: "value",
     help: "Most distinct endpoint label values per worker; the rest are counted as endpoint=\"other\".",
+  }),
+  spec({
+    name: "redis_enabled", section: "Redis", flag: "--redis", env: ["REDIS_ENABLED"],
+    default: false, validate: boolean, cli: "switch",
+    help: "Forward this host's merged metrics to Redis every redis_forward_interval, so `gpe-server aggregate` can serve a whole fleet.",
+  }),
+  spec({
+    name: "redis_url", section: "Redis", flag: "--redis-url <URL>", env: ["REDIS_URL"],
+    default: null as string | null, validate: redisUrl, cli: "value",
+    help: "redis://[user:password@]host:port/db, or rediss:// for TLS. Overrides redis_host, redis_port and redis_db.",
+  }),
+  spec({
+    name: "redis_host", section: "Redis", flag: "--redis-host <HOST>", env: ["REDIS_HOST"],
+    default: "127.0.0.1", validate: text, cli: "value",
+    help: "Redis host.",
+  }),
+  spec({
+    name: "redis_port", section: "Redis", flag: "--redis-port <PORT>", env: ["REDIS_PORT"],
+    default: 6379, validate: integer(1, 65535), cli: "value",
+    help: "Redis port.",
+  }),
+  spec({
+    name: "redis_db", section: "Redis", flag: "--redis-db <N>", env: ["REDIS_DB"],
+    default: 0, validate: integer(0, 65535), cli: "value",
+    help: "Redis database number.",
+  }),
+  spec({
+    name: "redis_password", section: "Redis", env: ["REDIS_PASSWORD"],
+    default: null as string | null, validate: optionalText,
+    help: "Redis password (config file or environment only: a command line is visible to every user). Used when redis_url carries none.",
+  }),
+  spec({
+    name: "redis_key_prefix", section: "Redis", flag: "--redis-key-prefix <PREFIX>", env: ["REDIS_KEY_PREFIX"],
+    default: "gunicorn", validate: text, cli: "value",
+    help: "First part of every key written; the aggregator reads the keys under the same prefix.",
+  }),
+  spec({
+    name: "redis_ttl_seconds", section: "Redis", flag: "--redis-ttl <SECONDS>", env: ["REDIS_TTL_SECONDS"],
+    default: 300, validate: integer(1, 30 * 86400), cli: "value",
+    help: "Expiry of a host's key, refreshed on every write: a live host never expires, a host that is gone disappears after this long.",
+  }),
+  spec({
+    name: "redis_forward_interval", section: "Redis", flag: "--redis-forward-interval <SECONDS>", env: ["REDIS_FORWARD_INTERVAL"],
+    default: 30, validate: decimal(0.1, 3600), cli: "value",
+    help: "Seconds between writes to Redis (one more at graceful shutdown). Must be shorter than redis_ttl_seconds.",
+  }),
+  spec({
+    name: "instance", section: "Redis", flag: "--instance <NAME>", env: ["GPE_INSTANCE"],
+    default: null as string | null, validate: optionalText, cli: "value",
+    help: "Name of this host in Redis and the `instance` label the aggregator adds. Default: hostname:metrics-port.",
   }),
   hookSpec("on_starting", "on_starting(server): in the master, before it binds and forks."),
   hookSpec("on_reload", "on_reload(server): in the master, on HUP, before new workers start."),

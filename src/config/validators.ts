@@ -59,6 +59,21 @@ export const text: Validator<string> = (raw, name) => {
 export const optionalText: Validator<string | null> = (raw, name) =>
   raw === null || raw === undefined ? null : text(raw, name);
 
+export const redisUrl: Validator<string | null> = (raw, name) => {
+  const value = optionalText(raw, name);
+  if (value === null || value === "") return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new SettingError(`${name}: not a URL (expected redis://host:port/db or rediss://...)`);
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    throw new SettingError(`${name}: expected a redis:// or rediss:// URL, got ${url.protocol}//`);
+  }
+  return value;
+};
+
 export function oneOf<T extends string>(choices: readonly T[], aliases: Record<string, T> = {}): Validator<T> {
   return (raw, name) => {
     const value = text(raw, name);

@@ -107,11 +107,16 @@ export class MasterMetrics {
         name: "gunicorn_master_signals_total", help: "Signals the master handled, by signal.", type: "counter",
         values: [...this.signals].map(([signal, value]) => ({ labels: { signal }, value })),
       },
-      {
-        name: "gunicorn_metrics_store_errors_total", help: "Metrics store files skipped because they could not be read or parsed.", type: "counter",
-        values: ["corrupt", "foreign", "unreadable"].map((kind) => ({ labels: { kind }, value: storeErrors.get(kind) ?? 0 })),
-      },
+      storeErrorsFamily(storeErrors),
       ...own,
     ];
   }
+}
+
+/** Store files skipped, by kind; shared by the master and the standalone exporter. */
+export function storeErrorsFamily(storeErrors: ReadonlyMap<string, number>): FamilyJSON {
+  return {
+    name: "gunicorn_metrics_store_errors_total", help: "Metrics store files skipped because they could not be read or parsed.", type: "counter",
+    values: ["corrupt", "foreign", "unreadable"].map((kind) => ({ labels: { kind }, value: storeErrors.get(kind) ?? 0 })),
+  };
 }

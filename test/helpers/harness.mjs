@@ -1,6 +1,6 @@
 // Starts the real gpe-server CLI and talks to it over loopback. Every server runs in its own
 // process group and is killed (the whole group) by stopAll(), which tests call in after().
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -208,4 +208,64 @@ export function loadLoop(url, { concurrency = 4, path = "/" } = {}) {
     }
   });
   return { stats, stop: async () => { running = false; await Promise.all(loops); return stats; } };
+}
+
+/** Starts a metrics-only command (`aggregate`, `exporter`) and waits until it serves /metrics. */
+export async function startCommand(command, args = [], { env = {} } = {}) {
+  const metricsPort = await freePort();
+  const child = spawn(process.execPath, [CLI, command, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1", ...args], {
+    cwd: ROOT, env: { ...process.env, NO_COLOR: "1", ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(child);
+  groups.add(child.pid);
+  let logs = "";
+  child.stdout.on("data", (d) => (logs += d));
+  child.stderr.on("data", (d) => (logs += d));
+  const exited = new Promise((resolve) => child.on("exit", (code, signal) => { running.delete(child); resolve({ code, signal }); }));
+  await waitFor(() => /Metrics at/.test(logs), { timeout: 10_000, what: `${command} to listen; logs:\n${logs}` });
+  return {
+    child, pid: child.pid, metricsPort, exited, logs: () => logs,
+    signal: (sig) => process.kill(child.pid, sig),
+    scrape: (opts) => scrape(metricsPort, opts),
+    get: (path = "/metrics") => request(`http://127.0.0.1:${metricsPort}${path}`),
+  };
+}
+
+/**
+ * A real redis-server on a free loopback port, in its own process group (killed by stopAll).
+ * stop() and start() take it down and bring it back on the same port.
+ */
+export async function startRedis({ password } = {}) {
+  const port = await freePort();
+  const redis = {
+    port, password, child: null,
+    url: (db = 0) => `redis://${password ? `:${encodeURIComponent(password)}@` : ""}127.0.0.1:${port}/${db}`,
+    async start() {
+      const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no", ...(password ? ["--requirepass", password] : [])];
+      const child = spawn("redis-server", args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+      running.add(child);
+      groups.add(child.pid);
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.on("exit", () => running.delete(child));
+      redis.child = child;
+      await waitFor(() => /Ready to accept connections/.test(out), { timeout: 10_000, what: `redis-server to start; output:\n${out}` });
+    },
+    async stop() {
+      const child = redis.child;
+      if (!child || child.exitCode !== null) return;
+      const gone = new Promise((resolve) => child.once("exit", resolve));
+      killGroup(child, "SIGKILL");
+      await gone;
+    },
+  };
+  await redis.start();
+  return redis;
+}
+
+/** Sends one command to Redis with redis-cli; returns its stdout. */
+export function redisCli(redis, ...args) {
+  const auth = redis.password ? ["-a", redis.password, "--no-auth-warning"] : [];
+  const out = spawnSync("redis-cli", ["-p", String(redis.port), ...auth, ...args], { encoding: "utf8", timeout: 5000 });
+  return out.stdout.trim();
 }

@@ -45,8 +45,9 @@ describe("the master", () => {
       return pids.length === 2 && pids.filter((p) => before.includes(p)).length === 1;
     }, { timeout: 8000, what: "the hung worker to be replaced" });
     assert.match(s.logs(), /WORKER TIMEOUT/);
-    const m = await s.scrape();
-    assert.equal(m.sum("gunicorn_master_worker_restarts_total", { reason: "timeout" }), 1);
+    // The replacement starts as soon as the hung worker is aborted; the restart is counted when it is reaped.
+    await waitFor(async () => (await s.scrape()).sum("gunicorn_master_worker_restarts_total", { reason: "timeout" }) === 1,
+      { timeout: 8000, what: "the timeout restart counted" });
     assert.equal((await request(s.url("/"))).status, 200);
   });
 

@@ -1,0 +1,76 @@
+// Shared frame of the commands that only serve metrics (`aggregate`, `exporter`): parse the
+// options they take from the settings table, resolve settings, serve /metrics, stop on a signal.
+import { hostname } from "node:os";
+import { Command, CommanderError } from "commander";
+import type { Logger } from "pino";
+import { addSettingOptions, commonBehaviour, givenValues } from "./program.js";
+import { resolveSettings } from "../config/load.js";
+import type { Settings } from "../config/settings.js";
+import { createLogger } from "../logging/logger.js";
+import { createMetricsServer, listenMetrics, type MetricsSource } from "../metrics/server.js";
+
+export interface MetricsService extends MetricsSource {
+  /** Called once the metrics server listens, with the port it got. */
+  started?(port: number): void;
+  close(graceful: boolean): Promise<void>;
+}
+
+export interface StandaloneCommand {
+  name: string;
+  description: string;
+  /** Rows of the settings table this command takes as options. */
+  settings: readonly string[];
+  create(settings: Settings, log: Logger): MetricsService;
+}
+
+function fail(command: string, message: string): never {
+  process.stderr.write(`gpe-server ${command}: ${message}\n`);
+  process.exit(1);
+}
+
+export async function runStandalone(command: StandaloneCommand, argv: string[]): Promise<void> {
+  const program = commonBehaviour(new Command(`gpe-server ${command.name}`).description(command.description), `gpe-server ${command.name}`);
+  const attributeOf = addSettingOptions(program, command.settings);
+  try {
+    program.parse(argv, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode);
+    throw err;
+  }
+  let settings: Settings;
+  try {
+    settings = (await resolveSettings({ cli: givenValues(program, attributeOf) })).settings;
+  } catch (err) {
+    fail(command.name, (err as Error).message);
+  }
+  const { log, flush } = createLogger({ errorlog: settings.errorlog, loglevel: settings.loglevel, bindings: { role: command.name } });
+  const service = command.create(settings, log);
+  const server = createMetricsServer(service, (err) => log.debug({ err }, "metrics collection failed"));
+  let port: number;
+  try {
+    port = await listenMetrics(server, settings.metrics_bind, settings.metrics_port);
+  } catch (err) {
+    await service.close(false);
+    fail(command.name, (err as Error).message);
+  }
+  log.info(`Metrics at: http://${settings.metrics_bind}:${port}/metrics (${process.pid})`);
+  service.started?.(port);
+  let stopping = false;
+  const stop = (graceful: boolean) => {
+    if (stopping) process.exit(0);
+    stopping = true;
+    server.close();
+    server.closeAllConnections();
+    void service.close(graceful).finally(() => {
+      log.info(`Shutting down: ${command.name}`);
+      flush();
+      process.exit(0);
+    });
+  };
+  process.on("SIGTERM", () => stop(true));
+  process.on("SIGINT", () => stop(false));
+  process.on("SIGQUIT", () => stop(false));
+}
+
+/** How a host is named in Redis unless `--instance` says otherwise. */
+export const defaultInstance = (metricsPort: number): string => `${hostname()}:${metricsPort}`;

@@ -1,0 +1,134 @@
+// Forwards this host's merged metrics to Redis: one SET with a TTL per interval, in a MULTI, under
+// a key named by the instance. Only the newest snapshot exists (never a queue); while Redis is
+// unreachable a forward is skipped and counted and the client reconnects with backoff.
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { FamilyJSON } from "../metrics/family.js";
+import type { Settings } from "../config/settings.js";
+import { createRedisClient, instanceKey, redisTarget, watchConnection, type ConnectionWatch } from "./connection.js";
+import { FLEET_FORMAT, type FleetSnapshot } from "./fleet.js";
+
+const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
+export const FORWARD_ERROR_REASONS = ["disconnected", "busy", "failed"] as const;
+type ForwardErrorReason = (typeof FORWARD_ERROR_REASONS)[number];
+
+export type ForwarderSettings = Pick<
+  Settings,
+  "redis_url" | "redis_host" | "redis_port" | "redis_db" | "redis_password" | "redis_key_prefix" | "redis_ttl_seconds" | "redis_forward_interval"
+>;
+
+export class RedisForwarder {
+  private readonly client: Redis;
+  private readonly key: string;
+  private readonly target: string;
+  private readonly connection: ConnectionWatch & { close(): void };
+  private inFlight: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly errors = new Map<ForwardErrorReason, number>(FORWARD_ERROR_REASONS.map((r) => [r, 0]));
+  private readonly durationBuckets = new Float64Array(DURATION_BUCKETS.length);
+  private durationSum = 0;
+  private durationCount = 0;
+  private lastSuccess = 0;
+
+  constructor(
+    private readonly settings: ForwarderSettings,
+    readonly instance: string,
+    private readonly gather: () => Promise<FamilyJSON[]>,
+    private readonly log: Logger,
+  ) {
+    this.key = instanceKey(settings.redis_key_prefix, instance);
+    this.target = redisTarget(settings);
+    this.client = createRedisClient(settings);
+    this.connection = watchConnection(this.client, this.target, log, {
+      firstReady: `Forwarding metrics to Redis at ${this.target} as instance "${instance}"`,
+      consequence: "the app keeps serving; forwarding retries in the background",
+      onReady: () => void this.forward(),
+    });
+  }
+
+  start(): void {
+    this.client.connect().catch(() => {
+      // logged by the error handler; ioredis keeps retrying
+    });
+    this.timer = setInterval(() => void this.forward(), this.settings.redis_forward_interval * 1000);
+    this.timer.unref();
+  }
+
+  /** Writes the current snapshot; a forward already under way (slow Redis) makes this one a no-op. */
+  forward(): Promise<void> {
+    if (this.inFlight) {
+      this.count("busy");
+      return this.inFlight;
+    }
+    if (!this.connection.connected) {
+      this.count("disconnected");
+      return Promise.resolve();
+    }
+    this.inFlight = this.send().finally(() => {
+      this.inFlight = null;
+    });
+    return this.inFlight;
+  }
+
+  private async send(): Promise<void> {
+    const started = performance.now();
+    try {
+      const snapshot: FleetSnapshot = { format: FLEET_FORMAT, instance: this.instance, written: Date.now(), families: await this.gather() };
+      const results = await this.client.multi().set(this.key, JSON.stringify(snapshot), "EX", this.settings.redis_ttl_seconds).exec();
+      const failed = results?.find(([err]) => err)?.[0];
+      if (!results || failed) throw failed ?? new Error("transaction aborted");
+      this.observe((performance.now() - started) / 1000);
+      this.lastSuccess = Date.now();
+    } catch (err) {
+      this.count("failed");
+      this.log.debug({ err }, "forward to Redis failed");
+    }
+  }
+
+  private count(reason: ForwardErrorReason): void {
+    this.errors.set(reason, this.errors.get(reason)! + 1);
+  }
+
+  private observe(seconds: number): void {
+    for (let i = 0; i < DURATION_BUCKETS.length; i++) if (seconds <= DURATION_BUCKETS[i]!) this.durationBuckets[i]!++;
+    this.durationSum += seconds;
+    this.durationCount++;
+  }
+
+  /** Stops the timer; after a graceful stop, writes once more (bounded by `waitMs`) so the last counts reach Redis. */
+  async close({ finalForward, waitMs = 2000 }: { finalForward: boolean; waitMs?: number }): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (finalForward && this.connection.connected) {
+      await Promise.race([this.inFlight ?? Promise.resolve(), delay(waitMs)]);
+      await Promise.race([this.forward(), delay(waitMs)]);
+    }
+    this.connection.close();
+  }
+
+  families(): FamilyJSON[] {
+    let cumulative = 0;
+    const buckets = DURATION_BUCKETS.map((le, i) => {
+      cumulative += this.durationBuckets[i]!;
+      return { metricName: "gunicorn_redis_forward_duration_seconds_bucket", labels: { le }, value: cumulative };
+    });
+    return [
+      { name: "gunicorn_redis_connected", help: "1 while the master holds a ready connection to Redis.", type: "gauge", values: [{ labels: {}, value: this.connection.connected ? 1 : 0 }] },
+      {
+        name: "gunicorn_redis_forward_errors_total", help: "Forwards to Redis that did not happen or failed, by reason (disconnected, busy: the previous one was still running, failed).", type: "counter",
+        values: [...this.errors].map(([reason, value]) => ({ labels: { reason }, value })),
+      },
+      {
+        name: "gunicorn_redis_forward_duration_seconds", help: "Time to gather and write one snapshot to Redis.", type: "histogram",
+        values: [
+          ...buckets,
+          { metricName: "gunicorn_redis_forward_duration_seconds_bucket", labels: { le: "+Inf" }, value: this.durationCount },
+          { metricName: "gunicorn_redis_forward_duration_seconds_sum", labels: {}, value: this.durationSum },
+          { metricName: "gunicorn_redis_forward_duration_seconds_count", labels: {}, value: this.durationCount },
+        ],
+      },
+      { name: "gunicorn_redis_last_forward_timestamp_seconds", help: "When the last forward to Redis succeeded (Unix time; 0 if none yet).", type: "gauge", values: [{ labels: {}, value: this.lastSuccess / 1000 }] },
+    ];
+  }
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
