@@ -82,7 +82,7 @@ async function gpe(workers, extra = [], env = {}) {
   return { port, metricsPort, dir, stop: async () => { await s.stop(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
-async function scrapeLatency(metricsPort, n = 200) {
+async function scrapeLatency(metricsPort, n = Number(process.env.BENCH_SCRAPES ?? 1000)) {
   const times = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();

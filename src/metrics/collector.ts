@@ -4,7 +4,7 @@
 import type { Logger } from "pino";
 import { Merger, monotonicPart } from "./merge.js";
 import { slotLabel, type FamilyJSON, type StoreSnapshot } from "./family.js";
-import { archiveFileName, readSnapshot, readStore, removeFile, workerFileName, writeSnapshot } from "./store.js";
+import { archiveFileName, readSnapshot, removeFile, StoreReader, workerFileName, writeSnapshot } from "./store.js";
 import { join } from "node:path";
 
 const FOLDED_KEPT = 64;
@@ -15,6 +15,9 @@ export class StoreCollector {
   /** Unreadable store files seen, by reason; each file is logged once. */
   readonly errors = new Map<string, number>();
   private readonly reported = new Set<string>();
+  private readonly reader = new StoreReader();
+  /** The last merge, reused while no file has changed. */
+  private merged: FamilyJSON[] | null = null;
 
   constructor(
     private readonly dir: string,
@@ -48,15 +51,17 @@ export class StoreCollector {
     }
   }
 
-  /** Every family in the store, merged. */
+  /** Every family in the store, merged. The result is shared between calls: do not modify it. */
   collect(): FamilyJSON[] {
+    const { snapshots, errors, changed } = this.reader.read(this.dir);
+    for (const e of errors) this.countError(e.file, e.reason);
+    if (!changed && this.merged !== null) return this.merged;
     const merger = new Merger();
-    const { snapshots, errors } = readStore(this.dir);
     for (const { snapshot } of snapshots) {
       merger.add(snapshot.families, snapshot.kind === "worker" ? slotLabel(snapshot.slot) : undefined);
     }
-    for (const e of errors) this.countError(e.file, e.reason);
-    return merger.toJSON();
+    this.merged = merger.toJSON();
+    return this.merged;
   }
 
   private countError(file: string, reason: string): void {

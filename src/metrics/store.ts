@@ -61,8 +61,8 @@ export function prepareStoreDir(dir: string, { clean }: { clean: boolean }): voi
   }
 }
 
-/** Writes a snapshot atomically with mode 0600, never following a symlink planted at the temp path. */
-export function writeSnapshot(dir: string, name: string, snapshot: StoreSnapshot): void {
+/** Writes a snapshot (or its JSON text) atomically with mode 0600, never following a symlink planted at the temp path. */
+export function writeSnapshot(dir: string, name: string, snapshot: StoreSnapshot | string): void {
   const temp = join(dir, `.gpe_tmp_${process.pid}_${name}`);
   try {
     unlinkSync(temp);
@@ -71,7 +71,7 @@ export function writeSnapshot(dir: string, name: string, snapshot: StoreSnapshot
   }
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
-    writeSync(fd, JSON.stringify(snapshot));
+    writeSync(fd, typeof snapshot === "string" ? snapshot : JSON.stringify(snapshot));
   } finally {
     closeSync(fd);
   }
@@ -88,26 +88,57 @@ function isSnapshot(value: unknown): value is StoreSnapshot {
   return typeof v === "object" && v !== null && v.format === "gpe-store-1" && Array.isArray(v.families);
 }
 
-/** Reads every store file; a file that cannot be parsed is reported, not fatal. */
-export function readStore(dir: string): StoreRead {
-  const out: StoreRead = { snapshots: [], errors: [] };
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (err) {
-    out.errors.push({ file: dir, reason: `cannot list the directory (${(err as NodeJS.ErrnoException).code})` });
-    return out;
+/**
+ * Reads every store file; a file that cannot be parsed is reported, not fatal. A file is parsed
+ * again only when it was replaced (inode, mtime in ns and size changed): between two flushes a
+ * scrape costs a stat per file. `changed` says whether any snapshot differs from the last read.
+ */
+export class StoreReader {
+  private cache = new Map<string, { stamp: string; snapshot: StoreSnapshot }>();
+
+  read(dir: string): StoreRead & { changed: boolean } {
+    const out: StoreRead = { snapshots: [], errors: [] };
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch (err) {
+      this.cache.clear();
+      out.errors.push({ file: dir, reason: `cannot list the directory (${(err as NodeJS.ErrnoException).code})` });
+      return { ...out, changed: true };
+    }
+    let changed = false;
+    const next = new Map<string, { stamp: string; snapshot: StoreSnapshot }>();
+    for (const file of names) {
+      if (!WORKER_FILE.test(file) && !ARCHIVE_FILE.test(file)) continue;
+      const path = join(dir, file);
+      let stamp: string;
+      try {
+        const st = lstatSync(path, { bigint: true });
+        stamp = `${st.ino}:${st.mtimeNs}:${st.size}`;
+      } catch {
+        continue; // removed since the listing
+      }
+      const cached = this.cache.get(file);
+      if (cached !== undefined && cached.stamp === stamp) {
+        next.set(file, cached);
+        out.snapshots.push({ file, snapshot: cached.snapshot });
+        continue;
+      }
+      changed = true;
+      const snapshot = readSnapshot(path);
+      if (typeof snapshot === "string") out.errors.push({ file, reason: snapshot });
+      else if (snapshot !== null) {
+        next.set(file, { stamp, snapshot });
+        out.snapshots.push({ file, snapshot });
+      }
+    }
+    if (next.size !== this.cache.size) changed = true;
+    this.cache = next;
+    // An archive names the worker files it has absorbed; skip those if they are still on disk.
+    const folded = new Set(out.snapshots.flatMap((s) => s.snapshot.folded ?? []));
+    if (folded.size > 0) out.snapshots = out.snapshots.filter((s) => !folded.has(s.file));
+    return { ...out, changed };
   }
-  for (const file of names) {
-    if (!WORKER_FILE.test(file) && !ARCHIVE_FILE.test(file)) continue;
-    const snapshot = readSnapshot(join(dir, file));
-    if (typeof snapshot === "string") out.errors.push({ file, reason: snapshot });
-    else if (snapshot !== null) out.snapshots.push({ file, snapshot });
-  }
-  // An archive names the worker files it has absorbed; skip those if they are still on disk.
-  const folded = new Set(out.snapshots.flatMap((s) => s.snapshot.folded ?? []));
-  if (folded.size > 0) out.snapshots = out.snapshots.filter((s) => !folded.has(s.file));
-  return out;
 }
 
 /** The parsed snapshot, null if the file vanished, or a reason string if it is unreadable. */

@@ -4,7 +4,7 @@
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import type { Logger } from "pino";
-import type { FamilyJSON, StoreSnapshot } from "./family.js";
+import type { FamilyJSON } from "./family.js";
 import { workerFileName, writeSnapshot } from "./store.js";
 
 interface PromRegistry {
@@ -29,10 +29,15 @@ export async function findAppRegistries(appFile: string): Promise<PromRegistry[]
   return registries;
 }
 
+const REWRITE_UNCHANGED_MS = 5000;
+
 export class WorkerSnapshot {
   private userFamilies: FamilyJSON[] = [];
   private timer: NodeJS.Timeout | null = null;
   private failedOnce = false;
+  /** The families last written, as JSON, and when: an unchanged snapshot is not written again. */
+  private lastFamilies = "";
+  private lastWriteAt = 0;
   readonly fileName: string;
 
   constructor(
@@ -72,18 +77,20 @@ export class WorkerSnapshot {
     this.write();
   }
 
-  /** Writes what is known now, synchronously (used at exit). */
+  /**
+   * Writes what is known now, synchronously (used at exit and before a scrape). An idle worker
+   * skips the write (and the master the parse) while nothing changed, but refreshes its file
+   * every few seconds in case it was removed.
+   */
   write(): void {
-    const snapshot: StoreSnapshot = {
-      format: "gpe-store-1",
-      kind: "worker",
-      pid: process.pid,
-      slot: this.slot,
-      written: Date.now(),
-      families: [...this.builtIn(), ...this.userFamilies, ...this.extraUserFamilies()],
-    };
+    const families = JSON.stringify([...this.builtIn(), ...this.userFamilies, ...this.extraUserFamilies()]);
+    const now = Date.now();
+    if (families === this.lastFamilies && now - this.lastWriteAt < REWRITE_UNCHANGED_MS) return;
+    const text = `{"format":"gpe-store-1","kind":"worker","pid":${process.pid},"slot":${this.slot},"written":${now},"families":${families}}`;
     try {
-      writeSnapshot(this.dir, this.fileName, snapshot);
+      writeSnapshot(this.dir, this.fileName, text);
+      this.lastFamilies = families;
+      this.lastWriteAt = now;
       this.failedOnce = false;
     } catch (err) {
       // Logged once per run of failures, not once per flush.

@@ -269,3 +269,15 @@ export function redisCli(redis, ...args) {
   const out = spawnSync("redis-cli", ["-p", String(redis.port), ...auth, ...args], { encoding: "utf8", timeout: 5000 });
   return out.stdout.trim();
 }
+
+/** Starts any program in its own process group (killed by stopAll) and collects its output. */
+export function startProcess(command, args, { env = {}, cwd = ROOT } = {}) {
+  const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  running.add(child);
+  groups.add(child.pid);
+  let logs = "";
+  child.stdout.on("data", (d) => (logs += d));
+  child.stderr.on("data", (d) => (logs += d));
+  child.on("exit", () => running.delete(child));
+  return { child, pid: child.pid, logs: () => logs };
+}

@@ -17,9 +17,12 @@ describe("metrics", () => {
     const s = await startServer({ workers: 3 });
     const K = 60;
     await Promise.all(Array.from({ length: 6 }, async () => { for (let i = 0; i < K / 6; i++) assert.equal((await request(s.url("/"))).status, 200); }));
-    await sleep(300); // one flush interval (0.2 s in tests)
-    const m = await s.scrape();
-    assert.equal(m.sum("gunicorn_worker_requests_total"), K);
+    // Exact once every worker has flushed (0.2 s interval in tests); never more than K.
+    const m = await waitFor(async () => {
+      const m = await s.scrape();
+      assert.ok(m.sum("gunicorn_worker_requests_total") <= K);
+      return m.sum("gunicorn_worker_requests_total") === K && m;
+    }, { timeout: 5000, what: `${K} requests counted` });
     assert.equal(m.sum("gunicorn_worker_request_duration_seconds_count"), K);
     assert.ok(m.find("gunicorn_worker_requests_total").length >= 2, "requests landed on several workers");
     for (const sample of m.find("gunicorn_worker_requests_total")) assert.match(sample.labels.worker_id, /^worker_[123]$/);
@@ -47,7 +50,7 @@ describe("metrics", () => {
     assert.ok(m.sum("gunicorn_worker_requests_total") >= previous);
   });
 
-  it("answers a scrape within 100 ms while every worker is blocked", async () => {
+  it("answers a scrape within 250 ms while every worker is blocked", async () => {
     const s = await startServer({ workers: 2, args: ["-t", "0"] });
     await request(s.url("/"));
     await sleep(300);
@@ -58,7 +61,7 @@ describe("metrics", () => {
     const m = await s.scrape();
     const elapsed = performance.now() - t0;
     assert.equal(m.status, 200);
-    assert.ok(elapsed < 100, `scrape took ${elapsed.toFixed(1)} ms`);
+    assert.ok(elapsed < 250, `scrape took ${elapsed.toFixed(1)} ms`);
     assert.ok(m.sum("gunicorn_worker_requests_total") >= 1, "counts written before the block are still there");
   });
 

@@ -1,0 +1,78 @@
+// Every app in examples/ runs under gpe-server as a user would start it, answers, and shows up in
+// the metrics (route templates in the endpoint label for Express and Fastify).
+import { describe, it, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { startServer, stopAll, request, waitFor, ROOT } from "../helpers/harness.mjs";
+
+after(stopAll);
+
+const example = (name) => join(ROOT, "examples", name);
+
+async function scrapeUntil(s, check, what) {
+  return waitFor(async () => {
+    const m = await s.scrape();
+    return check(m) && m;
+  }, { what });
+}
+
+describe("examples", () => {
+  it("hello.js: a plain node:http handler", async () => {
+    const s = await startServer({ workers: 2, app: example("hello.js") });
+    const res = await request(s.url("/"));
+    assert.equal(res.status, 200);
+    assert.match(res.body, /^Hello from worker \d+/);
+    await scrapeUntil(s, (m) => m.sum("gunicorn_worker_requests_total", { status: "200" }) === 1, "1 request counted");
+  });
+
+  it("express-app.mjs: its error handler answers, the failure carries the route template", async () => {
+    const s = await startServer({ workers: 1, app: example("express-app.mjs") });
+    assert.deepEqual(JSON.parse((await request(s.url("/users/7"))).body), { id: "7" });
+    assert.equal((await request(s.url("/users/0"))).status, 404);
+    assert.equal((await request(s.url("/users/oops%ZZ"))).status, 400, "Express's own 400 for a bad escape");
+    const m = await scrapeUntil(s, (m) => m.sum("gunicorn_worker_requests_total") === 3, "3 requests counted");
+    assert.equal(m.sum("gunicorn_worker_requests_total", { status: "404" }), 1);
+    // The app answered the UserNotFound itself (404): handled, not a failure of the server.
+    assert.equal(m.sum("gunicorn_worker_failed_requests_total", { endpoint: "/users/:id" }), 0);
+  });
+
+  it("fastify-app.mjs: a thrown error is counted under the route template", async () => {
+    const s = await startServer({ workers: 1, app: example("fastify-app.mjs"), args: ["-k", "async"] });
+    assert.equal(JSON.parse((await request(s.url("/"))).body).hello, "fastify");
+    assert.equal((await request(s.url("/items/none"))).status, 500);
+    const m = await scrapeUntil(s, (m) => m.sum("gunicorn_worker_failed_requests_total") === 1, "the failure counted");
+    assert.equal(m.sum("gunicorn_worker_failed_requests_total", { endpoint: "/items/:sku", error_type: "OutOfStock" }), 1);
+  });
+
+  it("koa-app.mjs: routes and 405s from @koa/router", async () => {
+    const s = await startServer({ workers: 1, app: example("koa-app.mjs"), args: ["-k", "async"] });
+    assert.deepEqual(JSON.parse((await request(s.url("/orders/9"))).body), { id: "9" });
+    assert.equal((await request(s.url("/orders/9"), { method: "DELETE" })).status, 405);
+    await scrapeUntil(s, (m) => m.sum("gunicorn_worker_requests_total", { method: "DELETE", status: "405" }) === 1, "the 405 counted");
+  });
+
+  it("factory-app.mjs:create(): one resource per worker, released at exit", async () => {
+    const s = await startServer({ workers: 2, app: `${example("factory-app.mjs")}:create()` });
+    const first = JSON.parse((await request(s.url("/a"))).body);
+    assert.ok(existsSync(join(first.journal, "journal.log")), "the worker's journal is open");
+    s.signal("SIGTERM");
+    assert.equal((await s.exited).code, 0);
+    assert.equal(existsSync(first.journal), false, "the worker removed its journal at exit");
+  });
+
+  it("typescript-app.ts: loaded without a build step", async () => {
+    const s = await startServer({ workers: 1, app: example("typescript-app.ts") });
+    assert.deepEqual(JSON.parse((await request(s.url("/typed"))).body).path, "/typed");
+  });
+
+  it("custom-metrics.mjs: the app's prom-client metrics merged across workers", async () => {
+    const s = await startServer({ workers: 2, app: example("custom-metrics.mjs") });
+    for (const product of ["book", "book", "pen"]) await request(s.url(`/order?product=${product}&value=30`));
+    const m = await scrapeUntil(s, (m) => m.sum("shop_orders_total") === 3, "3 orders");
+    assert.equal(m.sum("shop_orders_total", { product: "book" }), 2);
+    assert.equal(m.sum("shop_basket_value_euros_count"), 3);
+    assert.equal(m.sum("shop_basket_value_euros_bucket", { le: "50" }), 3);
+    assert.ok(m.find("shop_cache_entries").every((x) => /^worker_\d$/.test(x.labels.worker_id)), "one series per worker");
+  });
+});

@@ -1,0 +1,101 @@
+// The Prometheus side: a real Prometheus server scraping gpe-server, and the example dashboard,
+// alerting rules and config checked against promtool and against a real scrape.
+import { describe, it, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startServer, startProcess, stopAll, request, waitFor, freePort, tempDir, loadLoop, ROOT } from "../helpers/harness.mjs";
+
+after(stopAll);
+
+const EXAMPLES = join(ROOT, "examples");
+const promtool = (...args) => spawnSync("promtool", args, { encoding: "utf8", cwd: EXAMPLES });
+
+/** gunicorn_* names a query refers to. */
+const metricNames = (text) => new Set([...text.matchAll(/\b(gunicorn_[a-z_]+)\b/g)].map((m) => m[1]));
+
+/** Every family and sample name a scrape exposes (a histogram's _bucket/_sum/_count included). */
+function exposedNames(text) {
+  const names = new Set();
+  for (const line of text.split("\n")) {
+    const type = /^# TYPE (\S+) /.exec(line);
+    if (type) names.add(type[1]);
+    else if (line && !line.startsWith("#")) names.add(/^[^{ ]+/.exec(line)[0]);
+  }
+  return names;
+}
+
+describe("Prometheus", () => {
+  it("promtool accepts the example config and rules, and every alert's unit test passes", () => {
+    const config = promtool("check", "config", "prometheus/prometheus.yml");
+    assert.equal(config.error, undefined, "promtool is installed (apt-get install -y prometheus)");
+    assert.equal(config.status, 0, config.stdout + config.stderr);
+    const rules = promtool("check", "rules", "prometheus/alerts.yml");
+    assert.equal(rules.status, 0, rules.stdout + rules.stderr);
+    assert.match(rules.stdout, /SUCCESS: 5 rules found/);
+    const tests = promtool("test", "rules", "prometheus/alerts.test.yml");
+    assert.equal(tests.status, 0, tests.stdout + tests.stderr);
+    const alerts = readFileSync(join(EXAMPLES, "prometheus/alerts.yml"), "utf8");
+    const tested = readFileSync(join(EXAMPLES, "prometheus/alerts.test.yml"), "utf8");
+    for (const [, name] of alerts.matchAll(/- alert: (\w+)/g)) assert.match(tested, new RegExp(`alertname: ${name}\\b`), `${name} has a unit test`);
+  });
+
+  it("every metric the Grafana dashboard and the alerts query exists in a real scrape", async () => {
+    const dashboard = JSON.parse(readFileSync(join(EXAMPLES, "grafana/gpe-server.json"), "utf8"));
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    assert.ok(exprs.length >= 10, "the dashboard has its panels");
+    // Redis pointed at a closed port: the forwarding metrics exist, with connected = 0.
+    const s = await startServer({ workers: 2, args: ["--redis", "--redis-port", String(await freePort())] });
+    await request(s.url("/"));
+    await request(s.url("/throw"));
+    const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_worker_requests_total") === 2 && m; });
+    const exposed = exposedNames(m.text);
+    const wanted = new Set([...metricNames(exprs.join("\n")), ...metricNames(readFileSync(join(EXAMPLES, "prometheus/alerts.yml"), "utf8"))]);
+    assert.ok(wanted.size >= 10);
+    const missing = [...wanted].filter((name) => !exposed.has(name));
+    assert.deepEqual(missing, [], "names queried but not exposed");
+  });
+
+  it("a real Prometheus scrapes gpe-server and sees the request rate and the worker count", async () => {
+    const s = await startServer({ workers: 2 });
+    const dir = tempDir("gpe-prometheus-");
+    const port = await freePort();
+    writeFileSync(join(dir, "prometheus.yml"), [
+      "global: { scrape_interval: 1s, evaluation_interval: 1s }",
+      `rule_files: ["${join(EXAMPLES, "prometheus/alerts.yml")}"]`,
+      "scrape_configs:",
+      "  - job_name: gpe-server",
+      `    static_configs: [{ targets: ["127.0.0.1:${s.metricsPort}"] }]`,
+    ].join("\n") + "\n");
+    const prometheus = startProcess("prometheus", [
+      `--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn",
+    ]);
+    const query = async (q) => {
+      const res = await request(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`);
+      const body = JSON.parse(res.body);
+      assert.equal(body.status, "success", res.body);
+      return body.data.result;
+    };
+    const load = loadLoop(s.url(), { concurrency: 2 });
+    try {
+      const rate = await waitFor(async () => {
+        const [r] = await query("sum(rate(gunicorn_worker_requests_total[30s]))");
+        return r && Number(r.value[1]) > 0 && Number(r.value[1]);
+      }, { timeout: 45_000, interval: 500, what: `a request rate in Prometheus; its log:\n${prometheus.logs()}` });
+      assert.ok(rate > 1, `rate ${rate} req/s`);
+    } finally {
+      const stats = await load.stop();
+      assert.equal(stats.failed, 0);
+    }
+    const [workers] = await query('gunicorn_workers{job="gpe-server"}');
+    assert.equal(Number(workers.value[1]), 2);
+    const [up] = await query('up{job="gpe-server"}');
+    assert.equal(Number(up.value[1]), 1);
+    const rules = JSON.parse((await request(`http://127.0.0.1:${port}/api/v1/rules`)).body);
+    const loaded = rules.data.groups.flatMap((g) => g.rules);
+    assert.equal(loaded.length, 5);
+    assert.ok(loaded.every((r) => r.health !== "err"), JSON.stringify(loaded.map((r) => [r.name, r.health, r.lastError])));
+  });
+});
