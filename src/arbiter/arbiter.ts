@@ -273,6 +273,11 @@ export class Arbiter {
       case "gpe:flushed":
         this.flushWaiters.get(w.pid)?.();
         break;
+      case "gpe:exiting":
+        // From now on no connection goes to it; the answer follows any already sent.
+        w.exitAgreed = true;
+        w.send({ cmd: "gpe:exit-ok" });
+        break;
     }
   }
 
@@ -479,7 +484,7 @@ export class Arbiter {
     }
     this.stopping = graceful ? "graceful" : "fast";
     this.exitCode = exitCode;
-    this.dispatcher.stop(() => [...this.workers.values()].filter((w) => w.child.connected));
+    this.dispatcher.stop(() => [...this.workers.values()].filter((w) => w.child.connected && !w.exitAgreed));
     const deadline = Date.now() + (graceful ? this.settings.graceful_timeout * 1000 : 1000);
     for (const w of this.workers.values()) {
       w.setState("quitting");

@@ -11,6 +11,8 @@ export class WorkerProcess {
   lastHeartbeat = Date.now();
   /** Why the master is stopping it, when it is; decides the restart reason at exit. */
   exitReason: RestartReason | null = null;
+  /** It asked to exit and was told no connection follows: never send it one again. */
+  exitAgreed = false;
   /** When it was sent TERM or ABRT; it gets SIGKILL if still there after its grace. */
   killDeadline = 0;
   bootError: string | null = null;
@@ -38,7 +40,7 @@ export class WorkerProcess {
   }
 
   acceptsWork(): boolean {
-    return this.state === "running";
+    return this.state === "running" && !this.exitAgreed;
   }
 
   send(message: ToWorker, handle?: object): void {

@@ -71,7 +71,7 @@ export const SETTINGS = [
     help: "Most simultaneous connections one async worker serves.",
   }),
   spec({
-    name: "timeout", section: "Worker", flag: "-t, --timeout <SECONDS>",
+    name: "timeout", section: "Worker", flag: "-t, --timeout <SECONDS>", env: ["GUNICORN_TIMEOUT"],
     default: 30, validate: decimal(0, 86400), cli: "value",
     help: "A worker whose event loop has not sent a heartbeat for this long is aborted and replaced. 0 turns the check off.",
   }),
@@ -81,7 +81,7 @@ export const SETTINGS = [
     help: "How long workers may finish in-flight requests after a graceful stop or reload before they are killed.",
   }),
   spec({
-    name: "keepalive", section: "Worker", flag: "--keep-alive <SECONDS>",
+    name: "keepalive", section: "Worker", flag: "--keep-alive <SECONDS>", env: ["GUNICORN_KEEPALIVE"],
     default: 2, validate: decimal(0, 3600), cli: "value",
     help: "Seconds to keep an idle connection open. The sync worker closes after each response unless this is set explicitly (like gunicorn's sync worker).",
   }),

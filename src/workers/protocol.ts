@@ -28,7 +28,8 @@ export type HookName =
 export type ToWorker =
   | { cmd: "gpe:listen"; backlog: number; last: boolean } // + the listening handle
   | { cmd: "gpe:conn" } // + a socket handed off by a busy worker
-  | { cmd: "gpe:flush"; id: number };
+  | { cmd: "gpe:flush"; id: number }
+  | { cmd: "gpe:exit-ok" }; // no connection follows this message: the worker may exit once idle
 
 export type ToMaster =
   | { cmd: "gpe:booted" }
@@ -38,7 +39,8 @@ export type ToMaster =
   | { cmd: "gpe:handoff" } // + the socket
   | { cmd: "gpe:idle" }
   | { cmd: "gpe:retire"; reason: "max_requests" }
-  | { cmd: "gpe:flushed"; id: number };
+  | { cmd: "gpe:flushed"; id: number }
+  | { cmd: "gpe:exiting" }; // idle while stopping: asks the master to stop sending connections
 
 /** Exit codes with a meaning for the master (gunicorn uses 3 and 4 the same way). */
 export const EXIT_BOOT_ERROR = 3;

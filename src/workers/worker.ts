@@ -108,8 +108,17 @@ export async function runWorker(init: WorkerInit): Promise<void> {
     process.exit(code);
   }
 
+  // A connection the master handed over may still be in the IPC pipe when this worker becomes
+  // idle; exiting then would reset it. So an idle stopping worker asks first, and the master's
+  // answer comes after every connection it sent (IPC messages arrive in order).
+  let exitAsked = false;
+  let exitAgreed = false;
   function maybeExit(): void {
-    if (engine.active === 0 && engine.connections === 0) finalExit(0);
+    if (engine.active !== 0 || engine.connections !== 0) return;
+    if (exitAgreed || !process.connected) return finalExit(0);
+    if (exitAsked) return;
+    exitAsked = true;
+    send({ cmd: "gpe:exiting" });
   }
 
   function gracefulStop(): void {
@@ -173,6 +182,10 @@ export async function runWorker(init: WorkerInit): Promise<void> {
         break;
       case "gpe:conn":
         front!.received(handle as Socket);
+        break;
+      case "gpe:exit-ok":
+        exitAgreed = true;
+        maybeExit();
         break;
       case "gpe:flush":
         // Before a scrape: the hot-path counters, written now; the app's registry is re-read on

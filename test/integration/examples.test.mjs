@@ -2,9 +2,10 @@
 // the metrics (route templates in the endpoint label for Express and Fastify).
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, stopAll, request, waitFor, ROOT } from "../helpers/harness.mjs";
+import { startServer, stopAll, request, waitFor, tempDir, ROOT } from "../helpers/harness.mjs";
 
 after(stopAll);
 
@@ -74,5 +75,19 @@ describe("examples", () => {
     assert.equal(m.sum("shop_basket_value_euros_count"), 3);
     assert.equal(m.sum("shop_basket_value_euros_bucket", { le: "50" }), 3);
     assert.ok(m.find("shop_cache_entries").every((x) => /^worker_\d$/.test(x.labels.worker_id)), "one series per worker");
+  });
+
+  it("systemd/gpe-server.service passes systemd-analyze verify", (t) => {
+    if (spawnSync("systemd-analyze", ["--version"]).error) {
+      t.skip("systemd-analyze not installed (Debian package systemd)");
+      return;
+    }
+    // The unit names /srv/myapp; point ExecStart at a binary that exists here so only the unit itself is judged.
+    const unit = readFileSync(example("systemd/gpe-server.service"), "utf8").replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`);
+    const path = join(tempDir("gpe-unit-"), "myapp.service");
+    writeFileSync(path, unit);
+    const check = spawnSync("systemd-analyze", ["verify", path], { encoding: "utf8" });
+    assert.equal(check.status, 0, check.stderr);
+    assert.equal(check.stderr.trim(), "");
   });
 });

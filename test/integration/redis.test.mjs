@@ -125,7 +125,7 @@ describe("Redis forwarding and gpe-server aggregate", () => {
     const key = `gunicorn:gpe:instance:${hostname()}:${s.metricsPort}`;
     await waitFor(() => redisCli(redis, "EXISTS", key) === "1", { what: `key ${key}` });
     assert.ok(Number(redisCli(redis, "TTL", key)) > 200, "the example's 300 s TTL");
-    assert.match(s.logs(), /forwarding to Redis every 0.2s/);
+    await waitFor(() => /forwarding to Redis every 0.2s/.test(s.logs()), { what: "the example's when_ready hook to log" });
   });
 
   it("refuses bad Redis settings with one line", async () => {
