@@ -18,6 +18,9 @@ import { MasterMetrics, type RestartReason } from "../metrics/master-metrics.js"
 import { StoreCollector } from "../metrics/collector.js";
 import { prepareStoreDir } from "../metrics/store.js";
 import { createMetricsServer, listenMetrics } from "../metrics/server.js";
+import { listenQueues } from "./listen-queue.js";
+import { StatusBoard } from "../metrics/status-board.js";
+import { constants as osConstants } from "node:os";
 import type { FamilyJSON } from "../metrics/family.js";
 import { RedisForwarder } from "../redis/forwarder.js";
 import { defaultInstance } from "../cli/standalone.js";
@@ -74,6 +77,7 @@ export class Arbiter {
   metricsPort = 0;
   private collector: StoreCollector | null = null;
   private forwarder: RedisForwarder | null = null;
+  private statusBoard: StatusBoard | null = null;
   private halting = false;
   readonly metrics: MasterMetrics;
   private readonly dispatcher: ConnectionDispatcher<WorkerProcess>;
@@ -90,8 +94,12 @@ export class Arbiter {
     this.procName = this.settings.proc_name ?? o.app;
     this.logger = createLogger({ errorlog: this.settings.errorlog, loglevel: this.settings.loglevel, bindings: { role: "master" } });
     this.log = this.logger.log;
-    this.metrics = new MasterMetrics(() => [...this.workers.values()]);
     this.dispatcher = new ConnectionDispatcher(() => this.currentWorkers(), this.settings.backlog);
+    this.metrics = new MasterMetrics(() => [...this.workers.values()], {
+      queued: () => this.dispatcher.queued,
+      listenQueues: () => listenQueues(this.listeners, this.settings.backlog),
+    });
+    this.dispatcher.onDispatch = (seconds) => this.metrics.observeDispatchWait(seconds);
   }
 
   /** What hooks receive as `server`. */
@@ -142,6 +150,7 @@ export class Arbiter {
     for (const l of this.listeners) this.log.info(`Listening at: ${l.bind.kind === "unix" ? l.address : `http${s.certfile ? "s" : ""}://${l.address}`} (${process.pid})`);
     this.log.info(`Using worker: ${s.worker_class}`);
     this.metrics.startSampling();
+    this.statusBoard?.start();
     if (s.redis_enabled) {
       this.forwarder = new RedisForwarder(s, s.instance ?? defaultInstance(this.metricsPort), () => this.gather(), this.log);
       this.forwarder.start();
@@ -152,7 +161,15 @@ export class Arbiter {
 
   private async startMetricsServer(): Promise<void> {
     const s = this.settings;
-    this.metricsServer = createMetricsServer({ gather: () => this.gather() }, (err) => this.log.error({ err }, "metrics collection failed"));
+    const board = new StatusBoard({
+      metrics: this.metrics,
+      workerClass: s.worker_class,
+      store: () => this.collector?.collect() ?? [],
+      queued: () => this.dispatcher.queued,
+      listenQueue: () => listenQueues(this.listeners, s.backlog).reduce((n, q) => n + q.length, 0),
+    });
+    this.statusBoard = board;
+    this.metricsServer = createMetricsServer({ gather: () => this.gather(), status: () => board.snapshot() }, (err) => this.log.error({ err }, "metrics collection failed"));
     const inheritedHandle = this.o.inherited?.metricsHandle;
     if (inheritedHandle) {
       await new Promise<void>((resolve) => this.metricsServer!.listen(inheritedHandle, () => resolve()));
@@ -232,6 +249,8 @@ export class Arbiter {
       serialization: "json",
     });
     const worker = new WorkerProcess(child, slot, init.age, this.generation);
+    // Known from the settings before the first heartbeat confirms it.
+    worker.capacity = s.worker_class === "sync" ? 1 : s.worker_class === "thread" ? s.threads : s.worker_connections;
     this.workers.set(worker.pid, worker);
     child.on("message", (m: unknown, handle: unknown) => {
       if (isProtocolMessage(m)) this.onWorkerMessage(worker, m as ToMaster, handle);
@@ -244,6 +263,10 @@ export class Arbiter {
     switch (m.cmd) {
       case "gpe:hb":
         w.lastHeartbeat = Date.now();
+        w.inFlight = m.inFlight;
+        w.capacity = m.capacity;
+        w.eventLoopUtilization = m.elu;
+        w.eventLoopLag = m.lag;
         break;
       case "gpe:booted":
         w.lastHeartbeat = Date.now();
@@ -271,6 +294,7 @@ export class Arbiter {
         this.retire(w, m.reason);
         break;
       case "gpe:flushed":
+        w.inFlight = m.inFlight;
         this.flushWaiters.get(w.pid)?.();
         break;
       case "gpe:exiting":
@@ -318,7 +342,7 @@ export class Arbiter {
     const reason: RestartReason = bootFailed ? "boot_error" : w.exitReason ?? (signal ? "signal" : "crash");
     const expected = w.exitReason !== null;
     if (!this.stopping) {
-      this.metrics.restart(reason);
+      this.metrics.restart(reason, w.slot, exitStatus(code, signal));
       if (!expected) {
         const how = signal ? `was killed by signal ${signal}` : `exited with code ${code}`;
         this.log.warn(`Worker (pid:${w.pid}, slot ${w.slot}) ${how}${w.bootError ? `: ${w.bootError}` : ""}`);
@@ -509,6 +533,7 @@ export class Arbiter {
     closeListeners(this.listeners, { unlink: !handedOver });
     this.metricsServer?.close();
     this.metrics.stopSampling();
+    this.statusBoard?.stop();
     if (!handedOver) this.collector?.removeArchive();
     this.pidfile?.unlink(process.pid);
     runHookSync(this.hooks, "on_exit", this.log, this.server);
@@ -549,4 +574,10 @@ export class Arbiter {
     const own = await this.metrics.families(this.collector?.errors ?? new Map());
     return [...own, ...(this.forwarder?.families() ?? []), ...store];
   }
+}
+
+/** A process's exit status as a shell reports it: the code, or 128 + the signal number. */
+function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return signal ? 128 + (osConstants.signals[signal] ?? 0) : 0;
 }

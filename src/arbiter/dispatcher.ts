@@ -10,8 +10,13 @@ export interface DispatchTarget {
   sendConnection(socket: Socket): void;
 }
 
+const QUEUED_AT = Symbol("gpe.queuedAt");
+type Queued = Socket & { [QUEUED_AT]?: number };
+
 export class ConnectionDispatcher<W extends DispatchTarget> {
   private readonly waiting: Socket[] = [];
+  /** Called with the seconds each handed-back connection waited in the master before a worker got it. */
+  onDispatch: ((seconds: number) => void) | null = null;
   private readonly busy = new Set<W>();
   private cursor = 0;
 
@@ -27,6 +32,7 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
   handOff(from: W, socket: Socket): void {
     // Nothing may be read in the master: the bytes belong to the worker that serves the request.
     holdUnread(socket);
+    (socket as Queued)[QUEUED_AT] = performance.now();
     if (this.draining) {
       this.toDraining(socket);
       return;
@@ -34,7 +40,7 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
     this.busy.add(from);
     const target = this.pickRoomy();
     if (target) {
-      target.sendConnection(socket);
+      this.send(target, socket);
     } else if (this.waiting.length < this.limit) {
       this.waiting.push(socket);
     } else {
@@ -46,7 +52,7 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
   idle(worker: W): void {
     this.busy.delete(worker);
     const socket = this.waiting.shift();
-    if (socket) worker.sendConnection(socket);
+    if (socket) this.send(worker, socket);
   }
 
   /** Gives waiting connections to workers with room (a worker just booted, or time passed). */
@@ -54,7 +60,7 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
     while (this.waiting.length > 0) {
       const target = this.pickRoomy();
       if (!target) return;
-      target.sendConnection(this.waiting.shift()!);
+      this.send(target, this.waiting.shift()!);
     }
   }
 
@@ -71,7 +77,13 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
   private toDraining(socket: Socket): void {
     const workers = this.draining!();
     if (workers.length === 0) socket.destroy();
-    else workers[this.cursor++ % workers.length]!.sendConnection(socket);
+    else this.send(workers[this.cursor++ % workers.length]!, socket);
+  }
+
+  private send(worker: W, socket: Socket): void {
+    const queuedAt = (socket as Queued)[QUEUED_AT];
+    if (queuedAt !== undefined) this.onDispatch?.((performance.now() - queuedAt) / 1000);
+    worker.sendConnection(socket);
   }
 
   private pickRoomy(): W | null {

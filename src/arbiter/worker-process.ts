@@ -16,6 +16,11 @@ export class WorkerProcess {
   /** When it was sent TERM or ABRT; it gets SIGKILL if still there after its grace. */
   killDeadline = 0;
   bootError: string | null = null;
+  /** Load, as last reported by the worker (heartbeat, or its answer to a flush). */
+  inFlight = 0;
+  capacity = 0;
+  eventLoopUtilization = 0;
+  eventLoopLag = 0;
 
   constructor(
     readonly child: ChildProcess,

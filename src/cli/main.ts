@@ -1,6 +1,6 @@
 // `gpe-server [options] APP`: resolve the settings, then run the master. Every problem found
 // before the master runs is one line on stderr and exit code 1. `gpe-server aggregate` and
-// `gpe-server exporter` are metrics-only commands.
+// `gpe-server exporter` are metrics-only commands; `gpe-server status` reads a running master.
 import { readFileSync } from "node:fs";
 import { CommanderError } from "commander";
 import { parseCommandLine, splitArgs } from "./program.js";
@@ -12,6 +12,7 @@ import { loadApp } from "../workers/app-loader.js";
 import { runStandalone, type StandaloneCommand } from "./standalone.js";
 import { aggregateCommand } from "./aggregate.js";
 import { exporterCommand } from "./exporter.js";
+import { runStatus } from "./status.js";
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, StandaloneCommand> = { aggregate: aggregateComman
 export async function main(argv: string[]): Promise<void> {
   const command = argv[0] !== undefined ? COMMANDS[argv[0]] : undefined;
   if (command) return runStandalone(command, argv.slice(1));
+  if (argv[0] === "status") return runStatus(argv.slice(1));
   let parsed;
   try {
     const fromEnv = process.env.GUNICORN_CMD_ARGS ? parseCommandLine(splitArgs(process.env.GUNICORN_CMD_ARGS), VERSION) : null;

@@ -18,7 +18,7 @@ export function buildProgram(version: string): { program: Command; attributeOf: 
     .argument("[APP]", "the app module")
     .version(version, "-v, --version", "print the version and exit");
   commonBehaviour(program, "gpe-server");
-  program.addHelpText("after", "\nOther commands (each has --help):\n  gpe-server aggregate   serve /metrics for every instance that forwards to Redis\n  gpe-server exporter    serve /metrics from a store directory, without an app (a sidecar)\n");
+  program.addHelpText("after", "\nOther commands (each has --help):\n  gpe-server aggregate   serve /metrics for every instance that forwards to Redis\n  gpe-server exporter    serve /metrics from a store directory, without an app (a sidecar)\n  gpe-server status      each worker's state, load and restarts, from a running master\n");
   const attributeOf = addSettingOptions(program);
   program
     .addOption(new Option("--check-config", "check the configuration and the app, print what is wrong, exit 0 or 1").helpGroup("Config:"))

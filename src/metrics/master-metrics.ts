@@ -16,7 +16,20 @@ export interface WorkerView {
   state: WorkerState;
   stateSince: number;
   startedAt: number;
+  lastHeartbeat: number;
+  inFlight: number;
+  capacity: number;
+  eventLoopUtilization: number;
+  eventLoopLag: number;
 }
+
+/** What the master knows about connections before they reach a worker. */
+export interface QueueView {
+  queued(): number;
+  listenQueues(): { bind: string; length: number; max: number }[];
+}
+
+const DISPATCH_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 
 interface Usage {
   memory: number;
@@ -27,15 +40,60 @@ export class MasterMetrics {
   readonly restarts = new Map<string, number>(RESTART_REASONS.map((r) => [r, 0]));
   readonly signals = new Map<string, number>(COUNTED_SIGNALS.map((s) => [s, 0]));
   private usage = new Map<number, Usage>();
+  /** Per slot: restarts by reason, and the exit status of its last worker. */
+  private readonly slotRestarts = new Map<number, Map<string, number>>();
+  private readonly lastExit = new Map<number, number>();
+  private readonly dispatchBuckets = new Float64Array(DISPATCH_BUCKETS.length);
+  private dispatchSum = 0;
+  private dispatchCount = 0;
   private readonly registry = new Registry();
   private sampler: NodeJS.Timeout | null = null;
 
-  constructor(private readonly workers: () => readonly WorkerView[]) {
+  constructor(
+    private readonly workers: () => readonly WorkerView[],
+    private readonly queues: QueueView = { queued: () => 0, listenQueues: () => [] },
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: "gunicorn_master_" });
   }
 
-  restart(reason: RestartReason): void {
+  restart(reason: RestartReason, slot: number, exitStatus: number): void {
     this.restarts.set(reason, (this.restarts.get(reason) ?? 0) + 1);
+    let perSlot = this.slotRestarts.get(slot);
+    if (!perSlot) this.slotRestarts.set(slot, (perSlot = new Map()));
+    perSlot.set(reason, (perSlot.get(reason) ?? 0) + 1);
+    this.lastExit.set(slot, exitStatus);
+  }
+
+  observeDispatchWait(seconds: number): void {
+    for (let i = 0; i < DISPATCH_BUCKETS.length; i++) if (seconds <= DISPATCH_BUCKETS[i]!) this.dispatchBuckets[i]!++;
+    this.dispatchSum += seconds;
+    this.dispatchCount++;
+  }
+
+  /** The newest worker of each slot (during a reload two share a slot), by slot. */
+  slots(): WorkerView[] {
+    const bySlot = new Map<number, WorkerView>();
+    for (const w of this.workers()) {
+      const seen = bySlot.get(w.slot);
+      if (!seen || w.startedAt > seen.startedAt) bySlot.set(w.slot, w);
+    }
+    return [...bySlot.values()].sort((a, b) => a.slot - b.slot);
+  }
+
+  /** Requests in flight and what the pool can take, over running workers. */
+  pool(): { busy: number; inFlight: number; capacity: number; utilization: number } {
+    const running = this.workers().filter((w) => w.state === "running");
+    const inFlight = running.reduce((n, w) => n + w.inFlight, 0);
+    const capacity = running.reduce((n, w) => n + w.capacity, 0);
+    return { busy: running.filter((w) => w.inFlight > 0).length, inFlight, capacity, utilization: capacity > 0 ? Math.min(1, inFlight / capacity) : 0 };
+  }
+
+  restartsOf(slot: number): ReadonlyMap<string, number> {
+    return this.slotRestarts.get(slot) ?? new Map();
+  }
+
+  usageOf(pid: number): Usage | undefined {
+    return this.usage.get(pid);
   }
 
   signal(name: string): void {
@@ -72,12 +130,7 @@ export class MasterMetrics {
   async families(storeErrors: ReadonlyMap<string, number>): Promise<FamilyJSON[]> {
     const now = Date.now();
     // One series per slot: during a reload, the newest worker of a slot speaks for it.
-    const bySlot = new Map<number, WorkerView>();
-    for (const w of this.workers()) {
-      const seen = bySlot.get(w.slot);
-      if (!seen || w.startedAt > seen.startedAt) bySlot.set(w.slot, w);
-    }
-    const slots = [...bySlot.values()].sort((a, b) => a.slot - b.slot);
+    const slots = this.slots();
     const perSlot = (value: (w: WorkerView) => number | undefined): SampleJSON[] =>
       slots.flatMap((w) => {
         const v = value(w);
@@ -108,7 +161,49 @@ export class MasterMetrics {
         values: [...this.signals].map(([signal, value]) => ({ labels: { signal }, value })),
       },
       storeErrorsFamily(storeErrors),
+      ...this.saturationFamilies(slots, now),
       ...own,
+    ];
+  }
+  /** How busy the pool is, how long work waits, and how each slot has fared. */
+  private saturationFamilies(slots: readonly WorkerView[], now: number): FamilyJSON[] {
+    const perSlot = (value: (w: WorkerView) => number): SampleJSON[] => slots.map((w) => ({ labels: { worker_id: slotLabel(w.slot) }, value: value(w) }));
+    const pool = this.pool();
+    let cumulative = 0;
+    const waitBuckets: SampleJSON[] = DISPATCH_BUCKETS.map((le, i) => {
+      cumulative += this.dispatchBuckets[i]!;
+      return { metricName: "gunicorn_master_dispatch_wait_seconds_bucket", labels: { le }, value: cumulative };
+    });
+    const everySlot = [...this.slotRestarts.keys()].sort((a, b) => a - b);
+    const listen = this.queues.listenQueues();
+    return [
+      { name: "gunicorn_worker_requests_in_flight", help: "Requests the worker is handling now (queued inside it included).", type: "gauge", values: perSlot((w) => w.inFlight) },
+      { name: "gunicorn_worker_capacity", help: "Requests the worker can handle at once: 1 (sync), threads (thread), worker_connections (async).", type: "gauge", values: perSlot((w) => w.capacity) },
+      { name: "gunicorn_workers_busy", help: "Running workers with at least one request in flight.", type: "gauge", values: [{ labels: {}, value: pool.busy }] },
+      { name: "gunicorn_pool_utilization", help: "Requests in flight over the capacity of all running workers (0..1).", type: "gauge", values: [{ labels: {}, value: pool.utilization }] },
+      { name: "gunicorn_worker_event_loop_utilization", help: "Share of the last heartbeat interval the worker's event loop was busy (0..1).", type: "gauge", values: perSlot((w) => w.eventLoopUtilization) },
+      { name: "gunicorn_worker_event_loop_lag_seconds", help: "Mean event-loop delay of the worker over the last heartbeat interval.", type: "gauge", values: perSlot((w) => w.eventLoopLag) },
+      { name: "gunicorn_worker_heartbeat_age_seconds", help: "Seconds since the worker last proved it is alive; grows while its event loop is blocked.", type: "gauge", values: perSlot((w) => (now - w.lastHeartbeat) / 1000) },
+      {
+        name: "gunicorn_worker_restarts_total", help: "Workers of this slot that exited, by reason.", type: "counter",
+        values: everySlot.flatMap((slot) => [...this.slotRestarts.get(slot)!].map(([reason, value]) => ({ labels: { worker_id: slotLabel(slot), reason }, value }))),
+      },
+      {
+        name: "gunicorn_worker_last_exit_code", help: "Exit status of the slot's last worker to exit (128 + signal number when killed by a signal).", type: "gauge",
+        values: everySlot.map((slot) => ({ labels: { worker_id: slotLabel(slot) }, value: this.lastExit.get(slot) ?? 0 })),
+      },
+      { name: "gunicorn_master_queued_connections", help: "Connections handed back by busy workers and waiting in the master for a worker with room.", type: "gauge", values: [{ labels: {}, value: this.queues.queued() }] },
+      {
+        name: "gunicorn_master_dispatch_wait_seconds", help: "Time a handed-back connection waited in the master before a worker got it.", type: "histogram",
+        values: [
+          ...waitBuckets,
+          { metricName: "gunicorn_master_dispatch_wait_seconds_bucket", labels: { le: "+Inf" }, value: this.dispatchCount },
+          { metricName: "gunicorn_master_dispatch_wait_seconds_sum", labels: {}, value: this.dispatchSum },
+          { metricName: "gunicorn_master_dispatch_wait_seconds_count", labels: {}, value: this.dispatchCount },
+        ],
+      },
+      { name: "gunicorn_listen_queue_length", help: "Connections waiting in the kernel's accept queue of a listening socket (Linux).", type: "gauge", values: listen.map((q) => ({ labels: { bind: q.bind }, value: q.length })) },
+      { name: "gunicorn_listen_queue_max", help: "Size of the kernel's accept queue of a listening socket (Linux).", type: "gauge", values: listen.map((q) => ({ labels: { bind: q.bind }, value: q.max })) },
     ];
   }
 }

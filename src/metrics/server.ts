@@ -1,13 +1,17 @@
-// The metrics server, in the master, on its own port: /metrics and /healthz. It answers from the
-// store files, so a blocked or dead worker can delay a scrape by the flush wait at most.
+// The metrics server, in the master, on its own port: /metrics, /healthz, and the status page
+// (/ and /status.json). It answers from the store files, so a blocked or dead worker can delay a
+// scrape by the flush wait at most.
 import http from "node:http";
 import { gzipSync } from "node:zlib";
 import { formatOpenMetrics, formatPrometheus, negotiate, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from "./exposition.js";
 import type { FamilyJSON } from "./family.js";
+import { STATUS_PAGE } from "./status-page.js";
 
 export interface MetricsSource {
   /** All families, merged, ready to print. */
   gather(): Promise<FamilyJSON[]>;
+  /** The pool's status for GET /status.json and the page at GET / (the master only). */
+  status?(): object;
 }
 
 export class MetricsServerError extends Error {}
@@ -21,6 +25,14 @@ export function createMetricsServer(source: MetricsSource, onError: (err: Error)
     }
     if (path === "/healthz") {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      return;
+    }
+    if (source.status && path === "/status.json") {
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(source.status()));
+      return;
+    }
+    if (source.status && path === "/") {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-security-policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'" }).end(STATUS_PAGE);
       return;
     }
     if (path !== "/metrics") {

@@ -32,6 +32,8 @@ export interface Engine extends Admission {
   readonly active: number;
   /** Connections open now. */
   readonly connections: number;
+  /** Requests it can handle at once: 1 (sync), threads (thread), worker_connections (async). */
+  readonly capacity: number;
   /** Stop keeping connections alive; idle ones are closed. */
   beginStop(): void;
   families(): FamilyJSON[];
@@ -94,6 +96,10 @@ export class ProcessEngine implements Engine {
 
   get active(): number {
     return this.pipeline.active + this.pipeline.queued;
+  }
+
+  get capacity(): number {
+    return this.sync ? 1 : this.ctx.init.settings.worker_connections;
   }
 
   get connections(): number {

@@ -35,11 +35,11 @@ export type ToMaster =
   | { cmd: "gpe:booted" }
   | { cmd: "gpe:ready" }
   | { cmd: "gpe:boot-error"; message: string }
-  | { cmd: "gpe:hb" }
+  | { cmd: "gpe:hb"; inFlight: number; capacity: number; elu: number; lag: number }
   | { cmd: "gpe:handoff" } // + the socket
   | { cmd: "gpe:idle" }
   | { cmd: "gpe:retire"; reason: "max_requests" }
-  | { cmd: "gpe:flushed"; id: number }
+  | { cmd: "gpe:flushed"; id: number; inFlight: number }
   | { cmd: "gpe:exiting" }; // idle while stopping: asks the master to stop sending connections
 
 /** Exit codes with a meaning for the master (gunicorn uses 3 and 4 the same way). */

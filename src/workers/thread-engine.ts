@@ -114,6 +114,10 @@ export class ThreadEngine implements Engine {
     return this.threads.reduce((n, t) => n + t.inFlight, 0);
   }
 
+  get capacity(): number {
+    return this.ctx.init.settings.threads;
+  }
+
   get connections(): number {
     return this.open;
   }

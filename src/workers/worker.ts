@@ -1,6 +1,7 @@
 // A worker process: boots the app, takes its listening sockets from the master, serves, proves it
 // is alive with heartbeats, records metrics, and stops the way gunicorn's workers do
 // (TERM graceful, INT/QUIT quick, ABRT when the master found it hung).
+import { LoadProbe } from "./load-probe.js";
 import type { Socket } from "node:net";
 import { createLogger } from "../logging/logger.js";
 import { createAccessLog } from "../logging/access-log.js";
@@ -163,7 +164,8 @@ export async function runWorker(init: WorkerInit): Promise<void> {
   });
 
   const heartbeatMs = s.timeout > 0 ? Math.max(100, Math.min(1000, (s.timeout * 1000) / 4)) : 1000;
-  setInterval(() => send({ cmd: "gpe:hb" }), heartbeatMs).unref();
+  const probe = new LoadProbe();
+  setInterval(() => send({ cmd: "gpe:hb", inFlight: engine.active, capacity: engine.capacity, ...probe.sample() }), heartbeatMs).unref();
 
   let listening = Promise.resolve();
   onMessage = (m, handle) => {
@@ -192,7 +194,7 @@ export async function runWorker(init: WorkerInit): Promise<void> {
         // the flush interval, so the master never waits on its (possibly async) collectors.
         if (!s.metrics_enabled) break;
         snapshot.write();
-        send({ cmd: "gpe:flushed", id: m.id });
+        send({ cmd: "gpe:flushed", id: m.id, inFlight: engine.active });
         break;
     }
   };

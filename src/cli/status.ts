@@ -1,0 +1,161 @@
+// `gpe-server status`: the pool at a glance in a terminal, from a running master's /status.json.
+// The master is found by --metrics-url, or by --pid FILE: its listening sockets are looked up in
+// /proc and the one that answers /status.json is the metrics port.
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import http from "node:http";
+import { Command, CommanderError, Option } from "commander";
+import { commonBehaviour } from "./program.js";
+import type { StatusJSON, WorkerStatus } from "../metrics/status-board.js";
+
+class StatusError extends Error {}
+
+function getJSON(url: string, timeoutMs = 3000): Promise<StatusJSON> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout: timeoutMs }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => {
+        if (res.statusCode !== 200) return reject(new StatusError(`${url} answered ${res.statusCode}`));
+        try {
+          resolve(JSON.parse(body) as StatusJSON);
+        } catch {
+          reject(new StatusError(`${url} did not answer JSON: is it a gpe-server metrics port?`));
+        }
+      });
+    });
+    req.on("timeout", () => req.destroy(new StatusError(`${url}: no answer within ${timeoutMs} ms`)));
+    req.on("error", (err) => reject(err instanceof StatusError ? err : new StatusError(`cannot reach ${url}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
+  });
+}
+
+/** host:port of every TCP socket the process listens on, from /proc. */
+function listeningAddresses(pid: number): string[] {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new StatusError(code === "ENOENT" ? `no process with pid ${pid} (a stale pidfile?)` : `cannot inspect process ${pid} (${code}); use --metrics-url`);
+  }
+  const inodes = new Set<string>();
+  for (const fd of fds) {
+    try {
+      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+      if (inode) inodes.add(inode);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const out: string[] = [];
+  for (const [table, v6] of [["tcp", false], ["tcp6", true]] as const) {
+    let text = "";
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, "latin1");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n")) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== "0A" || !inodes.has(f[9]!)) continue;
+      const [hexHost, hexPort] = f[1]!.split(":");
+      const port = parseInt(hexPort!, 16);
+      const any = /^0+$/.test(hexHost!);
+      const host = any ? "127.0.0.1" : v6 ? "[::1]" : hexHost!.match(/../g)!.reverse().map((b) => parseInt(b, 16)).join(".");
+      out.push(`${host}:${port}`);
+    }
+  }
+  return out;
+}
+
+async function findByPid(pidfile: string): Promise<string> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidfile, "utf8").trim());
+  } catch (err) {
+    throw new StatusError(`cannot read pidfile ${pidfile} (${(err as NodeJS.ErrnoException).code})`);
+  }
+  if (!Number.isInteger(pid) || pid <= 0) throw new StatusError(`pidfile ${pidfile} does not hold a pid`);
+  for (const address of listeningAddresses(pid)) {
+    const url = `http://${address}`;
+    try {
+      await getJSON(`${url}/status.json`, 1000);
+      return url;
+    } catch {
+      // an app port, or a metrics server without status
+    }
+  }
+  throw new StatusError(`process ${pid} serves no /status.json on any port it listens on (metrics disabled?)`);
+}
+
+// ---- the table --------------------------------------------------------------------------------
+
+const mib = (b: number | null) => (b === null ? "-" : `${(b / 1048576).toFixed(1)}M`);
+function duration(seconds: number): string {
+  const s = Math.floor(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : m > 0 ? `${m}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
+}
+const restarts = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k}=${v}`).join(",") || "0";
+
+export function renderStatus(s: StatusJSON): string {
+  const header = ["SLOT", "PID", "TYPE", "STATE", "BUSY", "REQS", "REQ/S", "RSS", "CPU%", "UPTIME", "HB", "RESTARTS"];
+  const rows = s.workers.map((w: WorkerStatus) => [
+    w.workerId, String(w.pid), s.workerClass, w.state, `${w.inFlight}/${w.capacity}`, String(w.requests), w.requestsPerSecond.toFixed(1),
+    mib(w.memoryBytes), w.cpuPercent === null ? "-" : w.cpuPercent.toFixed(0), duration(w.uptimeSeconds), `${w.heartbeatAgeSeconds.toFixed(1)}s`, restarts(w.restarts),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 4 || i === 11 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+  const u = s.summary;
+  const summary = `master ${s.pid}  workers ${u.workers}  busy ${u.busy}  utilization ${(u.utilization * 100).toFixed(0)}%  ` +
+    `req/s ${u.requestsPerSecond.toFixed(1)}  queued ${u.queued} (kernel ${u.listenQueue})  restarts ${restarts(u.restarts)}`;
+  return [line(header), ...rows.map(line), "", summary].join("\n") + "\n";
+}
+
+// ---- the command ------------------------------------------------------------------------------
+
+export async function runStatus(argv: string[]): Promise<void> {
+  const program = commonBehaviour(new Command("gpe-server status"), "gpe-server status")
+    .description("Show each worker's state, load and restarts, from a running gpe-server's metrics port.")
+    .addOption(new Option("--metrics-url <URL>", "the master's metrics server").default(`http://127.0.0.1:${process.env.PROMETHEUS_METRICS_PORT ?? 9090}`, "http://127.0.0.1:$PROMETHEUS_METRICS_PORT or :9090"))
+    .addOption(new Option("--pid <FILE>", "find the master by its pidfile instead (Linux)").conflicts("metricsUrl"))
+    .addOption(new Option("--watch [SECONDS]", "refresh in place, like top (default every 2 s)"))
+    .addOption(new Option("--json", "print the status as JSON, for scripts").conflicts("watch"));
+  try {
+    program.parse(argv, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode);
+    throw err;
+  }
+  const opts = program.opts<{ metricsUrl: string; pid?: string; watch?: string | true; json?: boolean }>();
+  try {
+    const base = (opts.pid ? await findByPid(opts.pid) : opts.metricsUrl).replace(/\/+$/, "");
+    const url = `${base}/status.json`;
+    if (opts.json) {
+      process.stdout.write(JSON.stringify(await getJSON(url), null, 2) + "\n");
+      return;
+    }
+    if (opts.watch === undefined) {
+      process.stdout.write(renderStatus(await getJSON(url)));
+      return;
+    }
+    const seconds = opts.watch === true ? 2 : Number(opts.watch);
+    if (!(seconds >= 0.2)) throw new StatusError(`--watch: expected seconds (at least 0.2), got ${JSON.stringify(opts.watch)}`);
+    for (;;) {
+      let text: string;
+      try {
+        text = renderStatus(await getJSON(url));
+      } catch (err) {
+        text = `${(err as Error).message}; retrying\n`;
+      }
+      // Home, clear the screen, draw: the table redraws in place like top.
+      process.stdout.write(`\x1b[H\x1b[2J${new Date().toLocaleTimeString()}  ${url}\n\n${text}`);
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+    }
+  } catch (err) {
+    if (!(err instanceof StatusError)) throw err;
+    process.stderr.write(`gpe-server status: ${err.message}\n`);
+    process.exit(1);
+  }
+}
