@@ -34,9 +34,19 @@ export interface LoadedApp {
 type ErrorListener = (req: IncomingMessage, err: unknown) => void;
 
 /** Errors a framework reports before any listener is attached are passed on once one is. */
+/**
+ * Errors the frameworks report, passed on to the request metrics. An error that carries a 4xx
+ * status (a malformed URL, a validation error, an http-errors 404) is the client's, not a failure
+ * of the handler, and is not passed on.
+ */
 function errorChannel(): { emit: ErrorListener; onError(listener: ErrorListener): void } {
   let target: ErrorListener = () => {};
-  return { emit: (req, err) => target(req, err), onError: (listener) => void (target = listener) };
+  const isClientError = (err: unknown): boolean => {
+    const e = err as { status?: unknown; statusCode?: unknown } | null;
+    const status = typeof e?.status === "number" ? e.status : typeof e?.statusCode === "number" ? e.statusCode : 500;
+    return status >= 400 && status < 500;
+  };
+  return { emit: (req, err) => void (isClientError(err) || target(req, err)), onError: (listener) => void (target = listener) };
 }
 
 const FASTIFY_ROUTE = Symbol.for("gpe-server.route");

@@ -32,10 +32,13 @@ describe("examples", () => {
     assert.deepEqual(JSON.parse((await request(s.url("/users/7"))).body), { id: "7" });
     assert.equal((await request(s.url("/users/0"))).status, 404);
     assert.equal((await request(s.url("/users/oops%ZZ"))).status, 400, "Express's own 400 for a bad escape");
-    const m = await scrapeUntil(s, (m) => m.sum("gunicorn_worker_requests_total") === 3, "3 requests counted");
+    assert.equal((await request(s.url("/users/crash"))).status, 500);
+    const m = await scrapeUntil(s, (m) => m.sum("gunicorn_worker_requests_total") === 4, "4 requests counted");
     assert.equal(m.sum("gunicorn_worker_requests_total", { status: "404" }), 1);
-    // The app answered the UserNotFound itself (404): handled, not a failure of the server.
-    assert.equal(m.sum("gunicorn_worker_failed_requests_total", { endpoint: "/users/:id" }), 0);
+    // The UserNotFound the app answered itself (404) is not a failure; the TypeError it passed on is,
+    // under the route template, not the path.
+    assert.equal(m.sum("gunicorn_worker_failed_requests_total"), 1);
+    assert.equal(m.sum("gunicorn_worker_failed_requests_total", { endpoint: "/users/:id", error_type: "TypeError", method: "GET" }), 1);
   });
 
   it("fastify-app.mjs: a thrown error is counted under the route template", async () => {
@@ -57,6 +60,7 @@ describe("examples", () => {
     const s = await startServer({ workers: 2, app: `${example("factory-app.mjs")}:create()` });
     const first = JSON.parse((await request(s.url("/a"))).body);
     assert.ok(existsSync(join(first.journal, "journal.log")), "the worker's journal is open");
+    await scrapeUntil(s, (m) => m.sum("gunicorn_worker_requests_total") === 1, "the request counted");
     s.signal("SIGTERM");
     assert.equal((await s.exited).code, 0);
     assert.equal(existsSync(first.journal), false, "the worker removed its journal at exit");
@@ -65,6 +69,7 @@ describe("examples", () => {
   it("typescript-app.ts: loaded without a build step", async () => {
     const s = await startServer({ workers: 1, app: example("typescript-app.ts") });
     assert.deepEqual(JSON.parse((await request(s.url("/typed"))).body).path, "/typed");
+    await scrapeUntil(s, (m) => m.sum("gunicorn_worker_requests_total", { status: "200" }) === 1, "the request counted");
   });
 
   it("custom-metrics.mjs: the app's prom-client metrics merged across workers", async () => {
