@@ -17,7 +17,8 @@ import { WorkerProcess } from "./worker-process.js";
 import { MasterMetrics, type RestartReason } from "../metrics/master-metrics.js";
 import { StoreCollector } from "../metrics/collector.js";
 import { prepareStoreDir } from "../metrics/store.js";
-import { createMetricsServer, listenMetrics } from "../metrics/server.js";
+import { createMetricsServer, listenMetrics, type MetricsHttpServer } from "../metrics/server.js";
+import { metricsSecurity } from "../metrics/security.js";
 import { listenQueues } from "./listen-queue.js";
 import { StatusBoard } from "../metrics/status-board.js";
 import { constants as osConstants } from "node:os";
@@ -73,7 +74,7 @@ export class Arbiter {
   private reloading: { previous: number } | null = null;
   private pidfile: Pidfile | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
-  private metricsServer: http.Server | null = null;
+  private metricsServer: MetricsHttpServer | null = null;
   metricsPort = 0;
   private collector: StoreCollector | null = null;
   private forwarder: RedisForwarder | null = null;
@@ -169,7 +170,11 @@ export class Arbiter {
       listenQueue: () => listenQueues(this.listeners, s.backlog).reduce((n, q) => n + q.length, 0),
     });
     this.statusBoard = board;
-    this.metricsServer = createMetricsServer({ gather: () => this.gather(), status: () => board.snapshot() }, (err) => this.log.error({ err }, "metrics collection failed"));
+    this.metricsServer = createMetricsServer(
+      { gather: () => this.gather(), status: () => board.snapshot() },
+      (err) => this.log.error({ err }, "metrics collection failed"),
+      metricsSecurity(s),
+    );
     const inheritedHandle = this.o.inherited?.metricsHandle;
     if (inheritedHandle) {
       await new Promise<void>((resolve) => this.metricsServer!.listen(inheritedHandle, () => resolve()));
@@ -178,7 +183,7 @@ export class Arbiter {
     } else {
       this.metricsPort = await listenMetrics(this.metricsServer, s.metrics_bind, s.metrics_port);
     }
-    this.log.info(`Metrics at: http://${s.metrics_bind}:${this.metricsPort}/metrics`);
+    this.log.info(`Metrics at: http${s.metrics_certfile ? "s" : ""}://${s.metrics_bind}:${this.metricsPort}/metrics${s.metrics_auth !== "none" ? ` (${s.metrics_auth} auth)` : ""}`);
   }
 
   // ---- signals ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import type { FamilyJSON } from "../metrics/family.js";
 import { createRedisClient, redisTarget, watchConnection } from "../redis/connection.js";
 import { FleetReader } from "../redis/fleet-reader.js";
 import { mergeFleet } from "../redis/fleet.js";
-import type { MetricsService, StandaloneCommand } from "./standalone.js";
+import { METRICS_SECURITY_SETTINGS, type MetricsService, type StandaloneCommand } from "./standalone.js";
 
 function createAggregator(settings: Settings, log: Logger): MetricsService {
   const target = redisTarget(settings);
@@ -48,6 +48,6 @@ function createAggregator(settings: Settings, log: Logger): MetricsService {
 export const aggregateCommand: StandaloneCommand = {
   name: "aggregate",
   description: "Serve /metrics for every gpe-server instance that forwards to Redis, each series labelled with its instance.",
-  settings: ["config", "redis_url", "redis_host", "redis_port", "redis_db", "redis_key_prefix", "metrics_port", "metrics_bind", "errorlog", "loglevel"],
+  settings: ["config", "redis_url", "redis_host", "redis_port", "redis_db", "redis_key_prefix", "metrics_port", "metrics_bind", "errorlog", "loglevel", ...METRICS_SECURITY_SETTINGS],
   create: createAggregator,
 };

@@ -7,7 +7,7 @@ import type { FamilyJSON } from "../metrics/family.js";
 import { StoreCollector } from "../metrics/collector.js";
 import { storeErrorsFamily } from "../metrics/master-metrics.js";
 import { RedisForwarder } from "../redis/forwarder.js";
-import { defaultInstance, type MetricsService, type StandaloneCommand } from "./standalone.js";
+import { defaultInstance, METRICS_SECURITY_SETTINGS, type MetricsService, type StandaloneCommand } from "./standalone.js";
 
 function createExporter(settings: Settings, log: Logger): MetricsService {
   const collector = new StoreCollector(settings.multiproc_dir, process.pid, log);
@@ -35,7 +35,7 @@ export const exporterCommand: StandaloneCommand = {
   name: "exporter",
   description: "Serve /metrics from a metrics store directory written by gpe-server in another process or container (a sidecar).",
   settings: [
-    "config", "multiproc_dir", "metrics_port", "metrics_bind", "errorlog", "loglevel",
+    "config", "multiproc_dir", "metrics_port", "metrics_bind", "errorlog", "loglevel", ...METRICS_SECURITY_SETTINGS,
     "redis_enabled", "redis_url", "redis_host", "redis_port", "redis_db", "redis_key_prefix", "redis_ttl_seconds", "redis_forward_interval", "instance",
   ],
   create: createExporter,

@@ -8,6 +8,7 @@ import { resolveSettings } from "../config/load.js";
 import type { Settings } from "../config/settings.js";
 import { createLogger } from "../logging/logger.js";
 import { createMetricsServer, listenMetrics, type MetricsSource } from "../metrics/server.js";
+import { metricsSecurity } from "../metrics/security.js";
 
 export interface MetricsService extends MetricsSource {
   /** Called once the metrics server listens, with the port it got. */
@@ -44,8 +45,14 @@ export async function runStandalone(command: StandaloneCommand, argv: string[]):
     fail(command.name, (err as Error).message);
   }
   const { log, flush } = createLogger({ errorlog: settings.errorlog, loglevel: settings.loglevel, bindings: { role: command.name } });
+  let security;
+  try {
+    security = metricsSecurity(settings);
+  } catch (err) {
+    fail(command.name, (err as Error).message);
+  }
   const service = command.create(settings, log);
-  const server = createMetricsServer(service, (err) => log.debug({ err }, "metrics collection failed"));
+  const server = createMetricsServer(service, (err) => log.debug({ err }, "metrics collection failed"), security);
   let port: number;
   try {
     port = await listenMetrics(server, settings.metrics_bind, settings.metrics_port);
@@ -53,7 +60,7 @@ export async function runStandalone(command: StandaloneCommand, argv: string[]):
     await service.close(false);
     fail(command.name, (err as Error).message);
   }
-  log.info(`Metrics at: http://${settings.metrics_bind}:${port}/metrics (${process.pid})`);
+  log.info(`Metrics at: http${settings.metrics_certfile ? "s" : ""}://${settings.metrics_bind}:${port}/metrics (${process.pid})`);
   service.started?.(port);
   let stopping = false;
   const stop = (graceful: boolean) => {
@@ -74,3 +81,8 @@ export async function runStandalone(command: StandaloneCommand, argv: string[]):
 
 /** How a host is named in Redis unless `--instance` says otherwise. */
 export const defaultInstance = (metricsPort: number): string => `${hostname()}:${metricsPort}`;
+
+/** The settings that secure a metrics port; every command that serves one takes them. */
+export const METRICS_SECURITY_SETTINGS = [
+  "metrics_certfile", "metrics_keyfile", "metrics_client_cafile", "metrics_client_auth_required", "metrics_auth", "metrics_auth_file",
+] as const;

@@ -3,19 +3,39 @@
 // /proc and the one that answers /status.json is the metrics port.
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import { Command, CommanderError, Option } from "commander";
 import { commonBehaviour } from "./program.js";
 import type { StatusJSON, WorkerStatus } from "../metrics/status-board.js";
 
 class StatusError extends Error {}
 
+/** Credentials for a metrics port with metrics_auth, from the same environment the server reads. */
+function authorization(): string | undefined {
+  const mode = process.env.GPE_METRICS_AUTH;
+  if (mode !== "basic" && mode !== "bearer") return undefined;
+  let secret = process.env.GPE_METRICS_AUTH_SECRET;
+  if (!secret && process.env.GPE_METRICS_AUTH_FILE) {
+    try {
+      secret = readFileSync(process.env.GPE_METRICS_AUTH_FILE, "utf8").split(/\r?\n/)[0];
+    } catch (err) {
+      throw new StatusError(`cannot read GPE_METRICS_AUTH_FILE ${process.env.GPE_METRICS_AUTH_FILE} (${(err as NodeJS.ErrnoException).code})`);
+    }
+  }
+  if (!secret) return undefined;
+  return mode === "basic" ? `Basic ${Buffer.from(secret.trim()).toString("base64")}` : `Bearer ${secret.trim()}`;
+}
+
 function getJSON(url: string, timeoutMs = 3000): Promise<StatusJSON> {
+  const auth = authorization();
+  const client = url.startsWith("https:") ? https : http;
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: timeoutMs }, (res) => {
+    const req = client.get(url, { timeout: timeoutMs, headers: auth ? { authorization: auth } : {} }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (d: string) => (body += d));
       res.on("end", () => {
+        if (res.statusCode === 401) return reject(new StatusError(`${url} wants credentials: set GPE_METRICS_AUTH and GPE_METRICS_AUTH_SECRET (or _FILE) as for the server`));
         if (res.statusCode !== 200) return reject(new StatusError(`${url} answered ${res.statusCode}`));
         try {
           resolve(JSON.parse(body) as StatusJSON);
@@ -77,12 +97,14 @@ async function findByPid(pidfile: string): Promise<string> {
   }
   if (!Number.isInteger(pid) || pid <= 0) throw new StatusError(`pidfile ${pidfile} does not hold a pid`);
   for (const address of listeningAddresses(pid)) {
-    const url = `http://${address}`;
-    try {
-      await getJSON(`${url}/status.json`, 1000);
-      return url;
-    } catch {
-      // an app port, or a metrics server without status
+    for (const scheme of ["http", "https"]) {
+      const url = `${scheme}://${address}`;
+      try {
+        await getJSON(`${url}/status.json`, 1000);
+        return url;
+      } catch {
+        // an app port, or a metrics server without status
+      }
     }
   }
   throw new StatusError(`process ${pid} serves no /status.json on any port it listens on (metrics disabled?)`);

@@ -144,6 +144,15 @@ export async function resolveSettings({ cli, env = process.env }: ResolveInput):
   if ((resolved.certfile === null) !== (resolved.keyfile === null)) {
     throw new SettingError("certfile and keyfile must be given together");
   }
+  if ((resolved.metrics_certfile === null) !== (resolved.metrics_keyfile === null)) {
+    throw new SettingError("metrics_certfile and metrics_keyfile must be given together");
+  }
+  if (resolved.metrics_client_cafile !== null && resolved.metrics_certfile === null) {
+    throw new SettingError("metrics_client_cafile needs HTTPS on the metrics port: give metrics_certfile and metrics_keyfile");
+  }
+  if (resolved.metrics_auth !== "none" && resolved.metrics_auth_file === null && resolved.metrics_auth_secret === null) {
+    throw new SettingError(`metrics_auth ${resolved.metrics_auth} needs a secret: metrics_auth_file, or GPE_METRICS_AUTH_SECRET in the environment`);
+  }
   if (resolved.redis_enabled && !resolved.metrics_enabled) {
     throw new SettingError("redis_enabled needs the metrics store: remove --no-metrics (or metrics_enabled = false)");
   }

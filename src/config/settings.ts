@@ -198,6 +198,41 @@ export const SETTINGS = [
     help: "Most distinct endpoint label values per worker; the rest are counted as endpoint=\"other\".",
   }),
   spec({
+    name: "metrics_certfile", section: "Metrics", flag: "--metrics-certfile <FILE>", env: ["PROMETHEUS_SSL_CERTFILE"],
+    default: null as string | null, validate: optionalText, cli: "value",
+    help: "Certificate (PEM) to serve the metrics port over HTTPS; needs metrics_keyfile.",
+  }),
+  spec({
+    name: "metrics_keyfile", section: "Metrics", flag: "--metrics-keyfile <FILE>", env: ["PROMETHEUS_SSL_KEYFILE"],
+    default: null as string | null, validate: optionalText, cli: "value",
+    help: "Private key (PEM) of metrics_certfile.",
+  }),
+  spec({
+    name: "metrics_client_cafile", section: "Metrics", flag: "--metrics-client-cafile <FILE>", env: ["PROMETHEUS_SSL_CLIENT_CAFILE"],
+    default: null as string | null, validate: optionalText, cli: "value",
+    help: "CA bundle (PEM) that signs scrapers' client certificates (mutual TLS). A client certificate it did not sign is refused.",
+  }),
+  spec({
+    name: "metrics_client_auth_required", section: "Metrics", flag: "--metrics-client-auth-required", env: ["PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED"],
+    default: false, validate: boolean, cli: "switch",
+    help: "With metrics_client_cafile: refuse scrapers that present no client certificate at all.",
+  }),
+  spec({
+    name: "metrics_auth", section: "Metrics", flag: "--metrics-auth <MODE>", env: ["GPE_METRICS_AUTH"],
+    default: "none" as "none" | "basic" | "bearer", validate: oneOf(["none", "basic", "bearer"] as const), cli: "value",
+    help: "Authentication for /metrics, /status.json and the status page (/healthz stays open): basic (secret user:password) or bearer (secret: the token).",
+  }),
+  spec({
+    name: "metrics_auth_file", section: "Metrics", flag: "--metrics-auth-file <FILE>", env: ["GPE_METRICS_AUTH_FILE"],
+    default: null as string | null, validate: optionalText, cli: "value",
+    help: "File holding the metrics_auth secret (first line). Keep it 0600.",
+  }),
+  spec({
+    name: "metrics_auth_secret", section: "Metrics", env: ["GPE_METRICS_AUTH_SECRET"],
+    default: null as string | null, validate: optionalText,
+    help: "The metrics_auth secret itself, from the environment or a config file; never accepted on the command line, where every user can read it.",
+  }),
+  spec({
     name: "redis_enabled", section: "Redis", flag: "--redis", env: ["REDIS_ENABLED"],
     default: false, validate: boolean, cli: "switch",
     help: "Forward this host's merged metrics to Redis every redis_forward_interval, so `gpe-server aggregate` can serve a whole fleet.",

@@ -2,6 +2,8 @@
 // (/ and /status.json). It answers from the store files, so a blocked or dead worker can delay a
 // scrape by the flush wait at most.
 import http from "node:http";
+import https from "node:https";
+import { untrustedClient, type MetricsSecurity } from "./security.js";
 import { gzipSync } from "node:zlib";
 import { formatOpenMetrics, formatPrometheus, negotiate, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from "./exposition.js";
 import type { FamilyJSON } from "./family.js";
@@ -16,15 +18,28 @@ export interface MetricsSource {
 
 export class MetricsServerError extends Error {}
 
-export function createMetricsServer(source: MetricsSource, onError: (err: Error) => void): http.Server {
-  return http.createServer((req, res) => {
+export type MetricsHttpServer = http.Server | https.Server;
+
+const OPEN: MetricsSecurity = { tls: null, authorize: null, challenge: "" };
+
+export function createMetricsServer(source: MetricsSource, onError: (err: Error) => void, security: MetricsSecurity = OPEN): MetricsHttpServer {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD" }).end();
       return;
     }
     if (path === "/healthz") {
+      // Open to liveness probes: it says nothing but "ok".
       res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      return;
+    }
+    if (untrustedClient(req)) {
+      res.writeHead(403, { "content-type": "text/plain" }).end("client certificate not trusted\n");
+      return;
+    }
+    if (security.authorize && !security.authorize(req)) {
+      res.writeHead(401, { "content-type": "text/plain", "www-authenticate": security.challenge }).end("authentication required\n");
       return;
     }
     if (source.status && path === "/status.json") {
@@ -56,10 +71,11 @@ export function createMetricsServer(source: MetricsSource, onError: (err: Error)
         res.writeHead(500, { "content-type": "text/plain" }).end(`error collecting metrics: ${err.message}\n`);
       },
     );
-  });
+  };
+  return security.tls ? https.createServer(security.tls, handler) : http.createServer(handler);
 }
 
-export function listenMetrics(server: http.Server, host: string, port: number): Promise<number> {
+export function listenMetrics(server: MetricsHttpServer, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) => {
       const why = err.code === "EADDRINUSE" ? "address already in use" : err.code === "EACCES" ? "permission denied" : err.message;

@@ -1,0 +1,116 @@
+// The metrics port behind TLS, mutual TLS and basic or bearer authentication, with certificates
+// made by openssl for the test.
+import { describe, it, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync, chmodSync } from "node:fs";
+import https from "node:https";
+import { join } from "node:path";
+import { startServer, stopAll, request, runCli, tempDir, FIXTURES } from "../helpers/harness.mjs";
+
+after(stopAll);
+
+const HAVE_OPENSSL = !spawnSync("openssl", ["version"]).error;
+let pki;
+
+/** A CA, a server certificate for 127.0.0.1, a client certificate it signed, and one from another CA. */
+function makePki() {
+  const dir = tempDir("gpe-pki-");
+  const ssl = (...args) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  const ca = (name) => ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.pem`, "-days", "1", "-subj", `/CN=${name}`);
+  const leaf = (name, caName, ext) => {
+    ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
+    writeFileSync(join(dir, `${name}.ext`), ext);
+    ssl("x509", "-req", "-in", `${name}.csr`, "-CA", `${caName}.pem`, "-CAkey", `${caName}.key`, "-CAcreateserial", "-out", `${name}.pem`, "-days", "1", "-extfile", `${name}.ext`);
+  };
+  ca("ca");
+  ca("rogue-ca");
+  leaf("server", "ca", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+  leaf("client", "ca", "extendedKeyUsage=clientAuth\n");
+  leaf("rogue", "rogue-ca", "extendedKeyUsage=clientAuth\n");
+  const read = (f) => readFileSync(join(dir, f));
+  return { dir, path: (f) => join(dir, f), ca: read("ca.pem"), client: { cert: read("client.pem"), key: read("client.key") }, rogue: { cert: read("rogue.pem"), key: read("rogue.key") } };
+}
+
+function httpsGet(port, path, { ca, cert, key, headers = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    https.get({ host: "127.0.0.1", port, path, ca, cert, key, headers, agent: false }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode, body, headers: res.headers }));
+    }).on("error", reject);
+  });
+}
+
+describe("metrics port security", { skip: HAVE_OPENSSL ? false : "openssl not installed (apt-get install -y openssl)" }, () => {
+  before(() => {
+    pki = makePki();
+  });
+
+  it("serves /metrics over HTTPS from PROMETHEUS_SSL_CERTFILE/KEYFILE and refuses plain HTTP", async () => {
+    const s = await startServer({ workers: 1, env: { PROMETHEUS_SSL_CERTFILE: pki.path("server.pem"), PROMETHEUS_SSL_KEYFILE: pki.path("server.key") } });
+    assert.match(s.logs(), /Metrics at: https:\/\//);
+    const res = await httpsGet(s.metricsPort, "/metrics", { ca: pki.ca });
+    assert.equal(res.status, 200);
+    assert.match(res.body, /^gunicorn_workers 1$/m);
+    await assert.rejects(request(`http://127.0.0.1:${s.metricsPort}/metrics`, { timeout: 3000 }));
+  });
+
+  it("with a client CA and client auth required, accepts only clients whose certificate the CA signed", async () => {
+    const s = await startServer({ workers: 1, env: {
+      PROMETHEUS_SSL_CERTFILE: pki.path("server.pem"), PROMETHEUS_SSL_KEYFILE: pki.path("server.key"),
+      PROMETHEUS_SSL_CLIENT_CAFILE: pki.path("ca.pem"), PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED: "true",
+    } });
+    assert.equal((await httpsGet(s.metricsPort, "/metrics", { ca: pki.ca, ...pki.client })).status, 200);
+    await assert.rejects(httpsGet(s.metricsPort, "/metrics", { ca: pki.ca }), "no client certificate: refused in the handshake");
+    await assert.rejects(httpsGet(s.metricsPort, "/metrics", { ca: pki.ca, ...pki.rogue }), "a certificate from another CA: refused");
+  });
+
+  it("with a client CA but auth optional, still refuses a certificate the CA did not sign", async () => {
+    const s = await startServer({ workers: 1, args: ["--metrics-certfile", pki.path("server.pem"), "--metrics-keyfile", pki.path("server.key"), "--metrics-client-cafile", pki.path("ca.pem")] });
+    assert.equal((await httpsGet(s.metricsPort, "/metrics", { ca: pki.ca })).status, 200, "no certificate is allowed");
+    assert.equal((await httpsGet(s.metricsPort, "/metrics", { ca: pki.ca, ...pki.client })).status, 200);
+    const rogue = await httpsGet(s.metricsPort, "/metrics", { ca: pki.ca, ...pki.rogue });
+    assert.equal(rogue.status, 403);
+  });
+
+  it("basic auth from a file: 401 without or with wrong credentials, 200 with the right ones; /healthz stays open", async () => {
+    const file = join(tempDir(), "metrics-auth");
+    writeFileSync(file, "prometheus:s3cr3t\n");
+    chmodSync(file, 0o600);
+    const s = await startServer({ workers: 1, args: ["--metrics-auth", "basic", "--metrics-auth-file", file] });
+    const url = `http://127.0.0.1:${s.metricsPort}`;
+    const basic = (cred) => ({ authorization: `Basic ${Buffer.from(cred).toString("base64")}` });
+    const none = await request(`${url}/metrics`);
+    assert.equal(none.status, 401);
+    assert.match(none.headers["www-authenticate"], /^Basic realm=/);
+    assert.equal((await request(`${url}/metrics`, { headers: basic("prometheus:wrong") })).status, 401);
+    assert.equal((await request(`${url}/status.json`)).status, 401, "the status JSON is protected too");
+    assert.equal((await request(`${url}/`)).status, 401, "and the status page");
+    const ok = await request(`${url}/metrics`, { headers: basic("prometheus:s3cr3t") });
+    assert.equal(ok.status, 200);
+    assert.match(ok.body, /gunicorn_workers 1/);
+    assert.equal((await request(`${url}/healthz`)).status, 200);
+    // gpe-server status reads the same environment the server does.
+    const status = await runCli(["status", "--metrics-url", url, "--json"], { env: { GPE_METRICS_AUTH: "basic", GPE_METRICS_AUTH_FILE: file } });
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(JSON.parse(status.stdout).pid, s.pid);
+    const refused = await runCli(["status", "--metrics-url", url]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /wants credentials/);
+  });
+
+  it("bearer auth from the environment; the secret is never accepted on the command line", async () => {
+    const s = await startServer({ workers: 1, args: ["--metrics-auth", "bearer"], env: { GPE_METRICS_AUTH_SECRET: "tok-123" } });
+    const url = `http://127.0.0.1:${s.metricsPort}/metrics`;
+    assert.equal((await request(url, { headers: { authorization: "Bearer tok-123" } })).status, 200);
+    assert.equal((await request(url, { headers: { authorization: "Bearer tok-124" } })).status, 401);
+    assert.equal((await request(url)).headers["www-authenticate"], 'Bearer realm="gpe-server metrics"');
+    const argv = await runCli(["--metrics-auth", "bearer", "--metrics-auth-secret", "tok-123", `${FIXTURES}/app.mjs`]);
+    assert.equal(argv.code, 1);
+    assert.match(argv.stderr, /unknown option '--metrics-auth-secret'/);
+    const noSecret = await runCli(["--metrics-auth", "basic", `${FIXTURES}/app.mjs`]);
+    assert.equal(noSecret.code, 1);
+    assert.match(noSecret.stderr, /metrics_auth basic needs a secret/);
+  });
+});
