@@ -20,6 +20,8 @@ import { prepareStoreDir } from "../metrics/store.js";
 import { createMetricsServer, listenMetrics, type MetricsHttpServer } from "../metrics/server.js";
 import { metricsSecurity } from "../metrics/security.js";
 import { listenQueues } from "./listen-queue.js";
+import { dropPrivileges, resolveIdentity, type Identity } from "./privileges.js";
+import { chownSync } from "node:fs";
 import { StatusBoard } from "../metrics/status-board.js";
 import { constants as osConstants } from "node:os";
 import type { FamilyJSON } from "../metrics/family.js";
@@ -115,9 +117,15 @@ export class Arbiter {
     this.hooks = pickHooks(this.settings);
     await runHook(this.hooks, "on_starting", this.log, this.server);
     const s = this.settings;
+    let identity: Identity | null;
+    try {
+      identity = resolveIdentity(s.user, s.group);
+    } catch (err) {
+      throw new StartupError((err as Error).message);
+    }
     if (s.metrics_enabled) {
       try {
-        prepareStoreDir(s.multiproc_dir, { clean: !this.o.inherited });
+        prepareStoreDir(s.multiproc_dir, { clean: !this.o.inherited, owner: identity ?? undefined });
       } catch (err) {
         throw new StartupError((err as Error).message);
       }
@@ -141,6 +149,13 @@ export class Arbiter {
         this.pidfile.create(process.pid);
       }
       if (s.metrics_enabled) await this.startMetricsServer();
+      if (identity) {
+        // Everything that needs root is done: sockets bound, pidfile written. The error log stays
+        // writable (and reopenable on USR1) by the new user.
+        if (s.errorlog !== "-") chownSync(s.errorlog, identity.uid, identity.gid);
+        dropPrivileges(identity);
+        this.log.info(`Dropped privileges to ${identity.label}`);
+      }
     } catch (err) {
       closeListeners(this.listeners);
       this.pidfile?.unlink(process.pid);

@@ -10,6 +10,7 @@ import {
   oneOf,
   optionalText,
   redisUrl,
+  userOrGroup,
   text,
   type Validator,
 } from "./validators.js";
@@ -99,6 +100,16 @@ export const SETTINGS = [
     name: "preload_app", section: "Server", flag: "--preload",
     default: false, validate: boolean, cli: "switch",
     help: "Import the app in the master before forking: a broken app fails before any worker starts, and HUP does not re-import it in the master.",
+  }),
+  spec({
+    name: "user", section: "Server", flag: "-u, --user <USER>", env: ["GUNICORN_USER"],
+    default: null as string | null, validate: userOrGroup, cli: "value",
+    help: "Become this user (name or uid) after binding: the master starts as root, binds and writes the pidfile, then drops privileges before forking workers.",
+  }),
+  spec({
+    name: "group", section: "Server", flag: "-g, --group <GROUP>", env: ["GUNICORN_GROUP"],
+    default: null as string | null, validate: userOrGroup, cli: "value",
+    help: "Become this group (name or gid) after binding. Default with --user: the user's primary group.",
   }),
   spec({
     name: "pidfile", section: "Server", flag: "-p, --pid <FILE>",

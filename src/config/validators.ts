@@ -74,6 +74,15 @@ export const redisUrl: Validator<string | null> = (raw, name) => {
   return value;
 };
 
+/** A user or group: a name, or a numeric id (a number in a config file, digits elsewhere). */
+export const userOrGroup: Validator<string | null> = (raw, name) => {
+  if (raw === null || raw === undefined) return null;
+  if (typeof raw === "number" && Number.isInteger(raw) && raw >= 0) return String(raw);
+  const value = text(raw, name).trim();
+  if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(value) && !/^\d+$/.test(value)) throw new SettingError(`${name}: ${show(raw)} is not a user or group name or id`);
+  return value;
+};
+
 export function oneOf<T extends string>(choices: readonly T[], aliases: Record<string, T> = {}): Validator<T> {
   return (raw, name) => {
     const value = text(raw, name);

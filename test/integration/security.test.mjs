@@ -3,10 +3,11 @@
 import { describe, it, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync, chmodSync } from "node:fs";
+import { readFileSync, writeFileSync, chmodSync, statSync } from "node:fs";
 import https from "node:https";
-import { join } from "node:path";
-import { startServer, stopAll, request, runCli, tempDir, FIXTURES } from "../helpers/harness.mjs";
+import net from "node:net";
+import { dirname, join } from "node:path";
+import { startServer, stopAll, request, runCli, tempDir, waitFor, FIXTURES, ROOT } from "../helpers/harness.mjs";
 
 after(stopAll);
 
@@ -112,5 +113,51 @@ describe("metrics port security", { skip: HAVE_OPENSSL ? false : "openssl not in
     const noSecret = await runCli(["--metrics-auth", "basic", `${FIXTURES}/app.mjs`]);
     assert.equal(noSecret.code, 1);
     assert.match(noSecret.stderr, /metrics_auth basic needs a secret/);
+  });
+});
+
+/** Every directory above the checkout lets other users in, so `nobody` can run the code. */
+function readableByOthers(path) {
+  for (let dir = path; dir !== "/"; dir = dirname(dir)) if ((statSync(dir).mode & 0o005) !== 0o005) return false;
+  return true;
+}
+
+async function freePrivilegedPort() {
+  for (let port = 900; port < 1000; port++) {
+    const free = await new Promise((resolve) => {
+      const s = net.createServer().once("error", () => resolve(false)).listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error("no free port in 900..999");
+}
+
+const uidOf = (pid) => readFileSync(`/proc/${pid}/status`, "utf8").match(/^Uid:\s+(\d+)\s+(\d+)/m).slice(1).map(Number);
+
+describe("--user and --group", () => {
+  it("binds a privileged port as root, then the master and every worker run as nobody:nogroup", async (t) => {
+    if (process.getuid() !== 0) return t.skip("needs root (the test runs as uid " + process.getuid() + ")");
+    if (!readableByOthers(ROOT)) return t.skip(`${ROOT} is not readable by other users, so nobody could not run it`);
+    const port = await freePrivilegedPort();
+    const s = await startServer({ workers: 2, args: ["-b", `127.0.0.1:${port}`, "--user", "nobody", "--group", "nogroup"] });
+    assert.match(s.logs(), /Dropped privileges to nobody:nogroup \(uid 65534, gid 65534\)/);
+    assert.deepEqual(uidOf(s.pid), [65534, 65534], "the master's real and effective uid");
+    for (const pid of s.workerPids()) assert.deepEqual(uidOf(pid), [65534, 65534], `worker ${pid}`);
+    const res = await request(`http://127.0.0.1:${port}/pid`);
+    assert.equal(res.status, 200);
+    assert.equal(statSync(s.dir).uid, 65534, "the store directory belongs to the new user");
+    const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_worker_requests_total") === 1 && m; });
+    assert.equal(m.sum("gunicorn_metrics_store_errors_total"), 0);
+    // Reload works as the unprivileged user: the sockets are already bound.
+    const before = s.workerPids();
+    s.signal("SIGHUP");
+    await waitFor(() => /reload complete/.test(s.logs()), { what: "the reload" });
+    assert.notDeepEqual(s.workerPids().sort(), before.sort());
+  });
+
+  it("refuses an unknown user in one line", async () => {
+    const r = await runCli(["--user", "no-such-user-gpe", `${FIXTURES}/app.mjs`]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^gpe-server: user: no user named "no-such-user-gpe" in \/etc\/passwd\n$/);
   });
 });
