@@ -34,6 +34,7 @@ const WORKER_MAIN = fileURLToPath(new URL("../workers/main.js", import.meta.url)
 const TICK_MS = 250;
 /** A worker that lived less than this before crashing counts towards its slot's backoff. */
 const QUICK_CRASH_MS = 10_000;
+const KILLED_FROM_OUTSIDE = new Set<string>(["SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP"]);
 const MAX_BACKOFF_MS = 10_000;
 const ABORT_GRACE_MS = 2_000;
 /** How long a scrape waits for workers to write fresh files before reading what is there. */
@@ -82,6 +83,9 @@ export class Arbiter {
   private forwarder: RedisForwarder | null = null;
   private statusBoard: StatusBoard | null = null;
   private halting = false;
+  private reloadStarting = false;
+  /** A HUP arrived while a reload was under way. */
+  private reloadAgain = false;
   readonly metrics: MasterMetrics;
   private readonly dispatcher: ConnectionDispatcher<WorkerProcess>;
   private flushWaiters = new Map<number, () => void>();
@@ -287,6 +291,8 @@ export class Arbiter {
         w.capacity = m.capacity;
         w.eventLoopUtilization = m.elu;
         w.eventLoopLag = m.lag;
+        if (m.storeWriteErrors > w.storeWriteErrors) this.collector?.countWriteErrors(m.storeWriteErrors - w.storeWriteErrors);
+        w.storeWriteErrors = m.storeWriteErrors;
         break;
       case "gpe:booted":
         w.lastHeartbeat = Date.now();
@@ -334,6 +340,10 @@ export class Arbiter {
       this.reloading = null;
       for (const w of this.workers.values()) if (w.generation !== this.generation && w.live) this.retire(w, "reload");
       this.log.info("reload complete");
+      if (this.reloadAgain) {
+        this.reloadAgain = false;
+        void this.reload();
+      }
     }
     if (!this.ready) {
       this.ready = true;
@@ -377,7 +387,9 @@ export class Arbiter {
       this.onBootFailure(w);
       return;
     }
-    if (!expected) this.noteCrash(w);
+    // A worker that died on its own (exit code, fault signal) in a loop gets a backoff; one killed
+    // from outside (an operator, the OOM killer) is replaced at once: booting bounds the rate.
+    if (!expected && !(signal && KILLED_FROM_OUTSIDE.has(signal))) this.noteCrash(w);
     this.manageWorkers();
   }
 
@@ -389,6 +401,7 @@ export class Arbiter {
       for (const other of this.workers.values()) if (other.generation === this.generation) this.retire(other, "boot_error");
       this.generation = this.reloading.previous;
       this.reloading = null;
+      this.reloadAgain = false; // the same code would fail again; the next HUP tries anew
       return;
     }
     const serving = [...this.workers.values()].some((x) => x.state === "running");
@@ -470,6 +483,13 @@ export class Arbiter {
   /** HUP: re-read the config, start a new generation of workers, retire the old one once it serves. */
   async reload(): Promise<void> {
     if (this.stopping) return;
+    // HUPs during a reload are folded into one more reload after it: a burst of signals never
+    // starts more than one new generation at a time.
+    if (this.reloadStarting || this.reloading) {
+      this.reloadAgain = true;
+      return;
+    }
+    this.reloadStarting = true;
     try {
       const resolved = await resolveSettings({ cli: this.o.cli });
       this.settings = resolved.settings;
@@ -486,6 +506,7 @@ export class Arbiter {
       runHookSync(this.hooks, "nworkers_changed", this.log, this.server, this.settings.workers, this.target);
       this.target = this.settings.workers;
     }
+    this.reloadStarting = false;
     this.reloading = { previous: this.generation };
     this.generation++;
     this.manageWorkers();

@@ -21,6 +21,8 @@ export class WorkerProcess {
   capacity = 0;
   eventLoopUtilization = 0;
   eventLoopLag = 0;
+  /** Failed writes of its metrics file, as the worker last reported. */
+  storeWriteErrors = 0;
 
   constructor(
     readonly child: ChildProcess,

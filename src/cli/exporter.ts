@@ -10,7 +10,7 @@ import { RedisForwarder } from "../redis/forwarder.js";
 import { defaultInstance, METRICS_SECURITY_SETTINGS, type MetricsService, type StandaloneCommand } from "./standalone.js";
 
 function createExporter(settings: Settings, log: Logger): MetricsService {
-  const collector = new StoreCollector(settings.multiproc_dir, process.pid, log);
+  const collector = new StoreCollector(settings.multiproc_dir, process.pid, log, false);
   let forwarder: RedisForwarder | null = null;
   const gather = async (): Promise<FamilyJSON[]> => [
     ...collector.collect(),

@@ -58,16 +58,19 @@ function listeningAddresses(pid: number): string[] {
     const code = (err as NodeJS.ErrnoException).code;
     throw new StatusError(code === "ENOENT" ? `no process with pid ${pid} (a stale pidfile?)` : `cannot inspect process ${pid} (${code}); use --metrics-url`);
   }
-  const inodes = new Set<string>();
+  // Newest descriptor first: the master opens its metrics server after the app's sockets, so
+  // the first probe normally finds it and no request reaches the app.
+  const order = new Map<string, number>();
   for (const fd of fds) {
     try {
       const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
-      if (inode) inodes.add(inode);
+      if (inode) order.set(inode, Number(fd));
     } catch {
       // closed meanwhile
     }
   }
-  const out: string[] = [];
+  const inodes = new Set(order.keys());
+  const found: { fd: number; address: string }[] = [];
   for (const [table, v6] of [["tcp", false], ["tcp6", true]] as const) {
     let text = "";
     try {
@@ -82,10 +85,10 @@ function listeningAddresses(pid: number): string[] {
       const port = parseInt(hexPort!, 16);
       const any = /^0+$/.test(hexHost!);
       const host = any ? "127.0.0.1" : v6 ? "[::1]" : hexHost!.match(/../g)!.reverse().map((b) => parseInt(b, 16)).join(".");
-      out.push(`${host}:${port}`);
+      found.push({ fd: order.get(f[9]!)!, address: `${host}:${port}` });
     }
   }
-  return out;
+  return found.sort((a, b) => b.fd - a.fd).map((x) => x.address);
 }
 
 async function findByPid(pidfile: string): Promise<string> {

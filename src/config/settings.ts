@@ -174,6 +174,11 @@ export const SETTINGS = [
     help: "Longest header field line; longer gets 431. 0 means the largest (65536).",
   }),
   spec({
+    name: "header_timeout", section: "Security", flag: "--header-timeout <SECONDS>", env: ["GPE_HEADER_TIMEOUT"],
+    default: 30, validate: decimal(0.5, 3600), cli: "value",
+    help: "A client must send its complete request line and headers within this long; a slower one (slowloris) gets 408 and is dropped, so it cannot hold a sync worker.",
+  }),
+  spec({
     name: "multiproc_dir", section: "Metrics", flag: "--multiproc-dir <DIR>", env: ["PROMETHEUS_MULTIPROC_DIR"],
     default: "/tmp/prometheus_multiproc", validate: text, cli: "value",
     help: "Directory of the shared metrics store (created 0700). Each worker writes its own file; the master merges them.",

@@ -6,6 +6,7 @@ import { Merger, monotonicPart } from "./merge.js";
 import { slotLabel, type FamilyJSON, type StoreSnapshot } from "./family.js";
 import { archiveFileName, readSnapshot, removeFile, StoreReader, workerFileName, writeSnapshot } from "./store.js";
 import { join } from "node:path";
+import { mkdirSync } from "node:fs";
 
 const FOLDED_KEPT = 64;
 
@@ -23,6 +24,8 @@ export class StoreCollector {
     private readonly dir: string,
     private readonly masterPid: number,
     private readonly log: Logger,
+    /** The master owns the directory and makes it again if removed; a sidecar only reads. */
+    private readonly owner = true,
   ) {}
 
   /** Folds the last snapshot of a worker that has exited into the archive, then removes its file. */
@@ -51,9 +54,33 @@ export class StoreCollector {
     }
   }
 
+  /** Workers that could not write their file (disk full, directory gone); they log it themselves. */
+  countWriteErrors(n: number): void {
+    this.errors.set("write", (this.errors.get("write") ?? 0) + n);
+  }
+
+  /**
+   * The directory was removed while running (a tmp cleaner, an operator): make it again, and put
+   * the archive back from memory. Live workers write their files again within seconds.
+   */
+  private recreate(): void {
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      this.log.warn(`metrics directory ${this.dir} was removed; recreated it`);
+      if (this.archive.families.size > 0) this.writeArchive();
+    } catch {
+      // reported as unreadable by the caller, once
+    }
+  }
+
   /** Every family in the store, merged. The result is shared between calls: do not modify it. */
   collect(): FamilyJSON[] {
-    const { snapshots, errors, changed } = this.reader.read(this.dir);
+    let { snapshots, errors, changed } = this.reader.read(this.dir);
+    if (this.owner && errors.some((e) => e.file === this.dir && e.reason.includes("ENOENT"))) {
+      this.countError(this.dir, errors[0]!.reason);
+      this.recreate();
+      ({ snapshots, errors, changed } = this.reader.read(this.dir));
+    }
     for (const e of errors) this.countError(e.file, e.reason);
     if (!changed && this.merged !== null) return this.merged;
     const merger = new Merger();

@@ -211,7 +211,7 @@ export class MasterMetrics {
 /** Store files skipped, by kind; shared by the master and the standalone exporter. */
 export function storeErrorsFamily(storeErrors: ReadonlyMap<string, number>): FamilyJSON {
   return {
-    name: "gunicorn_metrics_store_errors_total", help: "Metrics store files skipped because they could not be read or parsed.", type: "counter",
-    values: ["corrupt", "foreign", "unreadable"].map((kind) => ({ labels: { kind }, value: storeErrors.get(kind) ?? 0 })),
+    name: "gunicorn_metrics_store_errors_total", help: "Metrics store problems: files skipped as corrupt, foreign or unreadable, and failed writes by workers.", type: "counter",
+    values: ["corrupt", "foreign", "unreadable", "write"].map((kind) => ({ labels: { kind }, value: storeErrors.get(kind) ?? 0 })),
   };
 }

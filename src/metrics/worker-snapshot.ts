@@ -35,6 +35,8 @@ export class WorkerSnapshot {
   private userFamilies: FamilyJSON[] = [];
   private timer: NodeJS.Timeout | null = null;
   private failedOnce = false;
+  /** Writes that failed (disk full, directory removed), reported to the master with heartbeats. */
+  writeErrors = 0;
   /** The families last written, as JSON, and when: an unchanged snapshot is not written again. */
   private lastFamilies = "";
   private lastWriteAt = 0;
@@ -93,6 +95,7 @@ export class WorkerSnapshot {
       this.lastWriteAt = now;
       this.failedOnce = false;
     } catch (err) {
+      this.writeErrors++;
       // Logged once per run of failures, not once per flush.
       if (!this.failedOnce) this.log.error({ err }, `cannot write metrics file in ${this.dir}: ${(err as Error).message}`);
       this.failedOnce = true;

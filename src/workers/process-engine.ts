@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { LoadedApp } from "./app-loader.js";
 import type { Admission } from "./accept-front.js";
 import { PendingConnections } from "./accept-front.js";
-import { RequestPipeline } from "./request-pipeline.js";
+import { RequestPipeline, errorType } from "./request-pipeline.js";
 import { FailureCounters, RequestMetrics } from "../metrics/request-metrics.js";
 import type { FamilyJSON } from "../metrics/family.js";
 import type { WorkerInit } from "./protocol.js";
@@ -34,6 +34,8 @@ export interface Engine extends Admission {
   readonly connections: number;
   /** Requests it can handle at once: 1 (sync), threads (thread), worker_connections (async). */
   readonly capacity: number;
+  /** Counts an error the app threw outside any request's promise chain. */
+  uncaught(err: unknown): void;
   /** Stop keeping connections alive; idle ones are closed. */
   beginStop(): void;
   families(): FamilyJSON[];
@@ -69,6 +71,7 @@ export class ProcessEngine implements Engine {
       concurrency: this.sync ? 1 : Number.POSITIVE_INFINITY,
       closeAfterResponse: this.sync && !ctx.init.keepAliveExplicit,
       keepAliveSeconds: s.keepalive,
+      headerTimeoutSeconds: s.header_timeout,
       limits: limitsOf(s),
       tls: s.certfile && s.keyfile ? { certfile: s.certfile, keyfile: s.keyfile } : null,
       hooks: {
@@ -100,6 +103,11 @@ export class ProcessEngine implements Engine {
 
   get capacity(): number {
     return this.sync ? 1 : this.ctx.init.settings.worker_connections;
+  }
+
+  uncaught(err: unknown): void {
+    // Which request it belonged to is unknown: counted under endpoint "unknown".
+    this.failures.appFailed("other", "unknown", errorType(err));
   }
 
   get connections(): number {

@@ -35,7 +35,7 @@ export type ToMaster =
   | { cmd: "gpe:booted" }
   | { cmd: "gpe:ready" }
   | { cmd: "gpe:boot-error"; message: string }
-  | { cmd: "gpe:hb"; inFlight: number; capacity: number; elu: number; lag: number }
+  | { cmd: "gpe:hb"; inFlight: number; capacity: number; elu: number; lag: number; storeWriteErrors: number }
   | { cmd: "gpe:handoff" } // + the socket
   | { cmd: "gpe:idle" }
   | { cmd: "gpe:retire"; reason: "max_requests" }
@@ -45,6 +45,8 @@ export type ToMaster =
 /** Exit codes with a meaning for the master (gunicorn uses 3 and 4 the same way). */
 export const EXIT_BOOT_ERROR = 3;
 export const EXIT_APP_LOAD_ERROR = 4;
+/** The app threw outside any request's promise chain (uncaught exception, unhandled rejection). */
+export const EXIT_UNCAUGHT = 70;
 
 export const isProtocolMessage = (m: unknown): m is { cmd: string } =>
   typeof m === "object" && m !== null && typeof (m as { cmd?: unknown }).cmd === "string" && (m as { cmd: string }).cmd.startsWith("gpe:");

@@ -22,6 +22,8 @@ export interface PipelineOptions {
   /** Close the connection after each response (gunicorn's sync worker). */
   closeAfterResponse: boolean;
   keepAliveSeconds: number;
+  /** A client must send a complete request head within this long (slowloris); 408 otherwise. */
+  headerTimeoutSeconds: number;
   limits: { requestLine: number; fields: number; fieldSize: number };
   tls: { certfile: string; keyfile: string } | null;
   hooks: {
@@ -37,7 +39,7 @@ const START = Symbol("gpe.start");
 const BYTES = Symbol("gpe.bytes");
 type TrackedResponse = ServerResponse & { [START]: number; [BYTES]: number };
 
-const errorType = (err: unknown): string =>
+export const errorType = (err: unknown): string =>
   (err instanceof Error ? err.constructor?.name || err.name : typeof err === "object" && err !== null ? "Object" : typeof err) || "Error";
 
 export class RequestPipeline {
@@ -52,7 +54,12 @@ export class RequestPipeline {
     const limits = o.limits;
     // Node enforces the total header size; the per-line and count limits are checked below.
     const maxHeaderSize = Math.min(1 << 20, limits.requestLine + limits.fields * (limits.fieldSize + 2) + 64);
-    const serverOptions: http.ServerOptions = { maxHeaderSize, keepAliveTimeout: o.keepAliveSeconds * 1000, requestTimeout: 0 };
+    const headersTimeout = o.headerTimeoutSeconds * 1000;
+    const serverOptions: http.ServerOptions = {
+      maxHeaderSize, keepAliveTimeout: o.keepAliveSeconds * 1000, requestTimeout: 0, headersTimeout,
+      // How often Node looks for clients past headersTimeout: often enough to make it exact-ish.
+      connectionsCheckingInterval: Math.min(1000, headersTimeout / 2),
+    };
     this.server = o.tls
       ? https.createServer({ ...serverOptions, cert: readFileSync(o.tls.certfile), key: readFileSync(o.tls.keyfile) })
       : http.createServer(serverOptions);
@@ -61,6 +68,10 @@ export class RequestPipeline {
     this.server.keepAliveTimeout = o.keepAliveSeconds * 1000;
     this.server.on("request", (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
+    // This server never listens (connections are handed to it), and Node only starts tracking
+    // connections for headersTimeout when a server emits "listening": without this, a slowloris
+    // client could hold a worker forever.
+    this.server.emit("listening");
 
     o.app.onError((req, err) => {
       const route = o.app.routeOf(req) ?? this.pathOf(req);

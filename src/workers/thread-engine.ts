@@ -118,6 +118,10 @@ export class ThreadEngine implements Engine {
     return this.ctx.init.settings.threads;
   }
 
+  uncaught(): void {
+    // The app runs in the threads; an error escaping one ends that thread, which restarts the worker.
+  }
+
   get connections(): number {
     return this.open;
   }

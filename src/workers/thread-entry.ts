@@ -54,6 +54,7 @@ async function boot(): Promise<void> {
     concurrency: 1,
     closeAfterResponse: false,
     keepAliveSeconds: s.keepalive,
+    headerTimeoutSeconds: s.header_timeout,
     limits: limitsOf(s),
     tls: null, // terminated by the main thread
     hooks: {

@@ -10,7 +10,7 @@ import { loadApp } from "./app-loader.js";
 import { AcceptFront } from "./accept-front.js";
 import { ProcessEngine, type Engine, type EngineContext } from "./process-engine.js";
 import { WorkerSnapshot, findAppRegistries } from "../metrics/worker-snapshot.js";
-import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR, isProtocolMessage, type ToMaster, type ToWorker, type WorkerInit } from "./protocol.js";
+import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR, EXIT_UNCAUGHT, isProtocolMessage, type ToMaster, type ToWorker, type WorkerInit } from "./protocol.js";
 import { parseAppSpec } from "./app-loader.js";
 
 export async function runWorker(init: WorkerInit): Promise<void> {
@@ -140,6 +140,17 @@ export async function runWorker(init: WorkerInit): Promise<void> {
     maybeExit();
   }
 
+  // An error the app throws outside any request's promise chain (a timer callback, a floating
+  // promise) leaves the process in an unknown state: count it, write the metrics, log one line
+  // and exit; the master replaces the worker (with a backoff if it keeps happening).
+  const onUncaught = (err: unknown, what: string) => {
+    log.fatal({ err }, `${what} in the app, outside any request: this worker exits and is replaced`);
+    engine.uncaught(err);
+    finalExit(EXIT_UNCAUGHT);
+  };
+  process.on("uncaughtException", (err) => onUncaught(err, "uncaught exception"));
+  process.on("unhandledRejection", (reason) => onUncaught(reason, "unhandled promise rejection"));
+
   process.on("SIGTERM", gracefulStop);
   process.on("SIGHUP", gracefulStop);
   const quickStop = () => {
@@ -165,7 +176,7 @@ export async function runWorker(init: WorkerInit): Promise<void> {
 
   const heartbeatMs = s.timeout > 0 ? Math.max(100, Math.min(1000, (s.timeout * 1000) / 4)) : 1000;
   const probe = new LoadProbe();
-  setInterval(() => send({ cmd: "gpe:hb", inFlight: engine.active, capacity: engine.capacity, ...probe.sample() }), heartbeatMs).unref();
+  setInterval(() => send({ cmd: "gpe:hb", inFlight: engine.active, capacity: engine.capacity, ...probe.sample(), storeWriteErrors: snapshot.writeErrors }), heartbeatMs).unref();
 
   let listening = Promise.resolve();
   onMessage = (m, handle) => {
