@@ -88,12 +88,12 @@ export const SETTINGS = [
   }),
   spec({
     name: "max_requests", section: "Worker", flag: "--max-requests <N>",
-    default: 0, validate: integer(0), cli: "value",
+    default: 0, validate: integer(0, 1_000_000_000), cli: "value",
     help: "Recycle a worker gracefully after it has served this many requests. 0 turns recycling off.",
   }),
   spec({
     name: "max_requests_jitter", section: "Worker", flag: "--max-requests-jitter <N>",
-    default: 0, validate: integer(0), cli: "value",
+    default: 0, validate: integer(0, 1_000_000_000), cli: "value",
     help: "Add a random 0..N to max_requests for each worker, so workers do not all recycle at once.",
   }),
   spec({

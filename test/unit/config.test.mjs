@@ -92,3 +92,40 @@ describe("settings", () => {
     assert.equal(readFileSync(new URL("../../docs/settings.md", import.meta.url), "utf8"), renderSettingsDoc());
   });
 });
+
+describe("every setting refuses bad input", () => {
+  // Values no setting should take all of: wrong types, nonsense words, out-of-range numbers.
+  const CANDIDATES = [{}, [{}], 12.5, -1, 10_000_000, "not a value !", "maybe", true];
+
+  it("each row of the table rejects some wrong value, with an error that names it", async () => {
+    const { SETTINGS } = await import("../../dist/config/settings.js");
+    const accepting = [];
+    for (const spec of SETTINGS) {
+      let rejected = 0;
+      for (const raw of CANDIDATES) {
+        try {
+          spec.validate(raw, spec.name);
+        } catch (err) {
+          rejected++;
+          assert.ok(err.message.startsWith(spec.name), `${spec.name}: "${err.message}" should name the setting`);
+        }
+      }
+      if (rejected === 0) accepting.push(spec.name);
+    }
+    assert.deepEqual(accepting, [], "settings that accepted every wrong value");
+  });
+
+  it("integer settings refuse values out of their range", async () => {
+    const { SETTINGS } = await import("../../dist/config/settings.js");
+    for (const spec of SETTINGS.filter((s) => typeof s.default === "number" && Number.isInteger(s.default))) {
+      assert.throws(() => spec.validate("99999999999", spec.name), /out of range|expected/, spec.name);
+    }
+  });
+
+  it("an unknown setting name from a config file is refused with a suggestion", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gpe-unit-"));
+    const file = join(dir, "c.json");
+    writeFileSync(file, JSON.stringify({ max_request: 5 }));
+    await assert.rejects(resolveSettings({ cli: { config: file }, env: {} }), /unknown setting "max_request".*max_requests/);
+  });
+});
