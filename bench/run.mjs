@@ -1,10 +1,12 @@
-// Metrics overhead and scrape latency, measured against bare node:cluster in the same run.
-//   node bench/run.mjs            (needs wrk: apt-get install -y wrk)
-// Prints throughput ratios (gpe-server / bare node:cluster) at several worker counts, and
-// scrape latency (median, p99) fresh and after 1000 worker restarts. Absolute req/s on a
-// shared 2-core machine mean little; the ratios, from alternating runs, are the result.
+// The benchmark suite: gpe-server against what users would run instead, in the same run,
+// alternating, on the same app and worker count. Prints ratios; absolute figures on a shared
+// 2-core machine mean little. Needs wrk (apt-get install -y wrk); the gunicorn scenario needs
+// gunicorn and python3-prometheus-client and is skipped with a message without them.
+//   npm run bench                         every scenario (about 15 minutes on 2 cores)
+//   BENCH_SCENARIOS=keepalive,scrape npm run bench
+// Knobs: BENCH_DURATION (s per wrk run, 5), BENCH_ROUNDS (2), BENCH_SCRAPES (500), BENCH_RESTARTS (1000).
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,13 +17,17 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const CLI = join(HERE, "..", "bin", "gpe-server.js");
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? "2,8,32").split(",").map(Number);
+const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 500);
 const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 1000);
+const ALL = ["keepalive", "close", "mixed", "thread", "scrape", "restarts", "reload", "memory", "gunicorn"];
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? ALL.join(",")).split(",");
 
 if (spawnSync("wrk", ["--version"]).error) {
   console.error("bench: wrk is missing. Run: apt-get install -y wrk");
   process.exit(1);
 }
+
+// ---- plumbing ---------------------------------------------------------------------------------
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const freePort = () => new Promise((resolve) => {
@@ -31,16 +37,16 @@ const freePort = () => new Promise((resolve) => {
   });
 });
 
-function get(url) {
+function get(url, headers = {}) {
   return new Promise((resolve, reject) => {
-    http.get(url, { agent: false }, (res) => {
+    http.get(url, { agent: false, headers }, (res) => {
       res.resume();
       res.on("end", () => resolve(res.statusCode));
     }).on("error", reject);
   });
 }
 
-async function until(url, timeout = 30_000) {
+async function until(url, timeout = 60_000) {
   const deadline = Date.now() + timeout;
   while (Date.now() < deadline) {
     try {
@@ -51,25 +57,71 @@ async function until(url, timeout = 30_000) {
   throw new Error(`${url} did not come up`);
 }
 
-function start(cmd, args, env = {}) {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"], detached: true });
-  return { child, stop: async () => { try { process.kill(-child.pid, "SIGKILL"); } catch {} await sleep(300); } };
+const children = new Set();
+function start(cmd, args, env = {}, cwd = undefined) {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"], detached: true, cwd });
+  children.add(child);
+  return {
+    child,
+    stop: async () => {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {}
+      children.delete(child);
+      await sleep(300);
+    },
+  };
+}
+process.on("exit", () => {
+  for (const c of children) try { process.kill(-c.pid, "SIGKILL"); } catch {}
+});
+
+const childPids = (ppid) => readFileSync(`/proc/${ppid}/task/${ppid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+const rss = (pid) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) * 1024;
+
+function toMs(text) {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text);
+  return m ? Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "ms" ? 1 : 1000) : NaN;
 }
 
-function wrk(url, connections = 64) {
-  const r = spawnSync("wrk", ["-t2", `-c${connections}`, `-d${DURATION}s`, url], { encoding: "utf8" });
-  const m = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
-  if (!m) throw new Error(`wrk failed: ${r.stdout}${r.stderr}`);
-  return Number(m[1]);
+/** Runs wrk; returns requests/s, latency percentiles (ms) and failed requests. */
+function wrkArgs({ url, connections = 64, duration = DURATION, close = false, script = null }) {
+  return ["-t2", `-c${connections}`, `-d${duration}s`, "--latency", ...(close ? ["-H", "Connection: close"] : []), ...(script ? ["-s", script] : []), url];
+}
+function parseWrk(out) {
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  if (!Number.isFinite(rps)) throw new Error(`wrk failed: ${out}`);
+  const pct = (p) => toMs(new RegExp(`^\\s+${p}%\\s+(\\S+)`, "m").exec(out)?.[1] ?? "");
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  return { rps, p50: pct(50), p99: pct(99), failed: non2xx + (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0), socketErrors: sock ? sock[0] : "none", total };
+}
+const wrk = (opts) => parseWrk(spawnSync("wrk", wrkArgs(opts), { encoding: "utf8" }).stdout);
+function wrkAsync(opts) {
+  return new Promise((resolve) => {
+    const child = spawn("wrk", wrkArgs(opts), { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.on("exit", () => resolve(parseWrk(out)));
+  });
 }
 
-async function bare(workers) {
+// ---- competitors ------------------------------------------------------------------------------
+
+async function bare(workers, env = {}) {
   const port = await freePort();
-  const s = start(process.execPath, [join(HERE, "bare-cluster.mjs"), String(port), String(workers)]);
+  const s = start(process.execPath, [join(HERE, "bare-cluster.mjs"), String(port), String(workers)], env);
   await until(`http://127.0.0.1:${port}/`);
-  const rps = wrk(`http://127.0.0.1:${port}/`);
-  await s.stop();
-  return rps;
+  return { url: `http://127.0.0.1:${port}`, pid: s.child.pid, stop: s.stop };
+}
+
+async function promclient(workers) {
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const s = start(process.execPath, [join(HERE, "cluster-promclient.mjs"), String(port), String(workers), String(metricsPort)]);
+  await until(`http://127.0.0.1:${port}/`);
+  return { url: `http://127.0.0.1:${port}`, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, pid: s.child.pid, stop: s.stop };
 }
 
 async function gpe(workers, extra = [], env = {}) {
@@ -79,74 +131,224 @@ async function gpe(workers, extra = [], env = {}) {
   const s = start(process.execPath, [CLI, "-w", String(workers), "-b", `127.0.0.1:${port}`, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1", "--multiproc-dir", dir, "--log-level", "warning", ...extra, join(HERE, "hello.mjs")], env);
   await until(`http://127.0.0.1:${port}/`);
   await until(`http://127.0.0.1:${metricsPort}/metrics`);
-  return { port, metricsPort, dir, stop: async () => { await s.stop(); rmSync(dir, { recursive: true, force: true }); } };
+  // Every worker booted: the status page lists them running.
+  for (let i = 0; i < 600; i++) {
+    const status = await new Promise((resolve) => http.get(`http://127.0.0.1:${metricsPort}/status.json`, (res) => {
+      let b = "";
+      res.on("data", (d) => (b += d));
+      res.on("end", () => resolve(JSON.parse(b)));
+    }).on("error", () => resolve(null)));
+    if (status && status.workers.filter((w) => w.state === "running").length === workers) break;
+    await sleep(100);
+  }
+  return {
+    url: `http://127.0.0.1:${port}`, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, pid: s.child.pid, dir,
+    stop: async () => { await s.stop(); rmSync(dir, { recursive: true, force: true }); },
+  };
 }
 
-async function scrapeLatency(metricsPort, n = Number(process.env.BENCH_SCRAPES ?? 1000)) {
+const HAVE_GUNICORN = !spawnSync("gunicorn", ["--version"]).error && spawnSync("/usr/bin/python3", ["-c", "import prometheus_client"]).status === 0;
+async function gunicorn(workers) {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "gunicorn-bench-"));
+  const s = start("gunicorn", ["-w", String(workers), "-b", `127.0.0.1:${port}`, "-c", "gunicorn_bench.conf.py", "--log-level", "warning", "wsgi_hello:app"], { PROMETHEUS_MULTIPROC_DIR: dir }, HERE);
+  await until(`http://127.0.0.1:${port}/`);
+  return { url: `http://127.0.0.1:${port}`, stop: async () => { await s.stop(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+// ---- results ----------------------------------------------------------------------------------
+
+const rows = [];
+const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
+function report(scenario, value, target = "", met = null) {
+  rows.push({ scenario, value, target, met: met === null ? "" : met ? "met" : "NOT met" });
+  console.log(`${scenario}: ${value}${target ? `  [target ${target}: ${met ? "met" : "NOT met"}]` : ""}`);
+}
+
+/** Alternates competitors over rounds; returns the mean of `measure` for each. */
+async function alternate(competitors, measure) {
+  const sums = new Map(competitors.map(([name]) => [name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? competitors : [...competitors].reverse();
+    for (const [name, launch] of order) {
+      const c = await launch();
+      try {
+        sums.get(name).push(await measure(c));
+      } finally {
+        await c.stop();
+      }
+    }
+  }
+  return sums;
+}
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+async function scrapeLatency(url, n = SCRAPES) {
   const times = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
-    await get(`http://127.0.0.1:${metricsPort}/metrics`);
+    await get(url);
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
   return { median: times[Math.floor(n / 2)], p99: times[Math.floor(n * 0.99)] };
 }
 
-const fmt = (x, d = 2) => x.toFixed(d);
-const rows = [];
+// ---- scenarios --------------------------------------------------------------------------------
 
-console.log(`# gpe-server bench: node ${process.version}, ${DURATION}s wrk runs (-t2 -c64, keep-alive), ${ROUNDS} alternating rounds`);
-for (const workers of process.env.BENCH_SKIP_THROUGHPUT ? [] : WORKER_COUNTS) {
-  for (const [label, extra] of [["async", ["-k", "async"]], ["sync, keep-alive on", ["-k", "sync", "--keep-alive", "2"]]]) {
-    let bareSum = 0;
-    let gpeSum = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      // Alternate which goes first, so drift on a shared machine hits both alike.
-      const order = round % 2 === 0 ? ["bare", "gpe"] : ["gpe", "bare"];
-      for (const which of order) {
-        if (which === "bare") bareSum += await bare(workers);
-        else {
-          const g = await gpe(workers, extra);
-          gpeSum += wrk(`http://127.0.0.1:${g.port}/`);
-          await g.stop();
-        }
-      }
+console.log(`# gpe-server bench: node ${process.version}, wrk -t2, ${DURATION}s runs, ${ROUNDS} alternating rounds, ${new Date().toISOString()}`);
+
+if (SCENARIOS.includes("keepalive")) {
+  for (const workers of [2, 4]) {
+    const r = await alternate([
+      ["bare", () => bare(workers)],
+      ["prom-client", () => promclient(workers)],
+      ["gpe async", () => gpe(workers, ["-k", "async"])],
+      ["gpe sync", () => gpe(workers, ["-k", "sync", "--keep-alive", "2"])],
+    ], (c) => wrk({ url: `${c.url}/` }).rps);
+    const base = mean(r.get("bare"));
+    for (const name of ["prom-client", "gpe async", "gpe sync"]) {
+      const ratio = mean(r.get(name)) / base;
+      report(`keep-alive, ${workers} workers, ${name}`, `${fmt(ratio, 3)} × bare (${Math.round(mean(r.get(name)))} vs ${Math.round(base)} req/s)`, name.startsWith("gpe") ? "≥ 0.98" : "", name.startsWith("gpe") ? ratio >= 0.98 : null);
     }
-    rows.push({ scenario: `throughput, ${workers} workers, ${label}`, value: `${fmt(gpeSum / bareSum, 3)} × bare (${Math.round(gpeSum / ROUNDS)} vs ${Math.round(bareSum / ROUNDS)} req/s)` });
-    console.log(rows.at(-1));
   }
 }
 
-for (const workers of WORKER_COUNTS) {
-  const g = await gpe(workers, ["-k", "async"], { BENCH_SERIES: "200" });
-  await sleep(1500);
-  const idle = await scrapeLatency(g.metricsPort);
-  rows.push({ scenario: `scrape, ${workers} workers × 200 series, idle`, value: `median ${fmt(idle.median)} ms, p99 ${fmt(idle.p99)} ms` });
-  console.log(rows.at(-1));
-  await g.stop();
-}
-
-{
-  const workers = 8;
-  const g = await gpe(workers, ["-k", "async", "--max-requests", "1"], { BENCH_SERIES: "200" });
-  await sleep(1500);
-  const fresh = await scrapeLatency(g.metricsPort);
-  const t0 = Date.now();
-  let done = 0;
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    while (done < RESTARTS) {
-      done++;
-      await get(`http://127.0.0.1:${g.port}/`).catch(() => {});
+if (SCENARIOS.includes("close")) {
+  for (const workers of [2, 4]) {
+    const r = await alternate([
+      ["bare", () => bare(workers)],
+      ["bare sched none", () => bare(workers, { NODE_CLUSTER_SCHED_POLICY: "none" })],
+      ["prom-client", () => promclient(workers)],
+      ["gpe async", () => gpe(workers, ["-k", "async"])],
+      ["gpe sync", () => gpe(workers, ["-k", "sync"])],
+    ], (c) => wrk({ url: `${c.url}/`, close: true }).rps);
+    const best = Math.max(mean(r.get("bare")), mean(r.get("bare sched none")));
+    for (const name of ["prom-client", "gpe async", "gpe sync"]) {
+      const ratio = mean(r.get(name)) / best;
+      report(`Connection: close, ${workers} workers, ${name}`, `${fmt(ratio, 3)} × best bare (${Math.round(mean(r.get(name)))} vs ${Math.round(best)} req/s; rr ${Math.round(mean(r.get("bare")))}, none ${Math.round(mean(r.get("bare sched none")))})`, name.startsWith("gpe") ? "≥ 0.95" : "", name.startsWith("gpe") ? ratio >= 0.95 : null);
     }
-  }));
-  await sleep(1500);
-  const after = await scrapeLatency(g.metricsPort);
-  const files = spawnSync("sh", ["-c", `ls ${g.dir} | wc -l`], { encoding: "utf8" }).stdout.trim();
-  rows.push({ scenario: `scrape after ${RESTARTS} restarts (${workers} workers × 200 series)`, value: `median ${fmt(after.median)} ms, p99 ${fmt(after.p99)} ms = ${fmt(after.p99 / fresh.p99)} × fresh p99 (${fmt(fresh.p99)} ms); ${files} files in the store; restarts took ${((Date.now() - t0) / 1000).toFixed(1)} s` });
-  console.log(rows.at(-1));
-  await g.stop();
+  }
 }
 
-console.log("\n| scenario | result |\n|---|---|");
-for (const r of rows) console.log(`| ${r.scenario} | ${r.value} |`);
+if (SCENARIOS.includes("mixed")) {
+  // 1 request in 100 burns 100 ms of CPU; the rest are instant. A worker busy with a slow one
+  // must not be given new work while another is idle.
+  const script = join(mkdtempSync(join(tmpdir(), "gpe-bench-")), "mixed.lua");
+  writeFileSync(script, 'local n = 0\nrequest = function()\n  n = n + 1\n  if n % 100 == 0 then return wrk.format("GET", "/cpu?ms=100") end\n  return wrk.format("GET", "/")\nend\n');
+  const r = await alternate([
+    ["cluster round-robin", () => bare(4)],
+    ["gpe sync", () => gpe(4, ["-k", "sync"])],
+    ["gpe async", () => gpe(4, ["-k", "async"])],
+  ], (c) => wrk({ url: `${c.url}/`, connections: 8, duration: Math.max(DURATION, 10), script }).p99);
+  const rr = mean(r.get("cluster round-robin"));
+  for (const name of ["gpe sync", "gpe async"]) {
+    const ratio = mean(r.get(name)) / rr;
+    report(`mixed load p99, 4 workers, ${name}`, `${fmt(mean(r.get(name)), 1)} ms = ${fmt(ratio, 2)} × round-robin's ${fmt(rr, 1)} ms`, name === "gpe sync" ? "≤ 0.5" : "", name === "gpe sync" ? ratio <= 0.5 : null);
+  }
+}
+
+if (SCENARIOS.includes("thread")) {
+  const r = await alternate([
+    ["1 thread", () => gpe(1, ["-k", "thread", "--threads", "1"])],
+    ["2 threads", () => gpe(1, ["-k", "thread", "--threads", "2"])],
+  ], (c) => wrk({ url: `${c.url}/cpu?ms=5`, connections: 8 }).rps);
+  const ratio = mean(r.get("2 threads")) / mean(r.get("1 thread"));
+  report("thread worker, CPU-bound, 1 process × 2 threads vs × 1", `${fmt(ratio, 2)} × (${Math.round(mean(r.get("2 threads")))} vs ${Math.round(mean(r.get("1 thread")))} req/s)`, "≥ 1.7", ratio >= 1.7);
+}
+
+if (SCENARIOS.includes("scrape")) {
+  for (const series of [200, 1000]) {
+    for (const workers of [2, 8, 32]) {
+      const g = await gpe(workers, ["-k", "async"], { BENCH_SERIES: String(series) });
+      try {
+        await sleep(1500);
+        const idle = await scrapeLatency(g.metricsUrl);
+        const load = wrkAsync({ url: `${g.url}/`, connections: 16, duration: 600 });
+        await sleep(1000);
+        const busy = await scrapeLatency(g.metricsUrl);
+        spawnSync("pkill", ["-f", `wrk.*${g.url}/`]);
+        await load;
+        const target = workers === 8 && series === 200 ? ["≤ 10 ms", idle.p99 <= 10] : workers === 32 && series === 1000 ? ["≤ 50 ms", idle.p99 <= 50] : ["", null];
+        report(`scrape, ${workers} workers × ${series} series`, `idle median ${fmt(idle.median)} ms, p99 ${fmt(idle.p99)} ms; under load median ${fmt(busy.median)} ms, p99 ${fmt(busy.p99)} ms`, target[0] ? `idle p99 ${target[0]}` : "", target[1]);
+      } finally {
+        await g.stop();
+      }
+    }
+  }
+}
+
+if (SCENARIOS.includes("restarts")) {
+  const g = await gpe(8, ["-k", "async", "--max-requests", "1"], { BENCH_SERIES: "200" });
+  try {
+    await sleep(1500);
+    const fresh = await scrapeLatency(g.metricsUrl);
+    let done = 0;
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (done < RESTARTS) {
+        done++;
+        await get(`${g.url}/`).catch(() => {});
+      }
+    }));
+    await sleep(1500);
+    const after = await scrapeLatency(g.metricsUrl);
+    const files = spawnSync("sh", ["-c", `ls ${g.dir} | wc -l`], { encoding: "utf8" }).stdout.trim();
+    const ratio = after.p99 / fresh.p99;
+    report(`scrape after ${RESTARTS} restarts (8 workers × 200 series)`, `p99 ${fmt(after.p99)} ms = ${fmt(ratio)} × fresh (${fmt(fresh.p99)} ms); ${files} files in the store`, "≤ 1.2 × fresh", ratio <= 1.2);
+  } finally {
+    await g.stop();
+  }
+}
+
+if (SCENARIOS.includes("reload")) {
+  for (const [label, close] of [["keep-alive", false], ["Connection: close", true]]) {
+    const g = await gpe(4, ["-k", "async"]);
+    try {
+      const baseline = wrk({ url: `${g.url}/`, connections: 16, close });
+      const run = wrkAsync({ url: `${g.url}/`, connections: 16, duration: 20, close });
+      let hups = 0;
+      const timer = setInterval(() => {
+        process.kill(g.pid, "SIGHUP");
+        hups++;
+      }, 2000);
+      const r = await run;
+      clearInterval(timer);
+      report(`reload under load (${label}): HUP every 2 s for 20 s, 4 async workers`, `${hups} reloads, ${r.failed} failed of ${r.total} (${r.socketErrors}); p99 ${fmt(r.p99, 1)} ms vs ${fmt(baseline.p99, 1)} ms without reloads`, "0 failed", r.failed === 0);
+    } finally {
+      await g.stop();
+    }
+  }
+}
+
+if (SCENARIOS.includes("memory")) {
+  const b = await bare(4);
+  const g = await gpe(4, ["-k", "async"]);
+  try {
+    for (let i = 0; i < 400; i++) await get(`${i % 2 ? b.url : g.url}/`);
+    await sleep(6000); // a sampling round of the master, a flush of every worker
+    const bareWorkers = mean(childPids(b.pid).map(rss));
+    const gpeWorkers = mean(childPids(g.pid).map(rss));
+    const master = rss(g.pid);
+    report("memory: gpe-server master RSS", `${fmt(master / 1048576, 1)} MiB (bare node:cluster primary ${fmt(rss(b.pid) / 1048576, 1)} MiB)`, "≤ 80 MB", master <= 80e6);
+    report("memory: per-worker overhead", `${fmt((gpeWorkers - bareWorkers) / 1048576, 1)} MiB (gpe worker ${fmt(gpeWorkers / 1048576, 1)} MiB vs bare ${fmt(bareWorkers / 1048576, 1)} MiB)`, "≤ 10 MB", gpeWorkers - bareWorkers <= 10e6);
+  } finally {
+    await b.stop();
+    await g.stop();
+  }
+}
+
+if (SCENARIOS.includes("gunicorn")) {
+  if (!HAVE_GUNICORN) {
+    console.log("gunicorn scenario skipped: apt-get install -y gunicorn python3-prometheus-client");
+  } else {
+    const r = await alternate([
+      ["gunicorn", () => gunicorn(4)],
+      ["gpe async", () => gpe(4, ["-k", "async"])],
+    ], (c) => wrk({ url: `${c.url}/` }).rps);
+    const ratio = mean(r.get("gpe async")) / mean(r.get("gunicorn"));
+    report("vs gunicorn + prometheus_client (4 sync workers, multiprocess)", `${fmt(ratio, 2)} × (${Math.round(mean(r.get("gpe async")))} vs ${Math.round(mean(r.get("gunicorn")))} req/s)`, "≥ 5", ratio >= 5);
+  }
+}
+
+console.log("\n| scenario | result | target |\n|---|---|---|");
+for (const row of rows) console.log(`| ${row.scenario} | ${row.value} | ${row.target ? `${row.target}: ${row.met}` : ""} |`);

@@ -25,8 +25,8 @@ import { chownSync } from "node:fs";
 import { StatusBoard } from "../metrics/status-board.js";
 import { constants as osConstants } from "node:os";
 import type { FamilyJSON } from "../metrics/family.js";
-import { RedisForwarder } from "../redis/forwarder.js";
-import { defaultInstance } from "../cli/standalone.js";
+import type { RedisForwarder } from "../redis/forwarder.js";
+import { defaultInstance } from "../redis/instance.js";
 import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR, isProtocolMessage, type ToMaster, type WorkerInit } from "../workers/protocol.js";
 import { loadApp } from "../workers/app-loader.js";
 
@@ -172,6 +172,8 @@ export class Arbiter {
     this.metrics.startSampling();
     this.statusBoard?.start();
     if (s.redis_enabled) {
+      // Loaded only when used: ioredis costs the master several MB it does not need otherwise.
+      const { RedisForwarder } = await import("../redis/forwarder.js");
       this.forwarder = new RedisForwarder(s, s.instance ?? defaultInstance(this.metricsPort), () => this.gather(), this.log);
       this.forwarder.start();
     }
@@ -313,6 +315,9 @@ export class Arbiter {
         break;
       case "gpe:idle":
         this.dispatcher.idle(w);
+        break;
+      case "gpe:full":
+        this.dispatcher.full(w);
         break;
       case "gpe:retire":
         // It stops accepting and drains; its slot is refilled right away.

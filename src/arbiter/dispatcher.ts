@@ -64,6 +64,11 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
     }
   }
 
+  /** A worker says it has no room (before it starts what may be a long request). */
+  full(worker: W): void {
+    this.busy.add(worker);
+  }
+
   forget(worker: W): void {
     this.busy.delete(worker);
   }

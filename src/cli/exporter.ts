@@ -7,7 +7,8 @@ import type { FamilyJSON } from "../metrics/family.js";
 import { StoreCollector } from "../metrics/collector.js";
 import { storeErrorsFamily } from "../metrics/master-metrics.js";
 import { RedisForwarder } from "../redis/forwarder.js";
-import { defaultInstance, METRICS_SECURITY_SETTINGS, type MetricsService, type StandaloneCommand } from "./standalone.js";
+import { METRICS_SECURITY_SETTINGS, type MetricsService, type StandaloneCommand } from "./standalone.js";
+import { defaultInstance } from "../redis/instance.js";
 
 function createExporter(settings: Settings, log: Logger): MetricsService {
   const collector = new StoreCollector(settings.multiproc_dir, process.pid, log, false);

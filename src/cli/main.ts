@@ -9,10 +9,7 @@ import { SETTINGS } from "../config/settings.js";
 import { Arbiter } from "../arbiter/arbiter.js";
 import { receiveInheritedSockets } from "../arbiter/inherit.js";
 import { loadApp } from "../workers/app-loader.js";
-import { runStandalone, type StandaloneCommand } from "./standalone.js";
-import { aggregateCommand } from "./aggregate.js";
-import { exporterCommand } from "./exporter.js";
-import { runStatus } from "./status.js";
+import type { StandaloneCommand } from "./standalone.js";
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -21,12 +18,16 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-const COMMANDS: Record<string, StandaloneCommand> = { aggregate: aggregateCommand, exporter: exporterCommand };
+// Loaded on demand, so the master never carries what only these commands use (ioredis).
+const COMMANDS: Record<string, () => Promise<StandaloneCommand>> = {
+  aggregate: async () => (await import("./aggregate.js")).aggregateCommand,
+  exporter: async () => (await import("./exporter.js")).exporterCommand,
+};
 
 export async function main(argv: string[]): Promise<void> {
   const command = argv[0] !== undefined ? COMMANDS[argv[0]] : undefined;
-  if (command) return runStandalone(command, argv.slice(1));
-  if (argv[0] === "status") return runStatus(argv.slice(1));
+  if (command) return (await import("./standalone.js")).runStandalone(await command(), argv.slice(1));
+  if (argv[0] === "status") return (await import("./status.js")).runStatus(argv.slice(1));
   let parsed;
   try {
     const fromEnv = process.env.GUNICORN_CMD_ARGS ? parseCommandLine(splitArgs(process.env.GUNICORN_CMD_ARGS), VERSION) : null;

@@ -1,6 +1,5 @@
 // Shared frame of the commands that only serve metrics (`aggregate`, `exporter`): parse the
 // options they take from the settings table, resolve settings, serve /metrics, stop on a signal.
-import { hostname } from "node:os";
 import { Command, CommanderError } from "commander";
 import type { Logger } from "pino";
 import { addSettingOptions, commonBehaviour, givenValues } from "./program.js";
@@ -78,9 +77,6 @@ export async function runStandalone(command: StandaloneCommand, argv: string[]):
   process.on("SIGINT", () => stop(false));
   process.on("SIGQUIT", () => stop(false));
 }
-
-/** How a host is named in Redis unless `--instance` says otherwise. */
-export const defaultInstance = (metricsPort: number): string => `${hostname()}:${metricsPort}`;
 
 /** The settings that secure a metrics port; every command that serves one takes them. */
 export const METRICS_SECURITY_SETTINGS = [

@@ -2,8 +2,10 @@
 // kernel spreads connections over the idle ones, the fastest path DESIGN.md measured). A worker
 // that is at capacity when it accepts does not queue the connection behind its busy request: it
 // hands the unread socket back to the master, which passes it to a worker that has room (or
-// holds it until one says it has). The worker tells the master it has room again only after it
-// has handed something off, so the common path costs no IPC at all.
+// holds it until one says it has). So that the master never passes a connection to a worker that
+// has just started a long request (it would wait in the pipe until that request ends), a worker
+// tells the master when it fills up and when it has room again; an async worker, whose capacity
+// is large, almost never does.
 import net, { type Socket } from "node:net";
 import type { ToMaster } from "./protocol.js";
 
@@ -17,7 +19,8 @@ const PENDING = Symbol("gpe.pending");
 
 export class AcceptFront {
   private readonly servers: net.Server[] = [];
-  private handedOff = false;
+  /** What the master believes: that this worker has room. */
+  private advertisedRoom = true;
   private stopping = false;
 
   constructor(
@@ -44,7 +47,15 @@ export class AcceptFront {
       this.handOff(socket);
       return;
     }
+    this.take(socket);
+  }
+
+  private take(socket: Socket): void {
     this.admission.take(socket);
+    if (this.advertisedRoom && !this.stopping && !this.admission.hasRoom()) {
+      this.advertisedRoom = false;
+      this.send({ cmd: "gpe:full" });
+    }
   }
 
   /** A connection the master passed on from a busy worker. */
@@ -59,18 +70,18 @@ export class AcceptFront {
       this.handOff(socket);
       return;
     }
-    this.admission.take(socket);
+    this.take(socket);
   }
 
   private handOff(socket: Socket): void {
-    this.handedOff = true;
+    this.advertisedRoom = false; // the master marks a worker that hands off as busy
     this.send({ cmd: "gpe:handoff" }, socket);
   }
 
-  /** Called whenever a request or connection ends: report room if we ever said we had none. */
+  /** Called whenever a request or connection ends: report room if the master believes we have none. */
   roomChanged(): void {
-    if (this.handedOff && !this.stopping && this.admission.hasRoom()) {
-      this.handedOff = false;
+    if (!this.advertisedRoom && !this.stopping && this.admission.hasRoom()) {
+      this.advertisedRoom = true;
       this.send({ cmd: "gpe:idle" });
     }
   }

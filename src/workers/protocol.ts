@@ -38,6 +38,7 @@ export type ToMaster =
   | { cmd: "gpe:hb"; inFlight: number; capacity: number; elu: number; lag: number; storeWriteErrors: number }
   | { cmd: "gpe:handoff" } // + the socket
   | { cmd: "gpe:idle" }
+  | { cmd: "gpe:full" } // it has no room: send it no connection until it says idle
   | { cmd: "gpe:retire"; reason: "max_requests" }
   | { cmd: "gpe:flushed"; id: number; inFlight: number }
   | { cmd: "gpe:exiting" }; // idle while stopping: asks the master to stop sending connections
