@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import net from "node:net";
+import { freePort, sleep } from "./lib.mjs";
 import http from "node:http";
 import { Redis } from "ioredis";
 import { instanceKey } from "../dist/redis/connection.js";
@@ -23,13 +23,6 @@ if (spawnSync("redis-server", ["--version"]).error) {
   process.exit(1);
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const freePort = () => new Promise((resolve) => {
-  const s = net.createServer().listen(0, "127.0.0.1", () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
-  });
-});
 
 function scrape(port) {
   return new Promise((resolve, reject) => {

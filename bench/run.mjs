@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import net from "node:net";
+import { freePort, sleep } from "./lib.mjs";
 import http from "node:http";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -29,13 +29,6 @@ if (spawnSync("wrk", ["--version"]).error) {
 
 // ---- plumbing ---------------------------------------------------------------------------------
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const freePort = () => new Promise((resolve) => {
-  const s = net.createServer().listen(0, "127.0.0.1", () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
-  });
-});
 
 function get(url, headers = {}) {
   return new Promise((resolve, reject) => {
@@ -264,11 +257,10 @@ if (SCENARIOS.includes("scrape")) {
       try {
         await sleep(1500);
         const idle = await scrapeLatency(g.metricsUrl);
-        const load = wrkAsync({ url: `${g.url}/`, connections: 16, duration: 600 });
+        const load = spawn("wrk", wrkArgs({ url: `${g.url}/`, connections: 16, duration: 600 }), { stdio: "ignore" });
         await sleep(1000);
         const busy = await scrapeLatency(g.metricsUrl);
-        spawnSync("pkill", ["-f", `wrk.*${g.url}/`]);
-        await load;
+        load.kill("SIGKILL");
         const target = workers === 8 && series === 200 ? ["≤ 10 ms", idle.p99 <= 10] : workers === 32 && series === 1000 ? ["≤ 50 ms", idle.p99 <= 50] : ["", null];
         report(`scrape, ${workers} workers × ${series} series`, `idle median ${fmt(idle.median)} ms, p99 ${fmt(idle.p99)} ms; under load median ${fmt(busy.median)} ms, p99 ${fmt(busy.p99)} ms`, target[0] ? `idle p99 ${target[0]}` : "", target[1]);
       } finally {

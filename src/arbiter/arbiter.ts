@@ -188,7 +188,7 @@ export class Arbiter {
       workerClass: s.worker_class,
       store: () => this.collector?.collect() ?? [],
       queued: () => this.dispatcher.queued,
-      listenQueue: () => listenQueues(this.listeners, s.backlog).reduce((n, q) => n + q.length, 0),
+      listenQueue: () => this.metrics.listenQueues().reduce((n, q) => n + q.length, 0),
     });
     this.statusBoard = board;
     this.metricsServer = createMetricsServer(

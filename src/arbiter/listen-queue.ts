@@ -3,7 +3,7 @@
 // backlog we asked for, capped by net.core.somaxconn. Our sockets are found by inode (via
 // /proc/self/fd), so other processes' sockets on the same port never count. Elsewhere than Linux
 // this reports nothing.
-import { readFileSync, readlinkSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, readlinkSync } from "node:fs";
 import type { Listener } from "./listeners.js";
 
 export interface ListenQueue {
@@ -13,6 +13,44 @@ export interface ListenQueue {
 }
 
 const LISTEN_STATE = "0A";
+
+/**
+ * The LISTEN rows of a /proc/net/tcp table. The kernel lists listening sockets before all others,
+ * so reading stops at the first row in another state: a busy machine's tens of thousands of
+ * connections are never read.
+ */
+export function listeningRows(path: string): string[][] {
+  const rows: string[][] = [];
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return rows;
+  }
+  try {
+    const chunk = Buffer.alloc(16384);
+    let rest = "";
+    let header = true;
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) return rows;
+      const lines = (rest + chunk.toString("latin1", 0, n)).split("\n");
+      rest = lines.pop()!;
+      for (const line of lines) {
+        if (header) {
+          header = false;
+          continue;
+        }
+        const f = line.trim().split(/\s+/);
+        if (f.length < 10) continue;
+        if (f[3] !== LISTEN_STATE) return rows;
+        rows.push(f);
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
 
 function somaxconn(): number {
   try {
@@ -39,15 +77,7 @@ export function listenQueues(listeners: readonly Listener[], backlog: number): L
   const out: ListenQueue[] = [];
   const max = Math.min(backlog, somaxconn());
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text: string;
-    try {
-      text = readFileSync(table, "latin1");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n")) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 10 || f[3] !== LISTEN_STATE) continue;
+    for (const f of listeningRows(table)) {
       const bind = byInode.get(f[9]!);
       if (bind === undefined) continue;
       const rx = f[4]!.split(":")[1]!;

@@ -7,6 +7,7 @@ import https from "node:https";
 import { Command, CommanderError, Option } from "commander";
 import { commonBehaviour } from "./program.js";
 import type { StatusJSON, WorkerStatus } from "../metrics/status-board.js";
+import { listeningRows } from "../arbiter/listen-queue.js";
 
 class StatusError extends Error {}
 
@@ -72,15 +73,8 @@ function listeningAddresses(pid: number): string[] {
   const inodes = new Set(order.keys());
   const found: { fd: number; address: string }[] = [];
   for (const [table, v6] of [["tcp", false], ["tcp6", true]] as const) {
-    let text = "";
-    try {
-      text = readFileSync(`/proc/${pid}/net/${table}`, "latin1");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n")) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 10 || f[3] !== "0A" || !inodes.has(f[9]!)) continue;
+    for (const f of listeningRows(`/proc/${pid}/net/${table}`)) {
+      if (!inodes.has(f[9]!)) continue;
       const [hexHost, hexPort] = f[1]!.split(":");
       const port = parseInt(hexPort!, 16);
       const any = /^0+$/.test(hexHost!);

@@ -3,6 +3,7 @@
 import pidusage from "pidusage";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { slotLabel, type FamilyJSON, type SampleJSON } from "./family.js";
+import { SimpleHistogram } from "./simple-histogram.js";
 
 export const RESTART_REASONS = ["crash", "signal", "timeout", "max_requests", "reload", "scale_down", "boot_error"] as const;
 export type RestartReason = (typeof RESTART_REASONS)[number];
@@ -43,11 +44,16 @@ export class MasterMetrics {
   /** Per slot: restarts by reason, and the exit status of its last worker. */
   private readonly slotRestarts = new Map<number, Map<string, number>>();
   private readonly lastExit = new Map<number, number>();
-  private readonly dispatchBuckets = new Float64Array(DISPATCH_BUCKETS.length);
-  private dispatchSum = 0;
-  private dispatchCount = 0;
+  private readonly dispatchWait = new SimpleHistogram(
+    "gunicorn_master_dispatch_wait_seconds", "Time a handed-back connection waited in the master before a worker got it.", DISPATCH_BUCKETS,
+  );
   private readonly registry = new Registry();
   private sampler: NodeJS.Timeout | null = null;
+  /**
+   * The kernel's accept queues, read with the other samples: /proc/net/tcp lists every socket of
+   * the machine (tens of thousands on a busy one), too much to read on each scrape.
+   */
+  private listenSample: { bind: string; length: number; max: number }[] = [];
 
   constructor(
     private readonly workers: () => readonly WorkerView[],
@@ -65,9 +71,7 @@ export class MasterMetrics {
   }
 
   observeDispatchWait(seconds: number): void {
-    for (let i = 0; i < DISPATCH_BUCKETS.length; i++) if (seconds <= DISPATCH_BUCKETS[i]!) this.dispatchBuckets[i]!++;
-    this.dispatchSum += seconds;
-    this.dispatchCount++;
+    this.dispatchWait.observe(seconds);
   }
 
   /** The newest worker of each slot (during a reload two share a slot), by slot. */
@@ -101,7 +105,13 @@ export class MasterMetrics {
   }
 
   /** Samples CPU and RSS of every live worker in one pidusage call. */
+  /** The last reading of the kernel's accept queues (see listenSample). */
+  listenQueues(): readonly { bind: string; length: number; max: number }[] {
+    return this.listenSample;
+  }
+
   async sample(): Promise<void> {
+    this.listenSample = this.queues.listenQueues();
     const pids = this.workers().map((w) => w.pid);
     if (pids.length === 0) return;
     try {
@@ -169,13 +179,8 @@ export class MasterMetrics {
   private saturationFamilies(slots: readonly WorkerView[], now: number): FamilyJSON[] {
     const perSlot = (value: (w: WorkerView) => number): SampleJSON[] => slots.map((w) => ({ labels: { worker_id: slotLabel(w.slot) }, value: value(w) }));
     const pool = this.pool();
-    let cumulative = 0;
-    const waitBuckets: SampleJSON[] = DISPATCH_BUCKETS.map((le, i) => {
-      cumulative += this.dispatchBuckets[i]!;
-      return { metricName: "gunicorn_master_dispatch_wait_seconds_bucket", labels: { le }, value: cumulative };
-    });
     const everySlot = [...this.slotRestarts.keys()].sort((a, b) => a - b);
-    const listen = this.queues.listenQueues();
+    const listen = this.listenSample;
     return [
       { name: "gunicorn_worker_requests_in_flight", help: "Requests the worker is handling now (queued inside it included).", type: "gauge", values: perSlot((w) => w.inFlight) },
       { name: "gunicorn_worker_capacity", help: "Requests the worker can handle at once: 1 (sync), threads (thread), worker_connections (async).", type: "gauge", values: perSlot((w) => w.capacity) },
@@ -193,15 +198,7 @@ export class MasterMetrics {
         values: everySlot.map((slot) => ({ labels: { worker_id: slotLabel(slot) }, value: this.lastExit.get(slot) ?? 0 })),
       },
       { name: "gunicorn_master_queued_connections", help: "Connections handed back by busy workers and waiting in the master for a worker with room.", type: "gauge", values: [{ labels: {}, value: this.queues.queued() }] },
-      {
-        name: "gunicorn_master_dispatch_wait_seconds", help: "Time a handed-back connection waited in the master before a worker got it.", type: "histogram",
-        values: [
-          ...waitBuckets,
-          { metricName: "gunicorn_master_dispatch_wait_seconds_bucket", labels: { le: "+Inf" }, value: this.dispatchCount },
-          { metricName: "gunicorn_master_dispatch_wait_seconds_sum", labels: {}, value: this.dispatchSum },
-          { metricName: "gunicorn_master_dispatch_wait_seconds_count", labels: {}, value: this.dispatchCount },
-        ],
-      },
+      this.dispatchWait.family(),
       { name: "gunicorn_listen_queue_length", help: "Connections waiting in the kernel's accept queue of a listening socket (Linux).", type: "gauge", values: listen.map((q) => ({ labels: { bind: q.bind }, value: q.length })) },
       { name: "gunicorn_listen_queue_max", help: "Size of the kernel's accept queue of a listening socket (Linux).", type: "gauge", values: listen.map((q) => ({ labels: { bind: q.bind }, value: q.max })) },
     ];

@@ -4,6 +4,7 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { FamilyJSON } from "../metrics/family.js";
+import { SimpleHistogram } from "../metrics/simple-histogram.js";
 import type { Settings } from "../config/settings.js";
 import { createRedisClient, instanceKey, redisTarget, watchConnection, type ConnectionWatch } from "./connection.js";
 import { FLEET_FORMAT, type FleetSnapshot } from "./fleet.js";
@@ -25,9 +26,7 @@ export class RedisForwarder {
   private inFlight: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly errors = new Map<ForwardErrorReason, number>(FORWARD_ERROR_REASONS.map((r) => [r, 0]));
-  private readonly durationBuckets = new Float64Array(DURATION_BUCKETS.length);
-  private durationSum = 0;
-  private durationCount = 0;
+  private readonly duration = new SimpleHistogram("gunicorn_redis_forward_duration_seconds", "Time to gather and write one snapshot to Redis.", DURATION_BUCKETS);
   private lastSuccess = 0;
 
   constructor(
@@ -77,7 +76,7 @@ export class RedisForwarder {
       const results = await this.client.multi().set(this.key, JSON.stringify(snapshot), "EX", this.settings.redis_ttl_seconds).exec();
       const failed = results?.find(([err]) => err)?.[0];
       if (!results || failed) throw failed ?? new Error("transaction aborted");
-      this.observe((performance.now() - started) / 1000);
+      this.duration.observe((performance.now() - started) / 1000);
       this.lastSuccess = Date.now();
     } catch (err) {
       this.count("failed");
@@ -87,12 +86,6 @@ export class RedisForwarder {
 
   private count(reason: ForwardErrorReason): void {
     this.errors.set(reason, this.errors.get(reason)! + 1);
-  }
-
-  private observe(seconds: number): void {
-    for (let i = 0; i < DURATION_BUCKETS.length; i++) if (seconds <= DURATION_BUCKETS[i]!) this.durationBuckets[i]!++;
-    this.durationSum += seconds;
-    this.durationCount++;
   }
 
   /** Stops the timer; after a graceful stop, writes once more (bounded by `waitMs`) so the last counts reach Redis. */
@@ -106,26 +99,13 @@ export class RedisForwarder {
   }
 
   families(): FamilyJSON[] {
-    let cumulative = 0;
-    const buckets = DURATION_BUCKETS.map((le, i) => {
-      cumulative += this.durationBuckets[i]!;
-      return { metricName: "gunicorn_redis_forward_duration_seconds_bucket", labels: { le }, value: cumulative };
-    });
     return [
       { name: "gunicorn_redis_connected", help: "1 while the master holds a ready connection to Redis.", type: "gauge", values: [{ labels: {}, value: this.connection.connected ? 1 : 0 }] },
       {
         name: "gunicorn_redis_forward_errors_total", help: "Forwards to Redis that did not happen or failed, by reason (disconnected, busy: the previous one was still running, failed).", type: "counter",
         values: [...this.errors].map(([reason, value]) => ({ labels: { reason }, value })),
       },
-      {
-        name: "gunicorn_redis_forward_duration_seconds", help: "Time to gather and write one snapshot to Redis.", type: "histogram",
-        values: [
-          ...buckets,
-          { metricName: "gunicorn_redis_forward_duration_seconds_bucket", labels: { le: "+Inf" }, value: this.durationCount },
-          { metricName: "gunicorn_redis_forward_duration_seconds_sum", labels: {}, value: this.durationSum },
-          { metricName: "gunicorn_redis_forward_duration_seconds_count", labels: {}, value: this.durationCount },
-        ],
-      },
+      this.duration.family(),
       { name: "gunicorn_redis_last_forward_timestamp_seconds", help: "When the last forward to Redis succeeded (Unix time; 0 if none yet).", type: "gauge", values: [{ labels: {}, value: this.lastSuccess / 1000 }] },
     ];
   }

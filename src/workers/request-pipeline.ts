@@ -210,7 +210,12 @@ export class RequestPipeline {
     }
     this.o.failures.serverError("other", "other", type);
     if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      // Closing at once, with the client's bytes still unread, would send a reset that can
+      // overtake the answer: end our side, stop reading, and close a moment later.
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.pause();
+      setTimeout(() => socket.destroy(), 500).unref();
+      return;
     }
     socket.destroy();
   }
@@ -221,9 +226,12 @@ export class RequestPipeline {
     return q < 0 ? url : url.slice(0, q);
   }
 
-  /** From now on every response closes its connection; idle keep-alive connections close now. */
+  /**
+   * From now on every response closes its connection. Idle keep-alive connections are left to
+   * the keep-alive timeout rather than closed now: a client may be sending its next request on one
+   * at this very moment, and would see a reset instead of an answer with `Connection: close`.
+   */
   stopKeepAlive(): void {
     this.closing = true;
-    this.server.closeIdleConnections();
   }
 }

@@ -88,28 +88,17 @@ export async function startServer({ app = join(FIXTURES, "app.mjs"), workers = 2
   const metricsPort = await freePort();
   const dir = tempDir("gpe-store-");
   const fullArgs = ["-w", String(workers), "-b", `127.0.0.1:${port}`, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1", "--multiproc-dir", dir, ...(metrics ? [] : ["--no-metrics"]), ...args, app];
-  const child = spawn(process.execPath, [CLI, ...fullArgs], {
-    cwd: ROOT,
-    env: { ...process.env, NO_COLOR: "1", GPE_METRICS_FLUSH_INTERVAL: "0.2", ...env },
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  running.add(child);
-  groups.add(child.pid);
-  let logs = "";
-  child.stdout.on("data", (d) => (logs += d));
-  child.stderr.on("data", (d) => (logs += d));
-  const exited = new Promise((resolve) => child.on("exit", (code, signal) => { running.delete(child); resolve({ code, signal }); }));
+  const { child, logs, exited } = startProcess(process.execPath, [CLI, ...fullArgs], { env: { NO_COLOR: "1", GPE_METRICS_FLUSH_INTERVAL: "0.2", ...env } });
   const server = {
     child, pid: child.pid, port, metricsPort, dir, exited,
     url: (path = "/") => `http://127.0.0.1:${port}${path}`,
-    logs: () => logs,
+    logs,
     workerPids: () => childPids(child.pid),
     signal: (sig) => process.kill(child.pid, sig),
     scrape: (opts) => scrape(metricsPort, opts),
   };
   if (waitWorkers > 0) {
-    await waitFor(() => (logs.match(/Booted worker/g) ?? []).length >= waitWorkers, { timeout: 20_000, what: `${waitWorkers} workers to boot; logs:\n${logs}` });
+    await waitFor(() => (logs().match(/Booted worker/g) ?? []).length >= waitWorkers, { timeout: 20_000, what: `${waitWorkers} workers to boot; logs:\n${logs()}` });
   }
   return server;
 }
@@ -213,18 +202,10 @@ export function loadLoop(url, { concurrency = 4, path = "/" } = {}) {
 /** Starts a metrics-only command (`aggregate`, `exporter`) and waits until it serves /metrics. */
 export async function startCommand(command, args = [], { env = {} } = {}) {
   const metricsPort = await freePort();
-  const child = spawn(process.execPath, [CLI, command, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1", ...args], {
-    cwd: ROOT, env: { ...process.env, NO_COLOR: "1", ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"],
-  });
-  running.add(child);
-  groups.add(child.pid);
-  let logs = "";
-  child.stdout.on("data", (d) => (logs += d));
-  child.stderr.on("data", (d) => (logs += d));
-  const exited = new Promise((resolve) => child.on("exit", (code, signal) => { running.delete(child); resolve({ code, signal }); }));
-  await waitFor(() => /Metrics at/.test(logs), { timeout: 10_000, what: `${command} to listen; logs:\n${logs}` });
+  const { child, logs, exited } = startProcess(process.execPath, [CLI, command, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1", ...args], { env: { NO_COLOR: "1", ...env } });
+  await waitFor(() => /Metrics at/.test(logs()), { timeout: 10_000, what: `${command} to listen; logs:\n${logs()}` });
   return {
-    child, pid: child.pid, metricsPort, exited, logs: () => logs,
+    child, pid: child.pid, metricsPort, exited, logs,
     signal: (sig) => process.kill(child.pid, sig),
     scrape: (opts) => scrape(metricsPort, opts),
     get: (path = "/metrics") => request(`http://127.0.0.1:${metricsPort}${path}`),
@@ -278,6 +259,6 @@ export function startProcess(command, args, { env = {}, cwd = ROOT } = {}) {
   let logs = "";
   child.stdout.on("data", (d) => (logs += d));
   child.stderr.on("data", (d) => (logs += d));
-  child.on("exit", () => running.delete(child));
-  return { child, pid: child.pid, logs: () => logs };
+  const exited = new Promise((resolve) => child.on("exit", (code, signal) => { running.delete(child); resolve({ code, signal }); }));
+  return { child, pid: child.pid, logs: () => logs, exited };
 }
