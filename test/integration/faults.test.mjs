@@ -56,7 +56,7 @@ describe("faults under load", () => {
     await waitFor(() => !s.workerPids().includes(frozen) && s.workerPids().length === 2, { timeout: 8000, what: "the frozen worker replaced" });
     const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_master_worker_restarts_total", { reason: "timeout" }) === 1 && m; });
     assert.equal(m.sum("gunicorn_worker_restarts_total", { reason: "timeout" }), 1);
-    assert.match(s.logs(), new RegExp(`WORKER TIMEOUT \\(pid:${frozen}`));
+    await waitFor(() => new RegExp(`WORKER TIMEOUT \\(pid:${frozen}`).test(s.logs()), { what: "the log line" });
     assert.equal(alive(frozen), false);
     assert.equal((await request(s.url("/"))).status, 200);
   });
@@ -85,7 +85,7 @@ describe("faults under load", () => {
       await request(s.url(path), { timeout: 3000 }).catch(() => {});
       await waitFor(() => s.workerPids().length === 2 && s.workerPids().some((p) => !before.includes(p)), { what: `a replacement after ${path}` });
       await waitFor(async () => (await s.scrape()).sum("gunicorn_worker_failed_requests_total", { error_type: type }) === 1, { what: `${type} counted` });
-      assert.match(s.logs(), new RegExp(`${type}|outside any request`));
+      await waitFor(() => new RegExp(`${type}|outside any request`).test(s.logs()), { what: "the log line" });
     }
     assert.equal((await request(s.url("/"))).status, 200);
     const m = await s.scrape();
@@ -151,7 +151,8 @@ describe("the store directory under abuse", () => {
     assert.ok(m.sum("gunicorn_metrics_store_errors_total", { kind: "corrupt" }) >= 2);
     assert.ok(m.sum("gunicorn_metrics_store_errors_total", { kind: "foreign" }) >= 1);
     for (const f of ["gpe_w9_999999.json", "gpe_w8_999998.json", "gpe_w7_999997.json"]) {
-      assert.equal((s.logs().match(new RegExp(`skipping ${f}`, "g")) ?? []).length, 1, `${f} logged once`);
+      await waitFor(() => s.logs().includes(`skipping ${f}`), { what: `${f} logged` });
+      assert.equal((s.logs().match(new RegExp(`skipping ${f}`, "g")) ?? []).length, 1, `${f} logged once over several scrapes`);
     }
     assert.equal((await request(s.url("/"))).status, 200);
   });
@@ -163,7 +164,7 @@ describe("the store directory under abuse", () => {
     rmSync(s.dir, { recursive: true, force: true });
     const first = await s.scrape();
     assert.equal(first.status, 200);
-    assert.match(s.logs(), /was removed; recreated it/);
+    await waitFor(() => /was removed; recreated it/.test(s.logs()), { what: "the recreation logged" });
     for (let i = 0; i < 3; i++) assert.equal((await request(s.url("/"))).status, 200);
     // Live workers rewrite their files (at the next change, and every 5 s regardless).
     await waitFor(async () => (await s.scrape()).sum("gunicorn_worker_requests_total") === 15, { timeout: 10_000, what: "all 15 requests counted again" });
@@ -186,6 +187,7 @@ describe("the store directory under abuse", () => {
       for (let i = 0; i < 5; i++) assert.equal((await request(s.url("/"))).status, 200, "the app keeps serving");
       const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_metrics_store_errors_total", { kind: "write" }) >= 1 && m; }, { what: "failed writes counted" });
       assert.equal(m.status, 200);
+      await waitFor(() => /cannot write metrics file/.test(s.logs()), { what: "the failed write logged" });
       assert.equal((s.logs().match(/cannot write metrics file/g) ?? []).length, 1, "logged once, not once per flush");
       rmSync(filler);
       await waitFor(async () => (await s.scrape()).sum("gunicorn_worker_requests_total") === 6, { timeout: 10_000, what: "writes to resume with every request counted" });

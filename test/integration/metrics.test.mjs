@@ -96,7 +96,7 @@ describe("metrics", () => {
     const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_worker_requests_total") === 1 && m; });
     assert.equal(m.sum("gunicorn_metrics_store_errors_total", { kind: "corrupt" }) >= 1, true);
     assert.equal(m.sum("gunicorn_metrics_store_errors_total", { kind: "foreign" }) >= 1, true);
-    assert.match(s.logs(), /metrics store: skipping gpe_w7_999999\.json: corrupt/);
+    await waitFor(() => /metrics store: skipping gpe_w7_999999\.json: corrupt/.test(s.logs()), { what: "the log line" });
     assert.ok(readdirSync(s.dir).includes("counter_123.db"), "a file that is not ours is never removed");
   });
 
