@@ -47,7 +47,6 @@ export class RequestPipeline {
   private inFlight = 0;
   private closing = false;
   private readonly waiting: [IncomingMessage, ServerResponse][] = [];
-  private readonly onFinish: (this: ServerResponse) => void;
   private readonly onClose: (this: ServerResponse) => void;
 
   constructor(private readonly o: PipelineOptions) {
@@ -78,11 +77,10 @@ export class RequestPipeline {
       o.failures.appFailed(req.method ?? "GET", route, errorType(err));
     });
     const self = this;
-    this.onFinish = function (this: ServerResponse) {
-      self.finished(this as TrackedResponse, false);
-    };
+    // A response emits "close" exactly once, after "finish" when it completed: one listener,
+    // never removed, is the cheapest way to see both endings.
     this.onClose = function (this: ServerResponse) {
-      if (!this.writableFinished) self.finished(this as TrackedResponse, true);
+      self.finished(this as TrackedResponse, !this.writableFinished);
     };
   }
 
@@ -123,7 +121,6 @@ export class RequestPipeline {
       return;
     }
     this.inFlight++;
-    res.on("finish", this.onFinish);
     res.on("close", this.onClose);
     const rejection = this.checkLimits(req);
     if (rejection !== null) {
@@ -170,8 +167,6 @@ export class RequestPipeline {
   }
 
   private finished(res: TrackedResponse, aborted: boolean): void {
-    res.off("finish", this.onFinish);
-    res.off("close", this.onClose);
     const req = res.req;
     const now = performance.now();
     this.o.metrics.observe(req.method, aborted ? 499 : res.statusCode, (now - res[START]) / 1000);
