@@ -29,6 +29,7 @@ import type { RedisForwarder } from "../redis/forwarder.js";
 import { defaultInstance } from "../redis/instance.js";
 import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR, isProtocolMessage, type ToMaster, type WorkerInit } from "../workers/protocol.js";
 import { loadApp } from "../workers/app-loader.js";
+import { workerCapacity } from "../workers/worker-class.js";
 
 const WORKER_MAIN = fileURLToPath(new URL("../workers/main.js", import.meta.url));
 const TICK_MS = 250;
@@ -187,8 +188,6 @@ export class Arbiter {
       metrics: this.metrics,
       workerClass: s.worker_class,
       store: () => this.collector?.collect() ?? [],
-      queued: () => this.dispatcher.queued,
-      listenQueue: () => this.metrics.listenQueues().reduce((n, q) => n + q.length, 0),
     });
     this.statusBoard = board;
     this.metricsServer = createMetricsServer(
@@ -275,8 +274,7 @@ export class Arbiter {
       serialization: "json",
     });
     const worker = new WorkerProcess(child, slot, init.age, this.generation);
-    // Known from the settings before the first heartbeat confirms it.
-    worker.capacity = s.worker_class === "sync" ? 1 : s.worker_class === "thread" ? s.threads : s.worker_connections;
+    worker.capacity = workerCapacity(s);
     this.workers.set(worker.pid, worker);
     child.on("message", (m: unknown, handle: unknown) => {
       if (isProtocolMessage(m)) this.onWorkerMessage(worker, m as ToMaster, handle);
@@ -290,7 +288,6 @@ export class Arbiter {
       case "gpe:hb":
         w.lastHeartbeat = Date.now();
         w.inFlight = m.inFlight;
-        w.capacity = m.capacity;
         w.eventLoopUtilization = m.elu;
         w.eventLoopLag = m.lag;
         if (m.storeWriteErrors > w.storeWriteErrors) this.collector?.countWriteErrors(m.storeWriteErrors - w.storeWriteErrors);

@@ -75,8 +75,8 @@ export class StoreCollector {
 
   /** Every family in the store, merged. The result is shared between calls: do not modify it. */
   collect(): FamilyJSON[] {
-    let { snapshots, errors, changed } = this.reader.read(this.dir);
-    if (this.owner && errors.some((e) => e.file === this.dir && e.reason.includes("ENOENT"))) {
+    let { snapshots, errors, changed, missing } = this.reader.read(this.dir);
+    if (this.owner && missing) {
       this.countError(this.dir, errors[0]!.reason);
       this.recreate();
       ({ snapshots, errors, changed } = this.reader.read(this.dir));

@@ -3,6 +3,7 @@
 import pidusage from "pidusage";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { slotLabel, type FamilyJSON, type SampleJSON } from "./family.js";
+import type { ListenQueue } from "../arbiter/listen-queue.js";
 import { SimpleHistogram } from "./simple-histogram.js";
 
 export const RESTART_REASONS = ["crash", "signal", "timeout", "max_requests", "reload", "scale_down", "boot_error"] as const;
@@ -27,7 +28,7 @@ export interface WorkerView {
 /** What the master knows about connections before they reach a worker. */
 export interface QueueView {
   queued(): number;
-  listenQueues(): { bind: string; length: number; max: number }[];
+  listenQueues(): ListenQueue[];
 }
 
 const DISPATCH_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
@@ -53,7 +54,7 @@ export class MasterMetrics {
    * The kernel's accept queues, read with the other samples: /proc/net/tcp lists every socket of
    * the machine (tens of thousands on a busy one), too much to read on each scrape.
    */
-  private listenSample: { bind: string; length: number; max: number }[] = [];
+  private listenSample: ListenQueue[] = [];
 
   constructor(
     private readonly workers: () => readonly WorkerView[],
@@ -104,12 +105,17 @@ export class MasterMetrics {
     if (this.signals.has(name)) this.signals.set(name, this.signals.get(name)! + 1);
   }
 
-  /** Samples CPU and RSS of every live worker in one pidusage call. */
   /** The last reading of the kernel's accept queues (see listenSample). */
-  listenQueues(): readonly { bind: string; length: number; max: number }[] {
+  listenQueues(): readonly ListenQueue[] {
     return this.listenSample;
   }
 
+  /** Connections waiting in the master for a worker with room. */
+  queued(): number {
+    return this.queues.queued();
+  }
+
+  /** Samples CPU and RSS of every live worker in one pidusage call, and the accept queues. */
   async sample(): Promise<void> {
     this.listenSample = this.queues.listenQueues();
     const pids = this.workers().map((w) => w.pid);
@@ -197,7 +203,7 @@ export class MasterMetrics {
         name: "gunicorn_worker_last_exit_code", help: "Exit status of the slot's last worker to exit (128 + signal number when killed by a signal).", type: "gauge",
         values: everySlot.map((slot) => ({ labels: { worker_id: slotLabel(slot) }, value: this.lastExit.get(slot) ?? 0 })),
       },
-      { name: "gunicorn_master_queued_connections", help: "Connections handed back by busy workers and waiting in the master for a worker with room.", type: "gauge", values: [{ labels: {}, value: this.queues.queued() }] },
+      { name: "gunicorn_master_queued_connections", help: "Connections handed back by busy workers and waiting in the master for a worker with room.", type: "gauge", values: [{ labels: {}, value: this.queued() }] },
       this.dispatchWait.family(),
       { name: "gunicorn_listen_queue_length", help: "Connections waiting in the kernel's accept queue of a listening socket (Linux).", type: "gauge", values: listen.map((q) => ({ labels: { bind: q.bind }, value: q.length })) },
       { name: "gunicorn_listen_queue_max", help: "Size of the kernel's accept queue of a listening socket (Linux).", type: "gauge", values: listen.map((q) => ({ labels: { bind: q.bind }, value: q.max })) },

@@ -46,8 +46,6 @@ export interface StatusSources {
   workerClass: string;
   /** The merged store (dead workers' counts included), for request totals per slot. */
   store(): FamilyJSON[];
-  queued(): number;
-  listenQueue(): number;
 }
 
 const HISTORY_POINTS = 300;
@@ -127,7 +125,7 @@ export class StatusBoard {
       summary: {
         workers: workers.filter((w) => w.state === "booting" || w.state === "running").length,
         busy: pool.busy, inFlight: pool.inFlight, capacity: pool.capacity, utilization: pool.utilization,
-        queued: this.sources.queued(), listenQueue: this.sources.listenQueue(),
+        queued: metrics.queued(), listenQueue: metrics.listenQueues().reduce((n, q) => n + q.length, 0),
         requests: [...totals.values()].reduce((a, b) => a + b, 0), requestsPerSecond: this.totalRate,
         restarts: Object.fromEntries([...metrics.restarts].filter(([, n]) => n > 0)),
       },

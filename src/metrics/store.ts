@@ -98,15 +98,17 @@ function isSnapshot(value: unknown): value is StoreSnapshot {
 export class StoreReader {
   private cache = new Map<string, { stamp: string; snapshot: StoreSnapshot }>();
 
-  read(dir: string): StoreRead & { changed: boolean } {
+  /** `missing`: the directory itself is gone. */
+  read(dir: string): StoreRead & { changed: boolean; missing: boolean } {
     const out: StoreRead = { snapshots: [], errors: [] };
     let names: string[];
     try {
       names = readdirSync(dir);
     } catch (err) {
       this.cache.clear();
-      out.errors.push({ file: dir, reason: `cannot list the directory (${(err as NodeJS.ErrnoException).code})` });
-      return { ...out, changed: true };
+      const code = (err as NodeJS.ErrnoException).code;
+      out.errors.push({ file: dir, reason: `cannot list the directory (${code})` });
+      return { ...out, changed: true, missing: code === "ENOENT" };
     }
     let changed = false;
     const next = new Map<string, { stamp: string; snapshot: StoreSnapshot }>();
@@ -139,7 +141,7 @@ export class StoreReader {
     // An archive names the worker files it has absorbed; skip those if they are still on disk.
     const folded = new Set(out.snapshots.flatMap((s) => s.snapshot.folded ?? []));
     if (folded.size > 0) out.snapshots = out.snapshots.filter((s) => !folded.has(s.file));
-    return { ...out, changed };
+    return { ...out, changed, missing: false };
   }
 }
 

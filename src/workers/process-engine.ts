@@ -32,8 +32,6 @@ export interface Engine extends Admission {
   readonly active: number;
   /** Connections open now. */
   readonly connections: number;
-  /** Requests it can handle at once: 1 (sync), threads (thread), worker_connections (async). */
-  readonly capacity: number;
   /** Counts an error the app threw outside any request's promise chain. */
   uncaught(err: unknown): void;
   /** Stop keeping connections alive; idle ones are closed. */
@@ -99,10 +97,6 @@ export class ProcessEngine implements Engine {
 
   get active(): number {
     return this.pipeline.active + this.pipeline.queued;
-  }
-
-  get capacity(): number {
-    return this.sync ? 1 : this.ctx.init.settings.worker_connections;
   }
 
   uncaught(err: unknown): void {

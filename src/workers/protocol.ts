@@ -35,7 +35,7 @@ export type ToMaster =
   | { cmd: "gpe:booted" }
   | { cmd: "gpe:ready" }
   | { cmd: "gpe:boot-error"; message: string }
-  | { cmd: "gpe:hb"; inFlight: number; capacity: number; elu: number; lag: number; storeWriteErrors: number }
+  | { cmd: "gpe:hb"; inFlight: number; elu: number; lag: number; storeWriteErrors: number }
   | { cmd: "gpe:handoff" } // + the socket
   | { cmd: "gpe:idle" }
   | { cmd: "gpe:full" } // it has no room: send it no connection until it says idle

@@ -101,7 +101,7 @@ export class RequestPipeline {
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const t = res as TrackedResponse;
     t[START] = performance.now();
-    t[BYTES] = req.socket?.bytesWritten ?? 0;
+    if (this.o.accessLog) t[BYTES] = req.socket?.bytesWritten ?? 0; // only the access log needs it
     this.o.onRequestStart(req);
     if (this.o.closeAfterResponse || this.closing) res.shouldKeepAlive = false;
     if (this.inFlight >= this.o.concurrency) {

@@ -114,10 +114,6 @@ export class ThreadEngine implements Engine {
     return this.threads.reduce((n, t) => n + t.inFlight, 0);
   }
 
-  get capacity(): number {
-    return this.ctx.init.settings.threads;
-  }
-
   uncaught(): void {
     // The app runs in the threads; an error escaping one ends that thread, which restarts the worker.
   }

@@ -22,3 +22,8 @@ export const WORKER_CLASS_ALIASES: Record<WorkerClassAlias, WorkerClass> = {
     Object.entries(EXPORTER_CLASSES).map(([name, cls]) => [`gunicorn_prometheus_exporter.${name}`, cls]),
   ) as Record<`gunicorn_prometheus_exporter.${ExporterName}`, WorkerClass>),
 };
+
+/** Requests one worker can handle at once: 1 (sync), its threads (thread), worker_connections (async). */
+export function workerCapacity(s: { worker_class: WorkerClass; threads: number; worker_connections: number }): number {
+  return s.worker_class === "sync" ? 1 : s.worker_class === "thread" ? s.threads : s.worker_connections;
+}
