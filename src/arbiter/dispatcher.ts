@@ -7,7 +7,8 @@ import { holdUnread } from "../workers/accept-front.js";
 export interface DispatchTarget {
   readonly pid: number;
   acceptsWork(): boolean;
-  sendConnection(socket: Socket): void;
+  /** `more`: other connections are still waiting in the master. */
+  sendConnection(socket: Socket, more: boolean): void;
 }
 
 const QUEUED_AT = Symbol("gpe.queuedAt");
@@ -88,7 +89,7 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
   private send(worker: W, socket: Socket): void {
     const queuedAt = (socket as Queued)[QUEUED_AT];
     if (queuedAt !== undefined) this.onDispatch?.((performance.now() - queuedAt) / 1000);
-    worker.sendConnection(socket);
+    worker.sendConnection(socket, this.waiting.length > 0);
   }
 
   private pickRoomy(): W | null {

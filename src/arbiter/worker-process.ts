@@ -54,8 +54,8 @@ export class WorkerProcess {
     if (this.child.connected) this.child.send(message, handle as never, { keepOpen: false } as never, () => {});
   }
 
-  sendConnection(socket: Socket): void {
-    this.send({ cmd: "gpe:conn" }, socket);
+  sendConnection(socket: Socket, more: boolean): void {
+    this.send({ cmd: "gpe:conn", more }, socket);
   }
 
   signal(signal: NodeJS.Signals): void {

@@ -1,11 +1,14 @@
 // How connections reach a worker. Every worker accepts on the shared listening sockets (the
-// kernel spreads connections over the idle ones, the fastest path DESIGN.md measured). A worker
-// that is at capacity when it accepts does not queue the connection behind its busy request: it
-// hands the unread socket back to the master, which passes it to a worker that has room (or
-// holds it until one says it has). So that the master never passes a connection to a worker that
-// has just started a long request (it would wait in the pipe until that request ends), a worker
-// tells the master when it fills up and when it has room again; an async worker, whose capacity
-// is large, almost never does.
+// kernel spreads connections over the idle ones, the fastest path DESIGN.md measured). libuv
+// accepts every pending connection in one go, so a worker with little capacity (sync, thread)
+// often accepts more than it can start. It holds a few of them, unread, while its current work is
+// young (a fast request ends in well under a millisecond, and passing a socket round the master
+// costs far more); once that work has run LONG_WORK_MS, or when it holds HOLD_MAX, it hands the
+// rest back to the master, which passes each to a worker that has room (or keeps it until one
+// says it has). So that the master never passes a connection to a worker that has just started a
+// long request (it would wait in the pipe until that request ends), a worker tells the master when
+// it fills up and when it has room again; an async worker, whose capacity is large, almost never
+// does.
 import net, { type Socket } from "node:net";
 import type { ToMaster } from "./protocol.js";
 
@@ -17,11 +20,30 @@ export interface Admission {
 
 const PENDING = Symbol("gpe.pending");
 
+/** Work older than this is long: connections held behind it go back to the master. */
+export const LONG_WORK_MS = 10;
+/** Most connections a worker holds unread behind its current work. */
+export const HOLD_MAX = 32;
+
+const FROM_MASTER = Symbol("gpe.fromMaster");
+type Held = Socket & { [FROM_MASTER]?: boolean };
+
 export class AcceptFront {
   private readonly servers: net.Server[] = [];
   /** What the master believes: that this worker has room. */
   private advertisedRoom = true;
+  /**
+   * The master holds connections that only a worker reporting room will get: set when this
+   * worker handed one off, or the master said more are waiting. Reported at the next room even
+   * if this worker still holds its own, so that the master's queue never starves behind them.
+   */
+  private owesIdle = false;
   private stopping = false;
+  /** Accepted while this worker had no room; not read yet, so still free to go elsewhere. */
+  private readonly held: Held[] = [];
+  /** When the connection now being served was taken. */
+  private workStartedAt = 0;
+  private longWorkTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly admission: Admission,
@@ -30,7 +52,9 @@ export class AcceptFront {
 
   /** Starts accepting on a listening handle the master sent. */
   listen(handle: object, backlog: number): Promise<void> {
-    const server = net.createServer({ pauseOnConnect: true }, (socket) => this.accepted(socket));
+    // noDelay as Node's HTTP server sets it on the connections it accepts itself (ours never does):
+    // without it, Nagle's algorithm adds a write path to every response.
+    const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.accepted(socket));
     this.servers.push(server);
     return new Promise((resolve, reject) => {
       server.once("error", reject);
@@ -43,14 +67,31 @@ export class AcceptFront {
   }
 
   private accepted(socket: Socket): void {
-    if (this.stopping || !this.admission.hasRoom()) {
-      this.handOff(socket);
-      return;
+    if (this.stopping) this.handOff(socket);
+    else if (this.admission.hasRoom()) this.take(socket);
+    else if (this.held.length < HOLD_MAX && performance.now() - this.workStartedAt < LONG_WORK_MS) this.hold(socket);
+    else this.handOff(socket);
+  }
+
+  /**
+   * A connection the master passed on. It has been round once: it is served here, now or after
+   * what this worker holds, and never handed off again (unless this worker stops).
+   */
+  received(socket: Socket, more: boolean): void {
+    holdUnread(socket);
+    if (more) this.owesIdle = true;
+    if (this.stopping) {
+      this.admission.take(socket); // draining: served here, after what is in flight
+    } else if (this.admission.hasRoom()) {
+      this.take(socket);
+    } else {
+      (socket as Held)[FROM_MASTER] = true;
+      this.hold(socket);
     }
-    this.take(socket);
   }
 
   private take(socket: Socket): void {
+    this.workStartedAt = performance.now();
     this.admission.take(socket);
     if (this.advertisedRoom && !this.stopping && !this.admission.hasRoom()) {
       this.advertisedRoom = false;
@@ -58,37 +99,62 @@ export class AcceptFront {
     }
   }
 
-  /** A connection the master passed on from a busy worker. */
-  received(socket: Socket): void {
-    holdUnread(socket);
-    // While draining, serve it here (after what is in flight) rather than send it round again.
-    if (this.stopping) {
-      this.admission.take(socket);
-      return;
+  /** Keeps a connection unread until this worker has room (or its work runs long). */
+  private hold(socket: Held): void {
+    this.held.push(socket);
+    if (this.longWorkTimer) this.longWorkTimer.refresh();
+    else this.longWorkTimer = setTimeout(() => this.workRanLong(), LONG_WORK_MS).unref();
+  }
+
+  /** Timer: if the current work is still going, what is held goes to workers with room. */
+  private workRanLong(): void {
+    if (this.held.length === 0 || this.admission.hasRoom()) return;
+    if (performance.now() - this.workStartedAt >= LONG_WORK_MS) this.handOffHeld();
+    else this.longWorkTimer?.refresh();
+  }
+
+  /** Hands off what this worker accepted itself; what the master sent stays. */
+  private handOffHeld(): void {
+    let kept = 0;
+    for (let i = 0; i < this.held.length; i++) {
+      const socket = this.held[i]!;
+      if (socket[FROM_MASTER]) this.held[kept++] = socket;
+      else this.handOff(socket);
     }
-    if (!this.admission.hasRoom()) {
-      this.handOff(socket);
-      return;
-    }
-    this.take(socket);
+    this.held.length = kept;
   }
 
   private handOff(socket: Socket): void {
     this.advertisedRoom = false; // the master marks a worker that hands off as busy
+    this.owesIdle = true;
     this.send({ cmd: "gpe:handoff" }, socket);
   }
 
-  /** Called whenever a request or connection ends: report room if the master believes we have none. */
+  /** Called whenever a request or connection ends: report room, and start what is held. */
   roomChanged(): void {
-    if (!this.advertisedRoom && !this.stopping && this.admission.hasRoom()) {
+    if (this.stopping || !this.admission.hasRoom()) return;
+    if (!this.advertisedRoom && (this.owesIdle || this.held.length === 0)) {
       this.advertisedRoom = true;
+      this.owesIdle = false;
       this.send({ cmd: "gpe:idle" });
     }
+    if (this.held.length === 0) return;
+    // The work that just ended ran long (a CPU-bound request the timer could not interrupt):
+    // what waited behind it goes to whichever worker is free; this one takes the oldest.
+    const ranLong = performance.now() - this.workStartedAt >= LONG_WORK_MS;
+    const next = this.held.shift()!;
+    if (ranLong) this.handOffHeld();
+    this.take(next);
   }
 
   /** Stops accepting; connections already taken go on. */
   close(): void {
     this.stopping = true;
+    if (this.longWorkTimer) clearTimeout(this.longWorkTimer);
+    // Held connections were never started: workers that are not stopping serve them, except
+    // those that have been round the master once already.
+    this.handOffHeld();
+    for (const socket of this.held.splice(0)) this.admission.take(socket);
     for (const server of this.servers) server.close();
   }
 }

@@ -27,7 +27,7 @@ export type HookName =
 
 export type ToWorker =
   | { cmd: "gpe:listen"; backlog: number; last: boolean } // + the listening handle
-  | { cmd: "gpe:conn" } // + a socket handed off by a busy worker
+  | { cmd: "gpe:conn"; more: boolean } // + a socket handed off by a busy worker; more = others wait
   | { cmd: "gpe:flush"; id: number }
   | { cmd: "gpe:exit-ok" }; // no connection follows this message: the worker may exit once idle
 

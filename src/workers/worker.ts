@@ -194,7 +194,7 @@ export async function runWorker(init: WorkerInit): Promise<void> {
         }
         break;
       case "gpe:conn":
-        front!.received(handle as Socket);
+        front!.received(handle as Socket, m.more);
         break;
       case "gpe:exit-ok":
         exitAgreed = true;

@@ -24,6 +24,23 @@ describe("sync worker", () => {
     }
   });
 
+  it("never leaves a burst of connections behind a long request while another worker is free", async () => {
+    // The busy worker's event loop is free (the request awaits a timer), so it accepts part of the
+    // burst; what it holds must go to the free worker once its request has run long.
+    const s = await startServer({ workers: 2, args: ["-k", "sync"] });
+    const slow = request(s.url("/sleep?ms=3000"));
+    await new Promise((r) => setTimeout(r, 200));
+    for (let round = 0; round < 3; round++) {
+      const t0 = Date.now();
+      const results = await Promise.all(Array.from({ length: 16 }, () => request(s.url("/pid")).then((r) => ({ status: r.status, ms: Date.now() - t0 }))));
+      for (const r of results) {
+        assert.equal(r.status, 200);
+        assert.ok(r.ms < 1500, `a request of the burst waited ${r.ms} ms`);
+      }
+    }
+    assert.equal((await slow).status, 200);
+  });
+
   it("runs one request at a time per worker and closes the connection after each response", async () => {
     const s = await startServer({ workers: 1, args: ["-k", "sync"] });
     const [a, b] = await Promise.all([json(request(s.url("/sleep?ms=300"))), json(request(s.url("/sleep?ms=300")))]);
