@@ -74,8 +74,9 @@ export class AcceptFront {
   }
 
   /**
-   * A connection the master passed on. It has been round once: it is served here, now or after
-   * what this worker holds, and never handed off again (unless this worker stops).
+   * A connection the master passed on: served here, now or after what this worker holds (it
+   * may have taken another from the kernel since it reported room). Like any held connection,
+   * it goes round again only if the work in front of it runs long.
    */
   received(socket: Socket, more: boolean): void {
     holdUnread(socket);
@@ -113,15 +114,8 @@ export class AcceptFront {
     else this.longWorkTimer?.refresh();
   }
 
-  /** Hands off what this worker accepted itself; what the master sent stays. */
   private handOffHeld(): void {
-    let kept = 0;
-    for (let i = 0; i < this.held.length; i++) {
-      const socket = this.held[i]!;
-      if (socket[FROM_MASTER]) this.held[kept++] = socket;
-      else this.handOff(socket);
-    }
-    this.held.length = kept;
+    for (const socket of this.held.splice(0)) this.handOff(socket);
   }
 
   private handOff(socket: Socket): void {
@@ -152,9 +146,11 @@ export class AcceptFront {
     this.stopping = true;
     if (this.longWorkTimer) clearTimeout(this.longWorkTimer);
     // Held connections were never started: workers that are not stopping serve them, except
-    // those that have been round the master once already.
-    this.handOffHeld();
-    for (const socket of this.held.splice(0)) this.admission.take(socket);
+    // those that have been round the master once already (it may be stopping everything).
+    for (const socket of this.held.splice(0)) {
+      if (socket[FROM_MASTER]) this.admission.take(socket);
+      else this.handOff(socket);
+    }
     for (const server of this.servers) server.close();
   }
 }
