@@ -41,8 +41,8 @@ export class AcceptFront {
   private stopping = false;
   /** Accepted while this worker had no room; not read yet, so still free to go elsewhere. */
   private readonly held: Held[] = [];
-  /** When the connection now being served was taken. */
-  private workStartedAt = 0;
+  /** When this worker last filled up: the age of the work that held connections wait behind. */
+  private fullSince = 0;
   private longWorkTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -69,7 +69,7 @@ export class AcceptFront {
   private accepted(socket: Socket): void {
     if (this.stopping) this.handOff(socket);
     else if (this.admission.hasRoom()) this.take(socket);
-    else if (this.held.length < HOLD_MAX && performance.now() - this.workStartedAt < LONG_WORK_MS) this.hold(socket);
+    else if (this.held.length < HOLD_MAX && performance.now() - this.fullSince < LONG_WORK_MS) this.hold(socket);
     else this.handOff(socket);
   }
 
@@ -92,9 +92,10 @@ export class AcceptFront {
   }
 
   private take(socket: Socket): void {
-    this.workStartedAt = performance.now();
     this.admission.take(socket);
-    if (this.advertisedRoom && !this.stopping && !this.admission.hasRoom()) {
+    if (this.admission.hasRoom()) return; // an async worker, almost always: no clock read, no message
+    this.fullSince = performance.now();
+    if (this.advertisedRoom && !this.stopping) {
       this.advertisedRoom = false;
       this.send({ cmd: "gpe:full" });
     }
@@ -103,6 +104,7 @@ export class AcceptFront {
   /** Keeps a connection unread until this worker has room (or its work runs long). */
   private hold(socket: Held): void {
     this.held.push(socket);
+    if (this.held.length > 1) return; // the timer is already set for the work in front
     if (this.longWorkTimer) this.longWorkTimer.refresh();
     else this.longWorkTimer = setTimeout(() => this.workRanLong(), LONG_WORK_MS).unref();
   }
@@ -110,7 +112,7 @@ export class AcceptFront {
   /** Timer: if the current work is still going, what is held goes to workers with room. */
   private workRanLong(): void {
     if (this.held.length === 0 || this.admission.hasRoom()) return;
-    if (performance.now() - this.workStartedAt >= LONG_WORK_MS) this.handOffHeld();
+    if (performance.now() - this.fullSince >= LONG_WORK_MS) this.handOffHeld();
     else this.longWorkTimer?.refresh();
   }
 
@@ -135,7 +137,7 @@ export class AcceptFront {
     if (this.held.length === 0) return;
     // The work that just ended ran long (a CPU-bound request the timer could not interrupt):
     // what waited behind it goes to whichever worker is free; this one takes the oldest.
-    const ranLong = performance.now() - this.workStartedAt >= LONG_WORK_MS;
+    const ranLong = performance.now() - this.fullSince >= LONG_WORK_MS;
     const next = this.held.shift()!;
     if (ranLong) this.handOffHeld();
     this.take(next);
