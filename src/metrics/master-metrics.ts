@@ -60,7 +60,8 @@ export class MasterMetrics {
     private readonly workers: () => readonly WorkerView[],
     private readonly queues: QueueView = { queued: () => 0, listenQueues: () => [] },
   ) {
-    collectDefaultMetrics({ register: this.registry, prefix: "gunicorn_master_" });
+    // Lag sampled 10 times a second, not prom-client's 100: an idle master should stay asleep.
+    collectDefaultMetrics({ register: this.registry, prefix: "gunicorn_master_", eventLoopMonitoringPrecision: 100 });
   }
 
   restart(reason: RestartReason, slot: number, exitStatus: number): void {

@@ -175,7 +175,7 @@ export async function runWorker(init: WorkerInit): Promise<void> {
   });
 
   const heartbeatMs = s.timeout > 0 ? Math.max(100, Math.min(1000, (s.timeout * 1000) / 4)) : 1000;
-  const probe = new LoadProbe();
+  const probe = new LoadProbe(heartbeatMs);
   setInterval(() => send({ cmd: "gpe:hb", inFlight: engine.active, ...probe.sample(), storeWriteErrors: snapshot.writeErrors }), heartbeatMs).unref();
 
   let listening = Promise.resolve();

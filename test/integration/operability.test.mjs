@@ -35,6 +35,27 @@ describe("saturation metrics", () => {
     await waitFor(async () => (await a.scrape()).sum("gunicorn_worker_capacity") === 50, { what: "async capacity" });
   });
 
+  it("reports an idle worker's event loop as idle, and a CPU-bound one as busy and late", async () => {
+    const s = await startServer({ workers: 1, args: ["-k", "async"] });
+    const gauges = (m) => ({ elu: m.sum("gunicorn_worker_event_loop_utilization"), lag: m.sum("gunicorn_worker_event_loop_lag_seconds") });
+    await sleep(2200); // two heartbeats of an idle worker
+    const idle = gauges(await s.scrape());
+    assert.ok(idle.elu < 0.2 && idle.lag < 0.05, `idle worker: ${JSON.stringify(idle)}`);
+    // Back-to-back 150 ms busy loops for about 3 s: every heartbeat in that time runs late.
+    let busy = { elu: 0, lag: 0 };
+    const load = (async () => {
+      for (let i = 0; i < 20; i++) await request(s.url("/busy?ms=150"));
+    })();
+    for (let i = 0; i < 12; i++) {
+      await sleep(250);
+      const g = gauges(await s.scrape());
+      busy = { elu: Math.max(busy.elu, g.elu), lag: Math.max(busy.lag, g.lag) };
+    }
+    await load;
+    assert.ok(busy.elu > 0.8, `busy worker's utilization: ${busy.elu}`);
+    assert.ok(busy.lag > 0.005 && busy.lag < 0.2, `busy worker's lag: ${busy.lag}`);
+  });
+
   it("grows a blocked worker's heartbeat age, and counts connections waiting in the kernel's queue", async () => {
     const s = await startServer({ workers: 1, args: ["-t", "60"] });
     request(s.url("/hang"), { timeout: 20_000 }).catch(() => {});
