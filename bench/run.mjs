@@ -4,7 +4,7 @@
 // gunicorn and python3-prometheus-client and is skipped with a message without them.
 //   npm run bench                         every scenario (about 15 minutes on 2 cores)
 //   BENCH_SCENARIOS=keepalive,scrape npm run bench
-// Knobs: BENCH_DURATION (s per wrk run, 5), BENCH_ROUNDS (5), BENCH_SCRAPES (500), BENCH_RESTARTS (1000),
+// Knobs: BENCH_DURATION (s per wrk run, 3), BENCH_ROUNDS (10; the mixed-load scenario runs at most 5), BENCH_SCRAPES (500), BENCH_RESTARTS (1000),
 // BENCH_MIXED_RATE (requests/s of the mixed-load scenario, 500).
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -16,11 +16,13 @@ import http from "node:http";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CLI = join(HERE, "..", "bin", "gpe-server.js");
-const DURATION = Number(process.env.BENCH_DURATION ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const DURATION = Number(process.env.BENCH_DURATION ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 500);
 const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 1000);
 const ALL = ["keepalive", "close", "mixed", "thread", "scrape", "restarts", "reload", "memory", "gunicorn"];
+/** The mixed-load runs last 10 s each: fewer rounds. */
+const MIXED_ROUNDS = Math.min(ROUNDS, 5);
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? ALL.join(",")).split(",");
 
 if (spawnSync("wrk", ["--version"]).error) {
@@ -147,7 +149,7 @@ async function gunicorn(workers) {
   const dir = mkdtempSync(join(tmpdir(), "gunicorn-bench-"));
   const s = start("gunicorn", ["-w", String(workers), "-b", `127.0.0.1:${port}`, "-c", "gunicorn_bench.conf.py", "--log-level", "warning", "wsgi_hello:app"], { PROMETHEUS_MULTIPROC_DIR: dir }, HERE);
   await until(`http://127.0.0.1:${port}/`);
-  return { url: `http://127.0.0.1:${port}`, stop: async () => { await s.stop(); rmSync(dir, { recursive: true, force: true }); } };
+  return { url: `http://127.0.0.1:${port}`, pid: s.child.pid, stop: async () => { await s.stop(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 // ---- results ----------------------------------------------------------------------------------
@@ -159,22 +161,52 @@ function report(scenario, value, target = "", met = null) {
   console.log(`${scenario}: ${value}${target ? `  [target ${target}: ${met ? "met" : "NOT met"}]` : ""}`);
 }
 
-/** Alternates competitors over rounds; returns the mean of `measure` for each. */
-async function alternate(competitors, measure) {
-  const sums = new Map(competitors.map(([name]) => [name, []]));
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? competitors : [...competitors].reverse();
-    for (const [name, launch] of order) {
-      const c = await launch();
-      try {
-        sums.get(name).push(await measure(c));
-      } finally {
-        await c.stop();
+/**
+ * Starts every competitor once, warms each up, then measures them in turn, round after round,
+ * rotating who goes first so that each takes every place in the order equally often. Idle
+ * competitors wait on their sockets meanwhile (none does work while idle). Returns, per
+ * competitor, the list of what `measure` gave in each round.
+ */
+async function alternate(competitors, measure, { rounds = ROUNDS, warmup = null } = {}) {
+  const results = new Map(competitors.map(([name]) => [name, []]));
+  const running = [];
+  try {
+    for (const [name, launch] of competitors) running.push([name, await launch()]);
+    if (warmup) for (const [, c] of running) await warmup(c);
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < running.length; i++) {
+        const [name, c] = running[(round + i) % running.length];
+        results.get(name).push(await measure(c));
       }
     }
+  } finally {
+    for (const [, c] of running) await c.stop();
   }
-  return sums;
+  return results;
 }
+/** CPU seconds used so far by a process and all its descendants (Linux /proc). */
+function treeCpuSeconds(pid) {
+  let total = 0;
+  const visit = (p) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      total += (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
+      for (const child of childPids(p)) visit(child);
+    } catch {
+      // the process exited meanwhile
+    }
+  };
+  visit(pid);
+  return total;
+}
+/** One wrk run against a competitor: requests/s and the competitor's CPU µs per request. */
+function throughput(c, opts) {
+  const before = treeCpuSeconds(c.pid);
+  const r = wrk({ url: `${c.url}/`, ...opts });
+  return { rps: r.rps, cpuUs: ((treeCpuSeconds(c.pid) - before) / r.total) * 1e6 };
+}
+const warmup = (opts) => (c) => void wrk({ url: `${c.url}/`, duration: 2, ...opts });
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -186,6 +218,17 @@ function ratios(values, baselines) {
   return { median: median(each), min: Math.min(...each), max: Math.max(...each) };
 }
 const spread = (q) => `median of ${ROUNDS} rounds, range ${fmt(q.min, 3)}-${fmt(q.max, 3)}`;
+
+/** Sum of a family's samples in a scrape. */
+function counterSum(url, name) {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve(body.split("\n").filter((l) => l.startsWith(name)).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(" ") + 1)), 0)));
+    }).on("error", reject);
+  });
+}
 
 async function scrapeLatency(url, n = SCRAPES) {
   const times = [];
@@ -202,6 +245,9 @@ async function scrapeLatency(url, n = SCRAPES) {
 
 console.log(`# gpe-server bench: node ${process.version}, wrk -t2, ${DURATION}s runs, ${ROUNDS} alternating rounds, ${new Date().toISOString()}`);
 
+const rpsOf = (r, name) => r.get(name).map((x) => x.rps);
+const cpuOf = (r, name) => median(r.get(name).map((x) => x.cpuUs));
+
 if (SCENARIOS.includes("keepalive")) {
   for (const workers of [2, 4]) {
     const r = await alternate([
@@ -209,11 +255,11 @@ if (SCENARIOS.includes("keepalive")) {
       ["prom-client", () => promclient(workers)],
       ["gpe async", () => gpe(workers, ["-k", "async"])],
       ["gpe sync", () => gpe(workers, ["-k", "sync", "--keep-alive", "2"])],
-    ], (c) => wrk({ url: `${c.url}/` }).rps);
-    const base = r.get("bare");
+    ], (c) => throughput(c, {}), { warmup: warmup({}) });
+    const base = rpsOf(r, "bare");
     for (const name of ["prom-client", "gpe async", "gpe sync"]) {
-      const q = ratios(r.get(name), base);
-      report(`keep-alive, ${workers} workers, ${name}`, `${fmt(q.median, 3)} × bare (${spread(q)}; ${Math.round(mean(r.get(name)))} vs ${Math.round(mean(base))} req/s)`, name.startsWith("gpe") ? "≥ 0.98" : "", name.startsWith("gpe") ? q.median >= 0.98 : null);
+      const q = ratios(rpsOf(r, name), base);
+      report(`keep-alive, ${workers} workers, ${name}`, `${fmt(q.median, 3)} × bare (${spread(q)}; ${Math.round(median(rpsOf(r, name)))} vs ${Math.round(median(base))} req/s; CPU ${fmt(cpuOf(r, name), 1)} vs ${fmt(cpuOf(r, "bare"), 1)} µs a request)`, name.startsWith("gpe") ? "≥ 0.98" : "", name.startsWith("gpe") ? q.median >= 0.98 : null);
     }
   }
 }
@@ -226,11 +272,14 @@ if (SCENARIOS.includes("close")) {
       ["prom-client", () => promclient(workers)],
       ["gpe async", () => gpe(workers, ["-k", "async"])],
       ["gpe sync", () => gpe(workers, ["-k", "sync"])],
-    ], (c) => wrk({ url: `${c.url}/`, close: true }).rps);
-    const best = r.get("bare").map((v, i) => Math.max(v, r.get("bare sched none")[i]));
+    ], (c) => throughput(c, { close: true }), { warmup: warmup({ close: true }) });
+    const rr = rpsOf(r, "bare");
+    const none = rpsOf(r, "bare sched none");
+    const best = rr.map((v, i) => Math.max(v, none[i]));
+    const bestCpu = Math.min(cpuOf(r, "bare"), cpuOf(r, "bare sched none"));
     for (const name of ["prom-client", "gpe async", "gpe sync"]) {
-      const q = ratios(r.get(name), best);
-      report(`Connection: close, ${workers} workers, ${name}`, `${fmt(q.median, 3)} × best bare (${spread(q)}; ${Math.round(mean(r.get(name)))} req/s; rr ${Math.round(mean(r.get("bare")))}, none ${Math.round(mean(r.get("bare sched none")))})`, name.startsWith("gpe") ? "≥ 0.95" : "", name.startsWith("gpe") ? q.median >= 0.95 : null);
+      const q = ratios(rpsOf(r, name), best);
+      report(`Connection: close, ${workers} workers, ${name}`, `${fmt(q.median, 3)} × best bare (${spread(q)}; ${Math.round(median(rpsOf(r, name)))} req/s; rr ${Math.round(median(rr))}, none ${Math.round(median(none))}; CPU ${fmt(cpuOf(r, name), 1)} vs ${fmt(bestCpu, 1)} µs a request)`, name.startsWith("gpe") ? "≥ 0.95" : "", name.startsWith("gpe") ? q.median >= 0.95 : null);
     }
   }
 }
@@ -251,7 +300,7 @@ if (SCENARIOS.includes("mixed")) {
   ], async (c) => {
     const out = spawnSync(process.execPath, [join(HERE, "open-loop.mjs"), c.url, String(rate), String(seconds)], { encoding: "utf8" }).stdout;
     return JSON.parse(out);
-  });
+  }, { rounds: MIXED_ROUNDS });
   const p99 = (name) => median(r.get(name).map((x) => x.fastP99));
   const rr = p99("cluster round-robin");
   const rrAll = median(r.get("cluster round-robin").map((x) => x.allP99));
@@ -259,7 +308,7 @@ if (SCENARIOS.includes("mixed")) {
     const ratio = p99(name) / rr;
     const runs = r.get(name);
     const errors = runs.reduce((a, x) => a + x.errors + x.unfinished, 0);
-    report(`mixed load at ${rate} req/s, fast requests' p99, 4 workers, ${name}`, `${fmt(p99(name), 1)} ms = ${fmt(ratio, 2)} × round-robin's ${fmt(rr, 1)} ms (median of ${ROUNDS} rounds; p99 of all requests ${fmt(median(runs.map((x) => x.allP99)), 1)} vs ${fmt(rrAll, 1)} ms; ${errors} failed)`, name === "gpe sync" ? "≤ 0.5" : "", name === "gpe sync" ? ratio <= 0.5 : null);
+    report(`mixed load at ${rate} req/s, fast requests' p99, 4 workers, ${name}`, `${fmt(p99(name), 1)} ms = ${fmt(ratio, 2)} × round-robin's ${fmt(rr, 1)} ms (median of ${MIXED_ROUNDS} rounds; p99 of all requests ${fmt(median(runs.map((x) => x.allP99)), 1)} vs ${fmt(rrAll, 1)} ms; ${errors} failed)`, name === "gpe sync" ? "≤ 0.5" : "", name === "gpe sync" ? ratio <= 0.5 : null);
   }
 }
 
@@ -293,24 +342,45 @@ if (SCENARIOS.includes("scrape")) {
 }
 
 if (SCENARIOS.includes("restarts")) {
-  const g = await gpe(8, ["-k", "async", "--max-requests", "1"], { BENCH_SERIES: "200" });
+  // Two servers side by side, alike but for worker restarts: both serve RESTARTS requests, and on
+  // one each request ends its worker (max-requests 1). They are then scraped in turn, so that the
+  // machine's noise falls on both alike.
+  const fresh = await gpe(8, ["-k", "async"], { BENCH_SERIES: "200" });
+  const cycled = await gpe(8, ["-k", "async", "--max-requests", "1"], { BENCH_SERIES: "200" });
   try {
-    await sleep(1500);
-    const fresh = await scrapeLatency(g.metricsUrl);
-    let done = 0;
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (done < RESTARTS) {
-        done++;
-        await get(`${g.url}/`).catch(() => {});
+    // Requests until RESTARTS workers have been replaced (a retiring worker may serve one more).
+    const drive = async (g, count) => {
+      let sent = 0;
+      await Promise.all(Array.from({ length: 8 }, async () => {
+        while (sent < count) {
+          sent++;
+          await get(`${g.url}/`).catch(() => {});
+        }
+      }));
+    };
+    let requests = 0;
+    while ((await counterSum(cycled.metricsUrl, "gunicorn_master_worker_restarts_total")) < RESTARTS) {
+      await drive(cycled, 50);
+      requests += 50;
+    }
+    await drive(fresh, requests);
+    await sleep(2500); // the last replacements boot; every worker flushes
+    const times = { fresh: [], cycled: [] };
+    for (let i = 0; i < SCRAPES; i++) {
+      for (const [name, g] of [["fresh", fresh], ["cycled", cycled]]) {
+        const t0 = performance.now();
+        await get(g.metricsUrl);
+        times[name].push(performance.now() - t0);
       }
-    }));
-    await sleep(1500);
-    const after = await scrapeLatency(g.metricsUrl);
-    const files = spawnSync("sh", ["-c", `ls ${g.dir} | wc -l`], { encoding: "utf8" }).stdout.trim();
-    const ratio = after.p99 / fresh.p99;
-    report(`scrape after ${RESTARTS} restarts (8 workers × 200 series)`, `p99 ${fmt(after.p99)} ms = ${fmt(ratio)} × fresh (${fmt(fresh.p99)} ms); ${files} files in the store`, "≤ 1.2 × fresh", ratio <= 1.2);
+    }
+    const p = (xs, q) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * q)];
+    const files = spawnSync("sh", ["-c", `ls ${cycled.dir} | wc -l`], { encoding: "utf8" }).stdout.trim();
+    const restarts = await counterSum(cycled.metricsUrl, "gunicorn_master_worker_restarts_total");
+    const ratio = p(times.cycled, 0.99) / p(times.fresh, 0.99);
+    report(`scrape after ${RESTARTS} restarts (8 workers × 200 series)`, `p99 ${fmt(p(times.cycled, 0.99))} ms = ${fmt(ratio)} × a fresh twin's ${fmt(p(times.fresh, 0.99))} ms (medians ${fmt(p(times.cycled, 0.5))} / ${fmt(p(times.fresh, 0.5))} ms; ${SCRAPES} scrapes each, in turn); ${restarts} restarts, ${files} files in the store`, "≤ 1.2 × fresh", ratio <= 1.2);
   } finally {
-    await g.stop();
+    await fresh.stop();
+    await cycled.stop();
   }
 }
 
@@ -344,6 +414,13 @@ if (SCENARIOS.includes("memory")) {
     const gpeWorkers = mean(childPids(g.pid).map(rss));
     const master = rss(g.pid);
     report("memory: gpe-server master RSS", `${fmt(master / 1048576, 1)} MiB (bare node:cluster primary ${fmt(rss(b.pid) / 1048576, 1)} MiB)`, "≤ 80 MB", master <= 80e6);
+    // An idle server should not keep waking up: CPU over 10 s of no traffic, master and workers,
+    // once the traffic's after-effects (JIT, GC) have settled.
+    await sleep(10_000);
+    const before = [treeCpuSeconds(b.pid), treeCpuSeconds(g.pid)];
+    await sleep(10_000);
+    const idle = [treeCpuSeconds(b.pid) - before[0], treeCpuSeconds(g.pid) - before[1]].map((x) => (x / 10) * 100);
+    report("idle CPU (4 workers and their master, 10 s without traffic)", `gpe-server ${fmt(idle[1])} % of a core, bare node:cluster ${fmt(idle[0])} %`);
     report("memory: per-worker overhead", `${fmt((gpeWorkers - bareWorkers) / 1048576, 1)} MiB (gpe worker ${fmt(gpeWorkers / 1048576, 1)} MiB vs bare ${fmt(bareWorkers / 1048576, 1)} MiB)`, "≤ 10 MB", gpeWorkers - bareWorkers <= 10e6);
   } finally {
     await b.stop();
@@ -358,10 +435,9 @@ if (SCENARIOS.includes("gunicorn")) {
     const r = await alternate([
       ["gunicorn", () => gunicorn(4)],
       ["gpe async", () => gpe(4, ["-k", "async"])],
-    ], (c) => wrk({ url: `${c.url}/` }).rps);
-    const q = ratios(r.get("gpe async"), r.get("gunicorn"));
-    const ratio = q.median;
-    report("vs gunicorn + prometheus_client (4 sync workers, multiprocess)", `${fmt(ratio, 2)} × (${spread(q)}; ${Math.round(mean(r.get("gpe async")))} vs ${Math.round(mean(r.get("gunicorn")))} req/s)`, "≥ 5", ratio >= 5);
+    ], (c) => throughput(c, {}), { warmup: warmup({}) });
+    const q = ratios(rpsOf(r, "gpe async"), rpsOf(r, "gunicorn"));
+    report("vs gunicorn + prometheus_client (4 sync workers, multiprocess)", `${fmt(q.median, 2)} × (${spread(q)}; ${Math.round(median(rpsOf(r, "gpe async")))} vs ${Math.round(median(rpsOf(r, "gunicorn")))} req/s; CPU ${fmt(cpuOf(r, "gpe async"), 1)} vs ${fmt(cpuOf(r, "gunicorn"), 1)} µs a request)`, "≥ 5", q.median >= 5);
   }
 }
 

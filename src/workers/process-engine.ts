@@ -44,7 +44,8 @@ export class ProcessEngine implements Engine {
   private readonly metrics: RequestMetrics;
   private readonly failures: FailureCounters;
   private readonly pipeline: RequestPipeline;
-  private readonly pending: PendingConnections;
+  /** Sync only: connections that have not started a request yet count as work. */
+  private readonly pending: PendingConnections | null;
   private open = 0;
   private readonly onSocketClose: () => void;
   private readonly sync: boolean;
@@ -54,7 +55,7 @@ export class ProcessEngine implements Engine {
     this.sync = ctx.init.workerClass === "sync";
     this.metrics = RequestMetrics.inMemory(s.metrics_buckets);
     this.failures = new FailureCounters(s.metrics_endpoint_limit);
-    this.pending = new PendingConnections(ctx.onRoomChanged);
+    this.pending = this.sync ? new PendingConnections(ctx.onRoomChanged) : null;
     this.onSocketClose = () => {
       this.open--;
       ctx.onRoomChanged();
@@ -76,7 +77,7 @@ export class ProcessEngine implements Engine {
         preRequest: hooks.pre_request ? (req) => runHookSync(hooks, "pre_request", log, workerInfo, req) : undefined,
         postRequest: hooks.post_request ? (req, res) => runHookSync(hooks, "post_request", log, workerInfo, req, res) : undefined,
       },
-      onRequestStart: (req) => this.pending.started(req.socket),
+      onRequestStart: this.pending ? (req) => this.pending!.started(req.socket) : undefined,
       onRequestDone: ctx.onRequestDone,
     });
   }
@@ -84,14 +85,14 @@ export class ProcessEngine implements Engine {
   async start(): Promise<void> {}
 
   hasRoom(): boolean {
-    if (this.sync) return this.pipeline.active + this.pipeline.queued + this.pending.count < 1;
+    if (this.pending) return this.pipeline.active + this.pipeline.queued + this.pending.count < 1;
     return this.open < this.ctx.init.settings.worker_connections;
   }
 
   take(socket: Socket): void {
     this.open++;
-    socket.once("close", this.onSocketClose);
-    this.pending.add(socket);
+    socket.on("close", this.onSocketClose); // a socket closes once: no once() wrapper to allocate
+    this.pending?.add(socket);
     this.pipeline.serve(socket);
   }
 

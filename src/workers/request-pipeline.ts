@@ -32,7 +32,8 @@ export interface PipelineOptions {
   };
   /** Called when a request finishes: admission bookkeeping and max-requests counting. */
   onRequestDone(): void;
-  onRequestStart(req: IncomingMessage): void;
+  /** Called when a request's head has arrived (sync and thread workers count waiting connections). */
+  onRequestStart?: ((req: IncomingMessage) => void) | undefined;
 }
 
 const START = Symbol("gpe.start");
@@ -102,7 +103,7 @@ export class RequestPipeline {
     const t = res as TrackedResponse;
     t[START] = performance.now();
     if (this.o.accessLog) t[BYTES] = req.socket?.bytesWritten ?? 0; // only the access log needs it
-    this.o.onRequestStart(req);
+    this.o.onRequestStart?.(req);
     if (this.o.closeAfterResponse || this.closing) res.shouldKeepAlive = false;
     if (this.inFlight >= this.o.concurrency) {
       this.waiting.push([req, res]);
