@@ -2,7 +2,7 @@
 // alternating, on the same app and worker count. Prints ratios; absolute figures on a shared
 // 2-core machine mean little. Needs wrk (apt-get install -y wrk); the gunicorn scenario needs
 // gunicorn and python3-prometheus-client and is skipped with a message without them.
-//   npm run bench                         every scenario (about 15 minutes on 2 cores)
+//   npm run bench                         every scenario (about 27 minutes on 2 cores)
 //   BENCH_SCENARIOS=keepalive,scrape npm run bench
 // Knobs: BENCH_DURATION (s per wrk run, 3), BENCH_ROUNDS (10; the mixed-load scenario runs at most 5), BENCH_SCRAPES (500), BENCH_RESTARTS (1000),
 // BENCH_MIXED_RATE (requests/s of the mixed-load scenario, 500).
