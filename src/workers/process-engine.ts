@@ -24,6 +24,8 @@ export interface EngineContext {
   onRequestDone(): void;
   /** A connection closed or started its first request: there may be room for another. */
   onRoomChanged(): void;
+  /** Part of the engine died (a thread of a thread worker): finish what is in flight, exit with `code`. */
+  crashed(code: number): void;
 }
 
 export interface Engine extends Admission {

@@ -59,8 +59,13 @@ export class ThreadEngine implements Engine {
         worker.once("error", reject);
         worker.once("exit", (code) => {
           reject(new Error(`thread ${index} exited with code ${code}`));
-          this.ctx.log.error(`thread ${index} exited with code ${code}; restarting the worker`);
-          process.kill(process.pid, "SIGTERM");
+          this.ctx.log.error(`thread ${index} exited with code ${code}; this worker finishes its requests and is replaced`);
+          // The pool is short of a thread: the other threads finish what they have, then the
+          // process exits with the thread's code, so the master counts a crash.
+          this.ctx.crashed(code === 0 ? 1 : code);
+          // Its connections have nobody to answer them now.
+          thread.inFlight = 0;
+          for (const id of [...thread.routes.keys()]) this.sockets.get(id)?.destroy();
         });
       }));
     }
@@ -115,7 +120,7 @@ export class ThreadEngine implements Engine {
   }
 
   uncaught(): void {
-    // The app runs in the threads; an error escaping one ends that thread, which restarts the worker.
+    // The app runs in the threads: a thread counts its own uncaught errors (thread-entry.ts).
   }
 
   get connections(): number {

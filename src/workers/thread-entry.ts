@@ -6,12 +6,12 @@ import { createLogger } from "../logging/logger.js";
 import { createAccessLog } from "../logging/access-log.js";
 import { loadHooks, runHookSync, type Hooks } from "../config/hooks.js";
 import { loadApp, parseAppSpec } from "./app-loader.js";
-import { RequestPipeline } from "./request-pipeline.js";
+import { RequestPipeline, errorType } from "./request-pipeline.js";
 import { FailureCounters, RequestMetrics, regionLength } from "../metrics/request-metrics.js";
 import { BridgedSocket, type BridgeMessage } from "./socket-bridge.js";
 import { findAppRegistries } from "../metrics/worker-snapshot.js";
 import { limitsOf } from "./process-engine.js";
-import type { WorkerInit } from "./protocol.js";
+import { EXIT_UNCAUGHT, type WorkerInit } from "./protocol.js";
 import type { FamilyJSON } from "../metrics/family.js";
 
 export interface ThreadData {
@@ -71,6 +71,22 @@ async function boot(): Promise<void> {
     post({ t: "metrics", families });
   };
   if (s.metrics_enabled) setInterval(() => void publishMetrics(), s.metrics_flush_interval * 1000).unref();
+
+  // An error the app throws outside any request (a timer, a floating promise), as in a process
+  // worker: counted, logged once, published, and this thread ends with EXIT_UNCAUGHT; the process
+  // then lets its other threads finish and exits with that code (thread-engine.ts).
+  let dying = false;
+  const onUncaught = (err: unknown, what: string) => {
+    if (dying) return;
+    dying = true;
+    log.fatal({ err }, `${what} in the app, outside any request: this worker exits and is replaced`);
+    failures.appFailed("other", "unknown", errorType(err));
+    const exit = () => process.exit(EXIT_UNCAUGHT);
+    if (s.metrics_enabled) publishMetrics().then(exit, exit);
+    else exit();
+  };
+  process.on("uncaughtException", (err) => onUncaught(err, "uncaught exception"));
+  process.on("unhandledRejection", (reason) => onUncaught(reason, "unhandled promise rejection"));
 
   port.on("message", (m: BridgeMessage | { t: "stop" } | { t: "publish" }) => {
     if (m.t === "open") {

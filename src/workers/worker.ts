@@ -43,11 +43,17 @@ export async function runWorker(init: WorkerInit): Promise<void> {
   let handled = 0;
   let retiring = false;
   let front: AcceptFront | null = null;
+  /** What the process exits with once it has stopped: 0, or the code of a crash that stopped it. */
+  let exitCode = 0;
   const accessLog = s.accesslog ? createAccessLog(s.accesslog, s.access_log_format) : null;
   const ctx: EngineContext = {
     init, log, hooks, accessLog, workerInfo,
     onRequestDone: () => requestDone(),
     onRoomChanged: () => roomChanged(),
+    crashed: (code) => {
+      exitCode = code;
+      gracefulStop();
+    },
   };
   try {
     if (init.workerClass === "thread") {
@@ -116,7 +122,7 @@ export async function runWorker(init: WorkerInit): Promise<void> {
   let exitAgreed = false;
   function maybeExit(): void {
     if (engine.active !== 0 || engine.connections !== 0) return;
-    if (exitAgreed || !process.connected) return finalExit(0);
+    if (exitAgreed || !process.connected) return finalExit(exitCode);
     if (exitAsked) return;
     exitAsked = true;
     send({ cmd: "gpe:exiting" });
@@ -135,7 +141,7 @@ export async function runWorker(init: WorkerInit): Promise<void> {
     sweep.unref();
     exitTimer = setTimeout(() => {
       log.warn(`graceful timeout: ${engine.active} requests still in flight`);
-      finalExit(0);
+      finalExit(exitCode);
     }, s.graceful_timeout * 1000);
     maybeExit();
   }

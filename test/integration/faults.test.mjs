@@ -92,6 +92,24 @@ describe("faults under load", () => {
     assert.equal(m.sum("gunicorn_master_worker_restarts_total", { reason: "crash" }), 2);
   });
 
+  it("the same in a thread of a thread worker: counted, and the worker finishes its other thread's request before it is replaced", async () => {
+    const s = await startServer({ workers: 1, args: ["-k", "thread", "--threads", "2"] });
+    for (const [path, type] of [["/timer-throw", "TimerError"], ["/floating", "FloatingError"]]) {
+      const before = s.workerPids();
+      // A request in flight on the other thread when the error ends this one.
+      const slow = request(s.url("/sleep?ms=800"));
+      await sleep(100);
+      await request(s.url(path), { timeout: 3000 }).catch(() => {});
+      assert.equal((await slow).status, 200, "the other thread's request finished");
+      await waitFor(() => s.workerPids().length === 1 && !before.includes(s.workerPids()[0]), { what: `a replacement after ${path}` });
+      await waitFor(async () => (await s.scrape()).sum("gunicorn_worker_failed_requests_total", { error_type: type, endpoint: "unknown" }) === 1, { what: `${type} counted` });
+    }
+    const m = await s.scrape();
+    assert.equal(m.sum("gunicorn_master_worker_restarts_total", { reason: "crash" }), 2);
+    assert.equal(m.sum("gunicorn_worker_last_exit_code"), 70);
+    assert.equal((await request(s.url("/"))).status, 200);
+  });
+
   it("1000 signals in a burst (HUP, TTIN, TTOU): a consistent pool, and nothing orphaned", async () => {
     const s = await startServer({ workers: 2 });
     const signals = ["SIGHUP", "SIGTTIN", "SIGTTOU"];
