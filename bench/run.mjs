@@ -8,7 +8,7 @@
 // BENCH_MIXED_RATE (requests/s of the mixed-load scenario, 500), BENCH_KA_WORKERS (worker counts of the
 // keep-alive scenario, 2,4,8,32).
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -231,15 +231,21 @@ function counterSum(url, name) {
   });
 }
 
+/** One scrape's latency in ms. */
+async function scrapeTime(url) {
+  const t0 = performance.now();
+  await get(url);
+  return performance.now() - t0;
+}
+/** Median and p99 of latencies in ms. */
+function latencies(times) {
+  const s = [...times].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)], p99: s[Math.floor(s.length * 0.99)] };
+}
 async function scrapeLatency(url, n = SCRAPES) {
   const times = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await get(url);
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return { median: times[Math.floor(n / 2)], p99: times[Math.floor(n * 0.99)] };
+  for (let i = 0; i < n; i++) times.push(await scrapeTime(url));
+  return latencies(times);
 }
 
 // ---- scenarios --------------------------------------------------------------------------------
@@ -371,17 +377,14 @@ if (SCENARIOS.includes("restarts")) {
     await sleep(2500); // the last replacements boot; every worker flushes
     const times = { fresh: [], cycled: [] };
     for (let i = 0; i < SCRAPES; i++) {
-      for (const [name, g] of [["fresh", fresh], ["cycled", cycled]]) {
-        const t0 = performance.now();
-        await get(g.metricsUrl);
-        times[name].push(performance.now() - t0);
-      }
+      times.fresh.push(await scrapeTime(fresh.metricsUrl));
+      times.cycled.push(await scrapeTime(cycled.metricsUrl));
     }
-    const p = (xs, q) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * q)];
+    const [f, c] = [latencies(times.fresh), latencies(times.cycled)];
     const files = spawnSync("sh", ["-c", `ls ${cycled.dir} | wc -l`], { encoding: "utf8" }).stdout.trim();
     const restarts = await counterSum(cycled.metricsUrl, "gunicorn_master_worker_restarts_total");
-    const ratio = p(times.cycled, 0.99) / p(times.fresh, 0.99);
-    report(`scrape after ${RESTARTS} restarts (8 workers × 200 series)`, `p99 ${fmt(p(times.cycled, 0.99))} ms = ${fmt(ratio)} × a fresh twin's ${fmt(p(times.fresh, 0.99))} ms (medians ${fmt(p(times.cycled, 0.5))} / ${fmt(p(times.fresh, 0.5))} ms; ${SCRAPES} scrapes each, in turn); ${restarts} restarts, ${files} files in the store`, "≤ 1.2 × fresh", ratio <= 1.2);
+    const ratio = c.p99 / f.p99;
+    report(`scrape after ${RESTARTS} restarts (8 workers × 200 series)`, `p99 ${fmt(c.p99)} ms = ${fmt(ratio)} × a fresh twin's ${fmt(f.p99)} ms (medians ${fmt(c.median)} / ${fmt(f.median)} ms; ${SCRAPES} scrapes each, in turn); ${restarts} restarts, ${files} files in the store`, "≤ 1.2 × fresh", ratio <= 1.2);
   } finally {
     await fresh.stop();
     await cycled.stop();

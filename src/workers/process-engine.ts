@@ -5,7 +5,8 @@ import type { Logger } from "pino";
 import type { LoadedApp } from "./app-loader.js";
 import type { Admission } from "./accept-front.js";
 import { PendingConnections } from "./accept-front.js";
-import { RequestPipeline, errorType } from "./request-pipeline.js";
+import { RequestPipeline } from "./request-pipeline.js";
+import { countUncaught } from "./uncaught.js";
 import { FailureCounters, RequestMetrics } from "../metrics/request-metrics.js";
 import type { FamilyJSON } from "../metrics/family.js";
 import type { WorkerInit } from "./protocol.js";
@@ -50,14 +51,13 @@ export class ProcessEngine implements Engine {
   private readonly pending: PendingConnections | null;
   private open = 0;
   private readonly onSocketClose: () => void;
-  private readonly sync: boolean;
 
   constructor(app: LoadedApp, private readonly ctx: EngineContext) {
     const s = ctx.init.settings;
-    this.sync = ctx.init.workerClass === "sync";
+    const sync = ctx.init.workerClass === "sync";
     this.metrics = RequestMetrics.inMemory(s.metrics_buckets);
     this.failures = new FailureCounters(s.metrics_endpoint_limit);
-    this.pending = this.sync ? new PendingConnections(ctx.onRoomChanged) : null;
+    this.pending = sync ? new PendingConnections(ctx.onRoomChanged) : null;
     this.onSocketClose = () => {
       this.open--;
       ctx.onRoomChanged();
@@ -69,8 +69,8 @@ export class ProcessEngine implements Engine {
       failures: this.failures,
       log,
       accessLog: ctx.accessLog,
-      concurrency: this.sync ? 1 : Number.POSITIVE_INFINITY,
-      closeAfterResponse: this.sync && !ctx.init.keepAliveExplicit,
+      concurrency: sync ? 1 : Number.POSITIVE_INFINITY,
+      closeAfterResponse: sync && !ctx.init.keepAliveExplicit,
       keepAliveSeconds: s.keepalive,
       headerTimeoutSeconds: s.header_timeout,
       limits: limitsOf(s),
@@ -103,8 +103,7 @@ export class ProcessEngine implements Engine {
   }
 
   uncaught(err: unknown): void {
-    // Which request it belonged to is unknown: counted under endpoint "unknown".
-    this.failures.appFailed("other", "unknown", errorType(err));
+    countUncaught(this.failures, err);
   }
 
   get connections(): number {

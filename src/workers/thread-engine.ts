@@ -60,12 +60,12 @@ export class ThreadEngine implements Engine {
         worker.once("exit", (code) => {
           reject(new Error(`thread ${index} exited with code ${code}`));
           this.ctx.log.error(`thread ${index} exited with code ${code}; this worker finishes its requests and is replaced`);
-          // The pool is short of a thread: the other threads finish what they have, then the
-          // process exits with the thread's code, so the master counts a crash.
-          this.ctx.crashed(code === 0 ? 1 : code);
           // Its connections have nobody to answer them now.
           thread.inFlight = 0;
           for (const id of [...thread.routes.keys()]) this.sockets.get(id)?.destroy();
+          // The pool is short of a thread: the other threads finish what they have, then the
+          // process exits with the thread's code, so the master counts a crash.
+          this.ctx.crashed(code === 0 ? 1 : code);
         });
       }));
     }

@@ -6,7 +6,8 @@ import { createLogger } from "../logging/logger.js";
 import { createAccessLog } from "../logging/access-log.js";
 import { loadHooks, runHookSync, type Hooks } from "../config/hooks.js";
 import { loadApp, parseAppSpec } from "./app-loader.js";
-import { RequestPipeline, errorType } from "./request-pipeline.js";
+import { RequestPipeline } from "./request-pipeline.js";
+import { countUncaught, onUncaughtAppError } from "./uncaught.js";
 import { FailureCounters, RequestMetrics, regionLength } from "../metrics/request-metrics.js";
 import { BridgedSocket, type BridgeMessage } from "./socket-bridge.js";
 import { findAppRegistries } from "../metrics/worker-snapshot.js";
@@ -72,21 +73,13 @@ async function boot(): Promise<void> {
   };
   if (s.metrics_enabled) setInterval(() => void publishMetrics(), s.metrics_flush_interval * 1000).unref();
 
-  // An error the app throws outside any request (a timer, a floating promise), as in a process
-  // worker: counted, logged once, published, and this thread ends with EXIT_UNCAUGHT; the process
-  // then lets its other threads finish and exits with that code (thread-engine.ts).
-  let dying = false;
-  const onUncaught = (err: unknown, what: string) => {
-    if (dying) return;
-    dying = true;
-    log.fatal({ err }, `${what} in the app, outside any request: this worker exits and is replaced`);
-    failures.appFailed("other", "unknown", errorType(err));
+  // As in a process worker, but only this thread ends (after publishing its metrics); the process
+  // then lets its other threads finish and exits with the same code (thread-engine.ts).
+  onUncaughtAppError(log, (err) => countUncaught(failures, err), () => {
     const exit = () => process.exit(EXIT_UNCAUGHT);
     if (s.metrics_enabled) publishMetrics().then(exit, exit);
     else exit();
-  };
-  process.on("uncaughtException", (err) => onUncaught(err, "uncaught exception"));
-  process.on("unhandledRejection", (reason) => onUncaught(reason, "unhandled promise rejection"));
+  });
 
   port.on("message", (m: BridgeMessage | { t: "stop" } | { t: "publish" }) => {
     if (m.t === "open") {

@@ -2,6 +2,7 @@
 // is alive with heartbeats, records metrics, and stops the way gunicorn's workers do
 // (TERM graceful, INT/QUIT quick, ABRT when the master found it hung).
 import { LoadProbe } from "./load-probe.js";
+import { onUncaughtAppError } from "./uncaught.js";
 import type { Socket } from "node:net";
 import { createLogger } from "../logging/logger.js";
 import { createAccessLog } from "../logging/access-log.js";
@@ -146,16 +147,9 @@ export async function runWorker(init: WorkerInit): Promise<void> {
     maybeExit();
   }
 
-  // An error the app throws outside any request's promise chain (a timer callback, a floating
-  // promise) leaves the process in an unknown state: count it, write the metrics, log one line
-  // and exit; the master replaces the worker (with a backoff if it keeps happening).
-  const onUncaught = (err: unknown, what: string) => {
-    log.fatal({ err }, `${what} in the app, outside any request: this worker exits and is replaced`);
-    engine.uncaught(err);
-    finalExit(EXIT_UNCAUGHT);
-  };
-  process.on("uncaughtException", (err) => onUncaught(err, "uncaught exception"));
-  process.on("unhandledRejection", (reason) => onUncaught(reason, "unhandled promise rejection"));
+  // An error the app throws outside any request: write the metrics and exit; the master replaces
+  // the worker (with a backoff if it keeps happening).
+  onUncaughtAppError(log, (err) => engine.uncaught(err), () => finalExit(EXIT_UNCAUGHT));
 
   process.on("SIGTERM", gracefulStop);
   process.on("SIGHUP", gracefulStop);
