@@ -77,6 +77,10 @@ export function listenQueues(listeners: readonly Listener[], backlog: number): L
   const out: ListenQueue[] = [];
   const max = Math.min(backlog, somaxconn());
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    // Once every socket of ours is found, the other table is not read: reading a table of a family
+    // the machine has few sockets of (tcp6 on most servers) makes the kernel walk every connection
+    // looking for them, which takes milliseconds with tens of thousands in TIME_WAIT.
+    if (out.length === byInode.size) break;
     for (const f of listeningRows(table)) {
       const bind = byInode.get(f[9]!);
       if (bind === undefined) continue;

@@ -45,16 +45,23 @@ export class AcceptFront {
   private fullSince = 0;
   private longWorkTimer: NodeJS.Timeout | null = null;
 
+  /**
+   * @param readAtOnce Let accepted connections start reading at once (async workers, which take
+   *   nearly every connection they accept): a connection held or handed off after all is stopped
+   *   in the same tick instead, before anything can be read. Workers that often hold connections
+   *   accept them paused, which saves starting and stopping the read.
+   */
   constructor(
     private readonly admission: Admission,
     private readonly send: (message: ToMaster, handle?: Socket) => void,
+    private readonly readAtOnce = false,
   ) {}
 
   /** Starts accepting on a listening handle the master sent. */
   listen(handle: object, backlog: number): Promise<void> {
     // noDelay as Node's HTTP server sets it on the connections it accepts itself (ours never does):
     // without it, Nagle's algorithm adds a write path to every response.
-    const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.accepted(socket));
+    const server = net.createServer({ pauseOnConnect: !this.readAtOnce, noDelay: true }, (socket) => this.accepted(socket));
     this.servers.push(server);
     return new Promise((resolve, reject) => {
       server.once("error", reject);
@@ -67,8 +74,9 @@ export class AcceptFront {
   }
 
   private accepted(socket: Socket): void {
+    if (!this.stopping && this.admission.hasRoom()) return this.take(socket);
+    if (this.readAtOnce) holdUnread(socket);
     if (this.stopping) this.handOff(socket);
-    else if (this.admission.hasRoom()) this.take(socket);
     else if (this.held.length < HOLD_MAX && performance.now() - this.fullSince < LONG_WORK_MS) this.hold(socket);
     else this.handOff(socket);
   }

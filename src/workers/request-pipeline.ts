@@ -47,7 +47,8 @@ export class RequestPipeline {
   readonly server: http.Server;
   private inFlight = 0;
   private closing = false;
-  private readonly waiting: [IncomingMessage, ServerResponse][] = [];
+  /** Responses whose requests wait for the concurrency gate (the request is `res.req`). */
+  private readonly waiting: ServerResponse[] = [];
   private readonly onClose: (this: ServerResponse) => void;
 
   constructor(private readonly o: PipelineOptions) {
@@ -106,7 +107,7 @@ export class RequestPipeline {
     this.o.onRequestStart?.(req);
     if (this.o.closeAfterResponse || this.closing) res.shouldKeepAlive = false;
     if (this.inFlight >= this.o.concurrency) {
-      this.waiting.push([req, res]);
+      this.waiting.push(res);
       return;
     }
     this.run(req, res);
@@ -117,7 +118,7 @@ export class RequestPipeline {
       // The client left while its request waited in the queue.
       this.o.metrics.observe(req.method, 499, (performance.now() - (res as TrackedResponse)[START]) / 1000);
       const next = this.waiting.shift();
-      if (next) this.run(next[0], next[1]);
+      if (next) this.run(next.req, next);
       this.o.onRequestDone();
       return;
     }
@@ -187,7 +188,7 @@ export class RequestPipeline {
     }
     this.inFlight--;
     const next = this.waiting.shift();
-    if (next) this.run(next[0], next[1]);
+    if (next) this.run(next.req, next);
     this.o.onRequestDone();
   }
 

@@ -84,7 +84,7 @@ export async function runWorker(init: WorkerInit): Promise<void> {
   );
   if (s.metrics_enabled) snapshot.start();
 
-  front = new AcceptFront(engine, send);
+  front = new AcceptFront(engine, send, init.workerClass === "async");
   let stopping = false;
   let exitTimer: NodeJS.Timeout | null = null;
 
