@@ -1,10 +1,11 @@
 // The baseline: node:cluster with N workers serving the same app, nothing else.
-//   node bench/bare-cluster.mjs PORT WORKERS
+//   node bench/bare-cluster.mjs PORT WORKERS [HOSTS]   (HOSTS: loopback addresses, comma-separated)
 import cluster from "node:cluster";
 import http from "node:http";
 import hello from "./hello.mjs";
 
-const [port, workers] = process.argv.slice(2).map(Number);
+const [port, workers] = process.argv.slice(2, 4).map(Number);
+const hosts = (process.argv[4] ?? "127.0.0.1").split(",");
 if (cluster.isPrimary) {
   for (let i = 0; i < workers; i++) cluster.fork();
   let online = 0;
@@ -16,5 +17,5 @@ if (cluster.isPrimary) {
     process.exit(0);
   });
 } else {
-  http.createServer(hello).listen(port, "127.0.0.1");
+  for (const host of hosts) http.createServer(hello).listen(port, host);
 }

@@ -4,7 +4,8 @@
 // gunicorn and python3-prometheus-client and is skipped with a message without them.
 //   npm run bench                         every scenario (about 27 minutes on 2 cores)
 //   BENCH_SCENARIOS=keepalive,scrape npm run bench
-// Knobs: BENCH_DURATION (s per wrk run, 2), BENCH_ROUNDS (20; the mixed-load scenario runs at most 5), BENCH_SCRAPES (500), BENCH_RESTARTS (1000),
+// Knobs: BENCH_DURATION (s per wrk run, 2), BENCH_ROUNDS (20; the mixed-load scenario runs at most 5),
+// BENCH_SITTINGS (4: how many times the competitors of a scenario are started afresh), BENCH_SCRAPES (500), BENCH_RESTARTS (1000),
 // BENCH_MIXED_RATE (requests/s of the mixed-load scenario, 500), BENCH_KA_WORKERS (worker counts of the
 // keep-alive scenario, 2,4,8,32).
 import { spawn, spawnSync } from "node:child_process";
@@ -20,6 +21,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const CLI = join(HERE, "..", "bin", "gpe-server.js");
 const DURATION = Number(process.env.BENCH_DURATION ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
+const SITTINGS = Number(process.env.BENCH_SITTINGS ?? 4);
 const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 500);
 const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 1000);
 const ALL = ["keepalive", "close", "mixed", "thread", "scrape", "restarts", "reload", "memory", "gunicorn"];
@@ -107,26 +109,42 @@ function wrkAsync(opts) {
 
 // ---- competitors ------------------------------------------------------------------------------
 
-async function bare(workers, env = {}) {
-  const port = await freePort();
-  const s = start(process.execPath, [join(HERE, "bare-cluster.mjs"), String(port), String(workers)], env);
-  await until(`http://127.0.0.1:${port}/`);
-  return { url: `http://127.0.0.1:${port}`, pid: s.child.pid, stop: s.stop };
+/**
+ * Loopback addresses a competitor of the Connection: close scenario listens on, all on one port.
+ * Each of its runs goes to the next: a run leaves some 30 000 sockets in TIME_WAIT for 60 s,
+ * which all but fill the client's ports towards that address and port, and a later run to the
+ * same address would spend its time finding free ones. With 8, an address is used again only
+ * after its sockets have gone.
+ */
+const CLOSE_HOSTS = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.0.8"];
+const LOOPBACK = ["127.0.0.1"];
+/** What a competitor serves on: `url` is the first address; `nextUrl()` takes each in turn. */
+function endpoints(port, hosts) {
+  let next = 0;
+  return { url: `http://${hosts[0]}:${port}`, nextUrl: () => `http://${hosts[next++ % hosts.length]}:${port}` };
 }
 
-async function promclient(workers) {
+async function bare(workers, env = {}, hosts = LOOPBACK) {
+  const port = await freePort();
+  const s = start(process.execPath, [join(HERE, "bare-cluster.mjs"), String(port), String(workers), hosts.join(",")], env);
+  await until(`http://127.0.0.1:${port}/`);
+  return { ...endpoints(port, hosts), pid: s.child.pid, stop: s.stop };
+}
+
+async function promclient(workers, hosts = LOOPBACK) {
   const port = await freePort();
   const metricsPort = await freePort();
-  const s = start(process.execPath, [join(HERE, "cluster-promclient.mjs"), String(port), String(workers), String(metricsPort)]);
+  const s = start(process.execPath, [join(HERE, "cluster-promclient.mjs"), String(port), String(workers), String(metricsPort), hosts.join(",")]);
   await until(`http://127.0.0.1:${port}/`);
-  return { url: `http://127.0.0.1:${port}`, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, pid: s.child.pid, stop: s.stop };
+  return { ...endpoints(port, hosts), metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, pid: s.child.pid, stop: s.stop };
 }
 
-async function gpe(workers, extra = [], env = {}) {
+async function gpe(workers, extra = [], env = {}, hosts = LOOPBACK) {
   const port = await freePort();
   const metricsPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "gpe-bench-"));
-  const s = start(process.execPath, [CLI, "-w", String(workers), "-b", `127.0.0.1:${port}`, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1", "--multiproc-dir", dir, "--log-level", "warning", ...extra, join(HERE, "hello.mjs")], env);
+  const binds = hosts.flatMap((h) => ["-b", `${h}:${port}`]);
+  const s = start(process.execPath, [CLI, "-w", String(workers), ...binds, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1", "--multiproc-dir", dir, "--log-level", "warning", ...extra, join(HERE, "hello.mjs")], env);
   await until(`http://127.0.0.1:${port}/`);
   await until(`http://127.0.0.1:${metricsPort}/metrics`);
   // Every worker booted: the status page lists them running.
@@ -140,7 +158,7 @@ async function gpe(workers, extra = [], env = {}) {
     await sleep(100);
   }
   return {
-    url: `http://127.0.0.1:${port}`, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, pid: s.child.pid, dir,
+    ...endpoints(port, hosts), metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, pid: s.child.pid, dir,
     stop: async () => { await s.stop(); rmSync(dir, { recursive: true, force: true }); },
   };
 }
@@ -151,7 +169,7 @@ async function gunicorn(workers) {
   const dir = mkdtempSync(join(tmpdir(), "gunicorn-bench-"));
   const s = start("gunicorn", ["-w", String(workers), "-b", `127.0.0.1:${port}`, "-c", "gunicorn_bench.conf.py", "--log-level", "warning", "wsgi_hello:app"], { PROMETHEUS_MULTIPROC_DIR: dir }, HERE);
   await until(`http://127.0.0.1:${port}/`);
-  return { url: `http://127.0.0.1:${port}`, pid: s.child.pid, stop: async () => { await s.stop(); rmSync(dir, { recursive: true, force: true }); } };
+  return { ...endpoints(port, LOOPBACK), pid: s.child.pid, stop: async () => { await s.stop(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 // ---- results ----------------------------------------------------------------------------------
@@ -164,25 +182,32 @@ function report(scenario, value, target = "", met = null) {
 }
 
 /**
- * Starts every competitor once, warms each up, then measures them in turn, round after round,
- * rotating who goes first so that each takes every place in the order equally often. Idle
- * competitors wait on their sockets meanwhile (none does work while idle). Returns, per
+ * Measures competitors in turn, round after round, rotating who goes first so that each takes
+ * every place in the order equally often. The rounds are split over SITTINGS sittings: each
+ * starts every competitor afresh and warms it up, because a process has luck of its own (where
+ * its code lands in memory, what the JIT decides) that stays with it for its whole life; a
+ * single sitting measured one draw of it, and two sittings of the same code differed by up to
+ * 5 %. Idle competitors wait on their sockets meanwhile (none does work while idle). Returns, per
  * competitor, the list of what `measure` gave in each round.
  */
-async function alternate(competitors, measure, { rounds = ROUNDS, warmup = null } = {}) {
+async function alternate(competitors, measure, { rounds = ROUNDS, sittings = SITTINGS, warmup = null } = {}) {
   const results = new Map(competitors.map(([name]) => [name, []]));
-  const running = [];
-  try {
-    for (const [name, launch] of competitors) running.push([name, await launch()]);
-    if (warmup) for (const [, c] of running) await warmup(c);
-    for (let round = 0; round < rounds; round++) {
-      for (let i = 0; i < running.length; i++) {
-        const [name, c] = running[(round + i) % running.length];
-        results.get(name).push(await measure(c));
+  const perSitting = Math.ceil(rounds / sittings);
+  let round = 0;
+  for (let sitting = 0; sitting < sittings && round < rounds; sitting++) {
+    const running = [];
+    try {
+      for (const [name, launch] of competitors) running.push([name, await launch()]);
+      if (warmup) for (const [, c] of running) await warmup(c);
+      for (let r = 0; r < perSitting && round < rounds; r++, round++) {
+        for (let i = 0; i < running.length; i++) {
+          const [name, c] = running[(round + i) % running.length];
+          results.get(name).push(await measure(c));
+        }
       }
+    } finally {
+      for (const [, c] of running) await c.stop();
     }
-  } finally {
-    for (const [, c] of running) await c.stop();
   }
   return results;
 }
@@ -205,10 +230,10 @@ function treeCpuSeconds(pid) {
 /** One wrk run against a competitor: requests/s and the competitor's CPU µs per request. */
 function throughput(c, opts) {
   const before = treeCpuSeconds(c.pid);
-  const r = wrk({ url: `${c.url}/`, ...opts });
+  const r = wrk({ url: `${c.nextUrl()}/`, ...opts });
   return { rps: r.rps, cpuUs: ((treeCpuSeconds(c.pid) - before) / r.total) * 1e6 };
 }
-const warmup = (opts, path = "/") => (c) => void wrk({ url: `${c.url}${path}`, duration: 2, ...opts });
+const warmup = (opts, path = "/") => (c) => void wrk({ url: `${c.nextUrl()}${path}`, duration: 2, ...opts });
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** How sure a paired ratio is: its 95 % interval, the rounds, and the single rounds' extremes. */
 const spread = (q, digits = 3) => `95 % CI ${fmt(q.low, digits)}-${fmt(q.high, digits)} over ${q.n} rounds, single rounds ${fmt(q.min, digits)}-${fmt(q.max, digits)}`;
@@ -243,7 +268,7 @@ async function scrapeLatency(url, n = SCRAPES) {
 
 // ---- scenarios --------------------------------------------------------------------------------
 
-console.log(`# gpe-server bench: node ${process.version}, wrk -t2, ${DURATION}s runs, ${ROUNDS} alternating rounds, ${new Date().toISOString()}`);
+console.log(`# gpe-server bench: node ${process.version}, wrk -t2, ${DURATION}s runs, ${ROUNDS} alternating rounds in ${SITTINGS} sittings, ${new Date().toISOString()}`);
 
 const rpsOf = (r, name) => r.get(name).map((x) => x.rps);
 const cpuOf = (r, name) => median(r.get(name).map((x) => x.cpuUs));
@@ -272,11 +297,11 @@ if (SCENARIOS.includes("keepalive")) {
 if (SCENARIOS.includes("close")) {
   for (const workers of [2, 4]) {
     const r = await alternate([
-      ["bare", () => bare(workers)],
-      ["bare sched none", () => bare(workers, { NODE_CLUSTER_SCHED_POLICY: "none" })],
-      ["prom-client", () => promclient(workers)],
-      ["gpe async", () => gpe(workers, ["-k", "async"])],
-      ["gpe sync", () => gpe(workers, ["-k", "sync"])],
+      ["bare", () => bare(workers, {}, CLOSE_HOSTS)],
+      ["bare sched none", () => bare(workers, { NODE_CLUSTER_SCHED_POLICY: "none" }, CLOSE_HOSTS)],
+      ["prom-client", () => promclient(workers, CLOSE_HOSTS)],
+      ["gpe async", () => gpe(workers, ["-k", "async"], {}, CLOSE_HOSTS)],
+      ["gpe sync", () => gpe(workers, ["-k", "sync"], {}, CLOSE_HOSTS)],
     ], (c) => throughput(c, { close: true }), { warmup: warmup({ close: true }) });
     // The best bare variant is the one faster over the whole run. (Taking the faster of the two in
     // each round instead would pick whichever was luckier, and read several percent high.)

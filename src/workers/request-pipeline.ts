@@ -36,9 +36,16 @@ export interface PipelineOptions {
   onRequestStart?: ((req: IncomingMessage) => void) | undefined;
 }
 
-const START = Symbol("gpe.start");
-const BYTES = Symbol("gpe.bytes");
-type TrackedResponse = ServerResponse & { [START]: number; [BYTES]: number };
+/**
+ * Every response is born with the fields the instrumentation writes, so writing them adds no
+ * property to it: an added property would give every response a second hidden class, and the
+ * HTTP code that handles responses would run on both.
+ */
+class TrackedResponse extends http.ServerResponse {
+  startedAt = 0;
+  /** The socket's bytesWritten when the response began (the access log's body size). */
+  bytesBefore = 0;
+}
 
 export const errorType = (err: unknown): string =>
   (err instanceof Error ? err.constructor?.name || err.name : typeof err === "object" && err !== null ? "Object" : typeof err) || "Error";
@@ -57,6 +64,7 @@ export class RequestPipeline {
     const maxHeaderSize = Math.min(1 << 20, limits.requestLine + limits.fields * (limits.fieldSize + 2) + 64);
     const headersTimeout = o.headerTimeoutSeconds * 1000;
     const serverOptions: http.ServerOptions = {
+      ServerResponse: TrackedResponse as typeof http.ServerResponse,
       maxHeaderSize, keepAliveTimeout: o.keepAliveSeconds * 1000, requestTimeout: 0, headersTimeout,
       // How often Node looks for clients past headersTimeout: often enough to make it exact-ish.
       connectionsCheckingInterval: Math.min(1000, headersTimeout / 2),
@@ -102,8 +110,8 @@ export class RequestPipeline {
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const t = res as TrackedResponse;
-    t[START] = performance.now();
-    if (this.o.accessLog) t[BYTES] = req.socket?.bytesWritten ?? 0; // only the access log needs it
+    t.startedAt = performance.now();
+    if (this.o.accessLog) t.bytesBefore = req.socket?.bytesWritten ?? 0; // only the access log needs it
     this.o.onRequestStart?.(req);
     if (this.o.closeAfterResponse || this.closing) res.shouldKeepAlive = false;
     if (this.inFlight >= this.o.concurrency) {
@@ -116,7 +124,7 @@ export class RequestPipeline {
   private run(req: IncomingMessage, res: ServerResponse): void {
     if (res.destroyed) {
       // The client left while its request waited in the queue.
-      this.o.metrics.observe(req.method, 499, (performance.now() - (res as TrackedResponse)[START]) / 1000);
+      this.o.metrics.observe(req.method, 499, (performance.now() - (res as TrackedResponse).startedAt) / 1000);
       const next = this.waiting.shift();
       if (next) this.run(next.req, next);
       this.o.onRequestDone();
@@ -171,13 +179,13 @@ export class RequestPipeline {
   private finished(res: TrackedResponse, aborted: boolean): void {
     const req = res.req;
     const now = performance.now();
-    this.o.metrics.observe(req.method, aborted ? 499 : res.statusCode, (now - res[START]) / 1000);
+    this.o.metrics.observe(req.method, aborted ? 499 : res.statusCode, (now - res.startedAt) / 1000);
     if (this.o.accessLog) {
       // Body bytes: what the socket took during this response, less the header block.
       const header = (res as ServerResponse & { _header?: string | null })._header?.length ?? 0;
       const declared = Number(res.getHeader("content-length"));
-      const bytes = Number.isFinite(declared) ? declared : Math.max(0, (req.socket?.bytesWritten ?? 0) - res[BYTES] - header);
-      this.o.accessLog.write({ req, res, startedAt: res[START], finishedAt: now, bytesSent: bytes });
+      const bytes = Number.isFinite(declared) ? declared : Math.max(0, (req.socket?.bytesWritten ?? 0) - res.bytesBefore - header);
+      this.o.accessLog.write({ req, res, startedAt: res.startedAt, finishedAt: now, bytesSent: bytes });
     }
     if (this.o.hooks.postRequest) {
       try {
