@@ -2,7 +2,7 @@
 // alternating, on the same app and worker count. Prints ratios; absolute figures on a shared
 // 2-core machine mean little. Needs wrk (apt-get install -y wrk); the gunicorn scenario needs
 // gunicorn and python3-prometheus-client and is skipped with a message without them.
-//   npm run bench                         every scenario (about 27 minutes on 2 cores)
+//   npm run bench                         every scenario (about 40 minutes on 2 cores)
 //   BENCH_SCENARIOS=keepalive,scrape npm run bench
 // Knobs: BENCH_DURATION (s per wrk run, 2), BENCH_ROUNDS (20; the mixed-load scenario runs at most 5),
 // BENCH_SITTINGS (4: how many times the competitors of a scenario are started afresh), BENCH_SCRAPES (500), BENCH_RESTARTS (1000),
@@ -24,7 +24,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const SITTINGS = Number(process.env.BENCH_SITTINGS ?? 4);
 const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 500);
 const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 1000);
-const ALL = ["keepalive", "close", "mixed", "thread", "scrape", "restarts", "reload", "memory", "gunicorn"];
+const ALL = ["keepalive", "close", "pinned", "mixed", "thread", "scrape", "restarts", "reload", "memory", "gunicorn"];
 /** The mixed-load runs last 10 s each: fewer rounds. */
 const MIXED_ROUNDS = Math.min(ROUNDS, 5);
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? ALL.join(",")).split(",");
@@ -85,8 +85,8 @@ function toMs(text) {
 }
 
 /** Runs wrk; returns requests/s, latency percentiles (ms) and failed requests. */
-function wrkArgs({ url, connections = 64, duration = DURATION, close = false, script = null }) {
-  return [`-t${Math.min(2, connections)}`, `-c${connections}`, `-d${duration}s`, "--latency", ...(close ? ["-H", "Connection: close"] : []), ...(script ? ["-s", script] : []), url];
+function wrkArgs({ url, connections = 64, threads = Math.min(2, connections), duration = DURATION, close = false, script = null }) {
+  return [`-t${threads}`, `-c${connections}`, `-d${duration}s`, "--latency", ...(close ? ["-H", "Connection: close"] : []), ...(script ? ["-s", script] : []), url];
 }
 function parseWrk(out) {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
@@ -97,7 +97,11 @@ function parseWrk(out) {
   const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
   return { rps, p50: pct(50), p99: pct(99), failed: non2xx + (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0), socketErrors: sock ? sock[0] : "none", total };
 }
-const wrk = (opts) => parseWrk(spawnSync("wrk", wrkArgs(opts), { encoding: "utf8" }).stdout);
+/** One wrk run; `cpu` pins it (and its one thread) to that CPU. */
+const wrk = ({ cpu, ...opts }) => {
+  const [cmd, args] = cpu === undefined ? ["wrk", wrkArgs(opts)] : ["taskset", ["-c", String(cpu), "wrk", ...wrkArgs({ ...opts, threads: 1 })]];
+  return parseWrk(spawnSync(cmd, args, { encoding: "utf8" }).stdout);
+};
 function wrkAsync(opts) {
   return new Promise((resolve) => {
     const child = spawn("wrk", wrkArgs(opts), { stdio: ["ignore", "pipe", "inherit"] });
@@ -118,20 +122,26 @@ function wrkAsync(opts) {
  */
 const CLOSE_HOSTS = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.0.8"];
 const LOOPBACK = ["127.0.0.1"];
+const SCHED_NONE = { NODE_CLUSTER_SCHED_POLICY: "none" };
 /** What a competitor serves on: `url` is the first address; `nextUrl()` takes each in turn. */
 function endpoints(port, hosts) {
   let next = 0;
   return { url: `http://${hosts[0]}:${port}`, nextUrl: () => `http://${hosts[next++ % hosts.length]}:${port}` };
 }
 
-async function bare(workers, env = {}, hosts = LOOPBACK) {
+/** The command that runs node with `args`, pinned with every process it forks to `cpu` if given. */
+const node = (cpu, args) => (cpu === undefined ? [process.execPath, args] : ["taskset", ["-c", String(cpu), process.execPath, ...args]]);
+
+// Each competitor takes extra environment, the loopback addresses to listen on, and a CPU to
+// pin the whole server to (the pinned scenario).
+async function bare(workers, { env = {}, hosts = LOOPBACK, cpu } = {}) {
   const port = await freePort();
-  const s = start(process.execPath, [join(HERE, "bare-cluster.mjs"), String(port), String(workers), hosts.join(",")], env);
+  const s = start(...node(cpu, [join(HERE, "bare-cluster.mjs"), String(port), String(workers), hosts.join(",")]), env);
   await until(`http://127.0.0.1:${port}/`);
   return { ...endpoints(port, hosts), pid: s.child.pid, stop: s.stop };
 }
 
-async function promclient(workers, hosts = LOOPBACK) {
+async function promclient(workers, { hosts = LOOPBACK } = {}) {
   const port = await freePort();
   const metricsPort = await freePort();
   const s = start(process.execPath, [join(HERE, "cluster-promclient.mjs"), String(port), String(workers), String(metricsPort), hosts.join(",")]);
@@ -139,12 +149,12 @@ async function promclient(workers, hosts = LOOPBACK) {
   return { ...endpoints(port, hosts), metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, pid: s.child.pid, stop: s.stop };
 }
 
-async function gpe(workers, extra = [], env = {}, hosts = LOOPBACK) {
+async function gpe(workers, extra = [], { env = {}, hosts = LOOPBACK, cpu } = {}) {
   const port = await freePort();
   const metricsPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "gpe-bench-"));
   const binds = hosts.flatMap((h) => ["-b", `${h}:${port}`]);
-  const s = start(process.execPath, [CLI, "-w", String(workers), ...binds, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1", "--multiproc-dir", dir, "--log-level", "warning", ...extra, join(HERE, "hello.mjs")], env);
+  const s = start(...node(cpu, [CLI, "-w", String(workers), ...binds, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1", "--multiproc-dir", dir, "--log-level", "warning", ...extra, join(HERE, "hello.mjs")]), env);
   await until(`http://127.0.0.1:${port}/`);
   await until(`http://127.0.0.1:${metricsPort}/metrics`);
   // Every worker booted: the status page lists them running.
@@ -297,11 +307,11 @@ if (SCENARIOS.includes("keepalive")) {
 if (SCENARIOS.includes("close")) {
   for (const workers of [2, 4]) {
     const r = await alternate([
-      ["bare", () => bare(workers, {}, CLOSE_HOSTS)],
-      ["bare sched none", () => bare(workers, { NODE_CLUSTER_SCHED_POLICY: "none" }, CLOSE_HOSTS)],
-      ["prom-client", () => promclient(workers, CLOSE_HOSTS)],
-      ["gpe async", () => gpe(workers, ["-k", "async"], {}, CLOSE_HOSTS)],
-      ["gpe sync", () => gpe(workers, ["-k", "sync"], {}, CLOSE_HOSTS)],
+      ["bare", () => bare(workers, { hosts: CLOSE_HOSTS })],
+      ["bare sched none", () => bare(workers, { env: SCHED_NONE, hosts: CLOSE_HOSTS })],
+      ["prom-client", () => promclient(workers, { hosts: CLOSE_HOSTS })],
+      ["gpe async", () => gpe(workers, ["-k", "async"], { hosts: CLOSE_HOSTS })],
+      ["gpe sync", () => gpe(workers, ["-k", "sync"], { hosts: CLOSE_HOSTS })],
     ], (c) => throughput(c, { close: true }), { warmup: warmup({ close: true }) });
     // The best bare variant is the one faster over the whole run. (Taking the faster of the two in
     // each round instead would pick whichever was luckier, and read several percent high.)
@@ -315,6 +325,28 @@ if (SCENARIOS.includes("close")) {
       const q = pairedRatio(rpsOf(r, name), best);
       const ours = name.startsWith("gpe");
       report(`Connection: close, ${workers} workers, ${name}`, `${fmt(q.ratio, 3)} × best bare (${spread(q)}; ${Math.round(median(rpsOf(r, name)))} req/s; rr ${Math.round(median(rr))}, none ${Math.round(median(none))}; CPU ${fmt(cpuOf(r, name), 1)} vs ${fmt(cpuOf(r, bestName), 1)} µs a request)`, ours ? "≥ 0.95" : "", ours ? q.ratio >= 0.95 : null);
+    }
+  }
+}
+
+if (SCENARIOS.includes("pinned")) {
+  // The per-request cost, with far less noise than the scenarios above: one worker and its
+  // master on CPU 0, wrk's single thread on CPU 1, so the server sets the pace and no scheduler
+  // decides who runs. Bare runs SCHED_NONE, its faster variant with one worker (round-robin
+  // passes every new connection through the primary).
+  if (spawnSync("taskset", ["-c", "0", "true"]).status !== 0) {
+    console.log("pinned scenario skipped: taskset (util-linux) is missing or cannot pin");
+  } else {
+    for (const [label, close] of [["keep-alive", false], ["Connection: close", true]]) {
+      const hosts = close ? CLOSE_HOSTS : LOOPBACK;
+      const opts = { close, connections: 32, cpu: 1 };
+      const r = await alternate([
+        ["bare", () => bare(1, { env: SCHED_NONE, hosts, cpu: 0 })],
+        ["gpe async", () => gpe(1, ["-k", "async"], { hosts, cpu: 0 })],
+      ], (c) => throughput(c, opts), { warmup: warmup(opts) });
+      const q = pairedRatio(rpsOf(r, "gpe async"), rpsOf(r, "bare"));
+      const cost = pairedRatio(r.get("gpe async").map((x) => x.cpuUs), r.get("bare").map((x) => x.cpuUs));
+      report(`pinned, ${label}, 1 worker on its own core`, `gpe async ${fmt(q.ratio, 3)} × bare (${spread(q)}; ${Math.round(median(rpsOf(r, "gpe async")))} vs ${Math.round(median(rpsOf(r, "bare")))} req/s); CPU a request ${fmt(cost.ratio, 3)} × (${fmt(cpuOf(r, "gpe async"), 1)} vs ${fmt(cpuOf(r, "bare"), 1)} µs, 95 % CI ${fmt(cost.low, 3)}-${fmt(cost.high, 3)})`);
     }
   }
 }
@@ -359,7 +391,7 @@ if (SCENARIOS.includes("thread")) {
 if (SCENARIOS.includes("scrape")) {
   for (const series of [200, 1000]) {
     for (const workers of [2, 8, 32]) {
-      const g = await gpe(workers, ["-k", "async"], { BENCH_SERIES: String(series) });
+      const g = await gpe(workers, ["-k", "async"], { env: { BENCH_SERIES: String(series) } });
       try {
         await sleep(1500);
         const idle = await scrapeLatency(g.metricsUrl);
@@ -380,8 +412,8 @@ if (SCENARIOS.includes("restarts")) {
   // Two servers side by side, alike but for worker restarts: both serve RESTARTS requests, and on
   // one each request ends its worker (max-requests 1). They are then scraped in turn, so that the
   // machine's noise falls on both alike.
-  const fresh = await gpe(8, ["-k", "async"], { BENCH_SERIES: "200" });
-  const cycled = await gpe(8, ["-k", "async", "--max-requests", "1"], { BENCH_SERIES: "200" });
+  const fresh = await gpe(8, ["-k", "async"], { env: { BENCH_SERIES: "200" } });
+  const cycled = await gpe(8, ["-k", "async", "--max-requests", "1"], { env: { BENCH_SERIES: "200" } });
   try {
     // Requests until RESTARTS workers have been replaced (a retiring worker may serve one more).
     const drive = async (g, count) => {
