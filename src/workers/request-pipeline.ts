@@ -37,9 +37,9 @@ export interface PipelineOptions {
 }
 
 /**
- * Every response is born with the fields the instrumentation writes, so writing them adds no
- * property to it: an added property would give every response a second hidden class, and the
- * HTTP code that handles responses would run on both.
+ * Every response is born with the fields the instrumentation writes, so writing them never adds a
+ * property (a hidden-class transition) per request, and they are typed fields rather than symbol
+ * keys on Node's own object.
  */
 class TrackedResponse extends http.ServerResponse {
   startedAt = 0;
