@@ -119,6 +119,24 @@ describe("the master", () => {
     }
   });
 
+  it("survives 10 reloads in a row under load with async workers with zero failed requests", async () => {
+    // The reload tests above run sync workers; async workers accept differently (a connection
+    // starts reading as it is accepted, and a stopping worker hands what it still accepts round
+    // the master).
+    const s = await startServer({ workers: 2, args: ["-k", "async"] });
+    const load = loadLoop(s.url(""), { concurrency: 8 });
+    try {
+      for (let i = 1; i <= 10; i++) {
+        s.signal("SIGHUP");
+        await waitFor(() => (s.logs().match(/reload complete/g) ?? []).length >= i, { timeout: 15_000, what: `reload ${i}` });
+      }
+    } finally {
+      const stats = await load.stop();
+      assert.equal(stats.failed, 0, `failed requests: ${stats.errors.slice(0, 5).join("; ")}`);
+      assert.ok(stats.ok > 100, `load ran (${stats.ok} requests)`);
+    }
+  });
+
   it("lets an in-flight request finish on TERM, then exits 0", async () => {
     const s = await startServer({ workers: 1 });
     const slow = request(s.url("/sleep?ms=1500"));

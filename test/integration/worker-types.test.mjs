@@ -61,6 +61,22 @@ describe("async worker", () => {
     assert.equal(res.headers.connection, "keep-alive");
   });
 
+  it("keeps a connection it has no room for unread, so it can go round the master and be served", async () => {
+    // Async workers start reading a connection as they accept it. With its one slot taken, the
+    // worker must stop the new one before a byte is read: after LONG_WORK_MS it goes to the master
+    // (the only worker is busy, so the master keeps it) and comes back when the slot frees. A byte
+    // read in between would be lost with the first process-local socket, and the request would hang.
+    const s = await startServer({ workers: 1, args: ["-k", "async", "--worker-connections", "1"] });
+    const slow = json(request(s.url("/sleep?ms=600")));
+    await new Promise((r) => setTimeout(r, 150));
+    const fast = await request(s.url("/"), { timeout: 5000 });
+    const first = await slow;
+    assert.equal(fast.status, 200);
+    assert.ok(Date.now() >= first.end, "the second request waited for the slot");
+    const m = await s.scrape();
+    assert.ok(m.sum("gunicorn_master_dispatch_wait_seconds_count") >= 1, "the connection went round the master");
+  });
+
   it("accepts the exporter's class names as aliases", async () => {
     const s = await startServer({ workers: 1, args: ["-k", "gunicorn_prometheus_exporter.PrometheusEventletWorker"] });
     const results = await Promise.all(Array.from({ length: 3 }, () => json(request(s.url("/sleep?ms=300")))));
