@@ -268,7 +268,7 @@ async function scrapeTime(url) {
 /** Median and p99 of latencies in ms. */
 function latencies(times) {
   const s = [...times].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)], p99: s[Math.floor(s.length * 0.99)] };
+  return { median: median(s), p99: s[Math.floor(s.length * 0.99)] };
 }
 async function scrapeLatency(url, n = SCRAPES) {
   const times = [];

@@ -2,7 +2,7 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes, createHash } from "node:crypto";
-import { startServer, stopAll, request } from "../helpers/harness.mjs";
+import { startServer, stopAll, request, sleep } from "../helpers/harness.mjs";
 
 after(stopAll);
 
@@ -68,7 +68,7 @@ describe("async worker", () => {
     // read in between would be lost with the first process-local socket, and the request would hang.
     const s = await startServer({ workers: 1, args: ["-k", "async", "--worker-connections", "1"] });
     const slow = json(request(s.url("/sleep?ms=600")));
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150);
     const fast = await request(s.url("/"), { timeout: 5000 });
     const first = await slow;
     assert.equal(fast.status, 200);
