@@ -84,7 +84,7 @@ export const SETTINGS = [
   spec({
     name: "keepalive", section: "Worker", flag: "--keep-alive <SECONDS>", env: ["GUNICORN_KEEPALIVE"],
     default: 2, validate: decimal(0, 3600), cli: "value",
-    help: "Seconds to keep an idle connection open. The sync worker closes after each response unless this is set explicitly (like gunicorn's sync worker).",
+    help: "Seconds to keep an idle connection open; 0 closes every connection after its response. The sync worker closes after each response unless this is set explicitly (like gunicorn's sync worker).",
   }),
   spec({
     name: "max_requests", section: "Worker", flag: "--max-requests <N>",

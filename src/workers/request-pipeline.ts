@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import type { LoadedApp } from "./app-loader.js";
 import type { RequestMetrics, FailureCounters } from "../metrics/request-metrics.js";
 import type { AccessLog } from "../logging/access-log.js";
+import { IdleConnections } from "./idle-connections.js";
 
 export interface PipelineOptions {
   app: LoadedApp;
@@ -21,6 +22,7 @@ export interface PipelineOptions {
   concurrency: number;
   /** Close the connection after each response (gunicorn's sync worker). */
   closeAfterResponse: boolean;
+  /** How long an idle connection stays open; 0 closes every connection after its response. */
   keepAliveSeconds: number;
   /** A client must send a complete request head within this long (slowloris); 408 otherwise. */
   headerTimeoutSeconds: number;
@@ -42,6 +44,8 @@ export interface PipelineOptions {
  * keys on Node's own object.
  */
 class TrackedResponse extends http.ServerResponse {
+  /** Node's field for the `Keep-Alive: timeout=N` header, which its own keepAliveTimeout would set. */
+  declare _keepAliveTimeout: number;
   startedAt = 0;
   /** The socket's bytesWritten when the response began (the access log's body size). */
   bytesBefore = 0;
@@ -57,15 +61,24 @@ export class RequestPipeline {
   /** Responses whose requests wait for the concurrency gate (the request is `res.req`). */
   private readonly waiting: ServerResponse[] = [];
   private readonly onClose: (this: ServerResponse) => void;
+  /** Keeps the keep-alive timeout; null when every connection closes after one response. */
+  private readonly idle: IdleConnections | null;
+  private readonly closeAfterResponse: boolean;
+  private readonly keepAliveMs: number;
 
   constructor(private readonly o: PipelineOptions) {
+    this.keepAliveMs = o.keepAliveSeconds * 1000;
+    // gunicorn's keepalive = 0 means no keep-alive at all.
+    this.closeAfterResponse = o.closeAfterResponse || this.keepAliveMs === 0;
+    this.idle = this.closeAfterResponse ? null : new IdleConnections(this.keepAliveMs);
     const limits = o.limits;
     // Node enforces the total header size; the per-line and count limits are checked below.
     const maxHeaderSize = Math.min(1 << 20, limits.requestLine + limits.fields * (limits.fieldSize + 2) + 64);
     const headersTimeout = o.headerTimeoutSeconds * 1000;
     const serverOptions: http.ServerOptions = {
       ServerResponse: TrackedResponse as typeof http.ServerResponse,
-      maxHeaderSize, keepAliveTimeout: o.keepAliveSeconds * 1000, requestTimeout: 0, headersTimeout,
+      // keepAliveTimeout 0 turns Node's timer per request off: IdleConnections keeps the timeout.
+      maxHeaderSize, keepAliveTimeout: 0, requestTimeout: 0, headersTimeout,
       // How often Node looks for clients past headersTimeout: often enough to make it exact-ish.
       connectionsCheckingInterval: Math.min(1000, headersTimeout / 2),
     };
@@ -74,7 +87,7 @@ export class RequestPipeline {
       : http.createServer(serverOptions);
     // Count limits are checked in checkLimits (431); the total size is already bounded above.
     this.server.maxHeadersCount = 0;
-    this.server.keepAliveTimeout = o.keepAliveSeconds * 1000;
+    this.server.keepAliveTimeout = 0;
     this.server.on("request", (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
     // This server never listens (connections are handed to it), and Node only starts tracking
@@ -113,7 +126,12 @@ export class RequestPipeline {
     t.startedAt = performance.now();
     if (this.o.accessLog) t.bytesBefore = req.socket?.bytesWritten ?? 0; // only the access log needs it
     this.o.onRequestStart?.(req);
-    if (this.o.closeAfterResponse || this.closing) res.shouldKeepAlive = false;
+    if (this.closeAfterResponse || this.closing) {
+      res.shouldKeepAlive = false;
+    } else {
+      this.idle!.requestStarted(req.socket);
+      t._keepAliveTimeout = this.keepAliveMs;
+    }
     if (this.inFlight >= this.o.concurrency) {
       this.waiting.push(res);
       return;

@@ -2,6 +2,7 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes, createHash } from "node:crypto";
+import net from "node:net";
 import { startServer, stopAll, request, sleep } from "../helpers/harness.mjs";
 
 after(stopAll);
@@ -124,5 +125,50 @@ describe("thread worker", () => {
     for (let i = 0; i < 6; i++) await request(s.url("/"));
     const { waitFor } = await import("../helpers/harness.mjs");
     await waitFor(async () => (await s.scrape()).sum("gunicorn_worker_requests_total") === 6, { what: "6 requests counted" });
+  });
+});
+
+/**
+ * Sends one request on a raw connection that is never reused, and times how long the server
+ * keeps it open after the response: the keep-alive timeout, seen from the client.
+ */
+function idleClose(port, path) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1");
+    let head = "";
+    let answeredAt = 0;
+    const sentAt = Date.now();
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk) => {
+      head += chunk;
+      if (!answeredAt && head.includes("\r\n\r\n")) answeredAt = Date.now();
+    });
+    socket.on("error", reject);
+    socket.on("close", () => resolve({ head: head.toLowerCase(), answeredAfterMs: answeredAt - sentAt, closedAfterMs: Date.now() - answeredAt }));
+    socket.setTimeout(8000, () => socket.destroy(new Error("the server never closed the idle connection")));
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: test\r\n\r\n`);
+  });
+}
+
+describe("keep-alive timeout", () => {
+  // The sync worker keeps connections alive only when --keep-alive is given, as in gunicorn.
+  for (const args of [["-k", "async"], ["-k", "sync"], ["-k", "thread", "--threads", "2"]]) {
+    it(`closes an idle connection after --keep-alive seconds, never a busy one (${args[1]})`, async () => {
+      const s = await startServer({ workers: 1, args: [...args, "--keep-alive", "1"] });
+      const [quick, slow] = await Promise.all([idleClose(s.port, "/"), idleClose(s.port, "/sleep?ms=1600")]);
+      for (const r of [quick, slow]) {
+        assert.match(r.head, /connection: keep-alive\r\nkeep-alive: timeout=1\r\n/);
+        assert.ok(r.closedAfterMs >= 950, `closed ${r.closedAfterMs} ms after the response, before the keep-alive time`);
+        assert.ok(r.closedAfterMs < 2500, `still open ${r.closedAfterMs} ms after the response`);
+      }
+      assert.ok(slow.answeredAfterMs >= 1550, `the 1.6 s request was answered after ${slow.answeredAfterMs} ms`);
+    });
+  }
+
+  it("closes every connection after its response with --keep-alive 0 (gunicorn's meaning)", async () => {
+    const s = await startServer({ workers: 1, args: ["-k", "async", "--keep-alive", "0"] });
+    const r = await idleClose(s.port, "/");
+    assert.match(r.head, /connection: close\r\n/);
+    assert.ok(r.closedAfterMs < 500, `closed ${r.closedAfterMs} ms after the response`);
   });
 });
