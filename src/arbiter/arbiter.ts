@@ -170,7 +170,7 @@ export class Arbiter {
     this.log.info(`Starting gpe-server ${process.env.npm_package_version ?? ""}`.trim());
     for (const l of this.listeners) this.log.info(`Listening at: ${l.bind.kind === "unix" ? l.address : `http${s.certfile ? "s" : ""}://${l.address}`} (${process.pid})`);
     this.log.info(`Using worker: ${s.worker_class}`);
-    this.metrics.startSampling();
+    await this.metrics.startSampling();
     this.statusBoard?.start();
     if (s.redis_enabled) {
       // Loaded only when used: ioredis costs the master several MB it does not need otherwise.

@@ -134,7 +134,12 @@ export class MasterMetrics {
     }
   }
 
-  startSampling(intervalMs = 5000): void {
+  async startSampling(intervalMs = 5000): Promise<void> {
+    // pidusage runs `getconf` twice (in shells, children of this process) on its first call. Done
+    // now, before any worker exists, those children never sit among the workers, where anything
+    // that lists this process's children to find them (an operator's script, our tests) would
+    // take them for workers.
+    await pidusage(process.pid).catch(() => undefined);
     this.sampler = setInterval(() => void this.sample(), intervalMs);
     this.sampler.unref();
   }

@@ -45,7 +45,8 @@ describe("faults under load", () => {
       console.log(`# 20 kills: replacement (new process) max ${Math.max(...replaceMs)} ms, median ${replaceMs.sort((a, b) => a - b)[10]} ms; ${stats.ok} ok, ${stats.failed} failed`);
     }
     assert.ok(Math.max(...replaceMs) <= 1000, `replacements took ${replaceMs.join(", ")} ms`);
-    const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_master_worker_restarts_total", { reason: "signal" }) === kills && m; }, { what: "every kill counted" });
+    let counted = null;
+    const m = await waitFor(async () => { const m = await s.scrape(); counted = m.sum("gunicorn_master_worker_restarts_total", { reason: "signal" }); return counted === kills && m; }, { what: { toString: () => `every kill counted: ${counted} of ${kills}; logs:\n${s.logs().slice(-3000)}` } });
     assert.ok(m.sum("gunicorn_worker_requests_total") >= lastTotal);
   });
 

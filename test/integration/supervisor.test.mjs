@@ -1,7 +1,7 @@
 // The master against real signals, real worker deaths and real HTTP.
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startServer, stopAll, request, waitFor, sleep, alive, loadLoop, tempDir } from "../helpers/harness.mjs";
 
@@ -17,6 +17,32 @@ describe("the master", () => {
     const res = await request(s.url("/"));
     assert.equal(res.status, 200);
     assert.match(res.body, /hello from \d+/);
+  });
+
+  it("has no children but its workers once they boot, through its first resource sample", async () => {
+    // pidusage starts two `getconf` shells on its first call; the master makes that call before it
+    // forks, so a tool (or test) that kills "a child of the master" always hits a worker. A slow
+    // getconf first on PATH keeps those shells alive for a second, so they cannot slip between
+    // two looks.
+    const bin = tempDir("gpe-getconf-");
+    writeFileSync(join(bin, "getconf"), '#!/bin/sh\nsleep 1\nexec /usr/bin/getconf "$@"\n', { mode: 0o755 });
+    const s = await startServer({ workers: 2, env: { PATH: `${bin}:${process.env.PATH}` } });
+    const strangers = new Set();
+    const until = Date.now() + 6500; // the first sample is due 5 s after start
+    while (Date.now() < until) {
+      for (const pid of s.workerPids()) {
+        try {
+          const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+          if (!cmdline.includes("gpe-server: worker")) strangers.add(cmdline.replace(/\0/g, " ").trim());
+        } catch {
+          // exited between the listing and the read
+        }
+      }
+      await sleep(50);
+    }
+    assert.deepEqual([...strangers], []);
+    const m = await s.scrape();
+    assert.equal(m.find("gunicorn_worker_memory_bytes").length, 2, "the workers were sampled");
   });
 
   it("replaces a worker killed with SIGKILL", async () => {
