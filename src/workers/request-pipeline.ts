@@ -128,7 +128,9 @@ export class RequestPipeline {
     this.o.onRequestStart?.(req);
     if (this.closeAfterResponse || this.closing) {
       res.shouldKeepAlive = false;
-    } else {
+    } else if (res.shouldKeepAlive) {
+      // Node has already decided from the request (Connection: close, HTTP/1.0): a connection
+      // that closes after this response needs no keep-alive bookkeeping.
       this.idle!.requestStarted(req.socket);
       t._keepAliveTimeout = this.keepAliveMs;
     }
