@@ -55,7 +55,13 @@ export class WorkerSnapshot {
     this.fileName = workerFileName(slot, process.pid);
   }
 
-  start(): void {
+  /**
+   * Writes the first snapshot now, with the app's metrics as they stand after its import (a gauge
+   * it set at load belongs in the store from boot, not from the first flush interval), then every
+   * interval.
+   */
+  async start(): Promise<void> {
+    await this.refreshAndWrite();
     this.timer = setInterval(() => void this.refreshAndWrite(), this.intervalSeconds * 1000);
     this.timer.unref();
   }

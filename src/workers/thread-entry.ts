@@ -71,7 +71,10 @@ async function boot(): Promise<void> {
     for (const r of registries) families.push(...((await r.getMetricsAsJSON()) as FamilyJSON[]));
     post({ t: "metrics", families });
   };
-  if (s.metrics_enabled) setInterval(() => void publishMetrics(), s.metrics_flush_interval * 1000).unref();
+  if (s.metrics_enabled) {
+    void publishMetrics(); // what the app set at load, without waiting a flush interval
+    setInterval(() => void publishMetrics(), s.metrics_flush_interval * 1000).unref();
+  }
 
   // As in a process worker, but only this thread ends (after publishing its metrics); the process
   // then lets its other threads finish and exits with the same code (thread-engine.ts).

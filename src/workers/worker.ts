@@ -82,7 +82,7 @@ export async function runWorker(init: WorkerInit): Promise<void> {
     log,
     () => engine.extraUserFamilies(),
   );
-  if (s.metrics_enabled) snapshot.start();
+  if (s.metrics_enabled) await snapshot.start();
 
   front = new AcceptFront(engine, send, init.workerClass === "async");
   let stopping = false;

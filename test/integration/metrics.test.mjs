@@ -114,6 +114,14 @@ describe("metrics", () => {
     assert.equal(m.sum("app_max_seen"), 7, "aggregator 'max' takes the largest");
   });
 
+  it("has the app's metrics from boot, before the first flush interval has passed", async () => {
+    // A flush interval far longer than the test: only the snapshot written at boot can hold them.
+    const s = await startServer({ workers: 2, app: join(import.meta.dirname, "..", "fixtures", "custom-metrics.mjs"), env: { GPE_METRICS_FLUSH_INTERVAL: "60" } });
+    const m = await s.scrape();
+    assert.equal(m.find("app_queue_depth").length, 2, "the gauge each worker set at load");
+    assert.equal(m.sum("app_max_seen"), 7);
+  });
+
   it("passes promtool check metrics, with every family present", async (t) => {
     const promtool = spawnSync("promtool", ["--version"]);
     if (promtool.error) {
