@@ -2,6 +2,7 @@
 // app's own prom-client metrics, and writes them to its file every flush interval, at exit, and
 // when the master asks before a scrape.
 import { createRequire } from "node:module";
+import { setTimeout as delay } from "node:timers/promises";
 import { dirname, resolve } from "node:path";
 import type { Logger } from "pino";
 import type { FamilyJSON } from "./family.js";
@@ -30,6 +31,7 @@ export async function findAppRegistries(appFile: string): Promise<PromRegistry[]
 }
 
 const REWRITE_UNCHANGED_MS = 5000;
+const FIRST_WRITE_WAIT_MS = 1000;
 
 export class WorkerSnapshot {
   private userFamilies: FamilyJSON[] = [];
@@ -58,12 +60,14 @@ export class WorkerSnapshot {
   /**
    * Writes the first snapshot now, with the app's metrics as they stand after its import (a gauge
    * it set at load belongs in the store from boot, not from the first flush interval), then every
-   * interval.
+   * interval. Waits for the first one at most FIRST_WRITE_WAIT_MS: an app collector that never
+   * settles must not keep the worker from booting.
    */
   async start(): Promise<void> {
-    await this.refreshAndWrite();
+    const first = this.refreshAndWrite();
     this.timer = setInterval(() => void this.refreshAndWrite(), this.intervalSeconds * 1000);
     this.timer.unref();
+    await Promise.race([first, delay(FIRST_WRITE_WAIT_MS, undefined, { ref: false })]);
   }
 
   stop(): void {

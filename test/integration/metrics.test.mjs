@@ -122,6 +122,12 @@ describe("metrics", () => {
     assert.equal(m.sum("app_max_seen"), 7);
   });
 
+  it("boots and serves even when an app collector never settles", async () => {
+    const s = await startServer({ workers: 1, app: join(import.meta.dirname, "..", "fixtures", "hanging-collector.mjs") });
+    assert.equal((await request(s.url("/"))).status, 200);
+    assert.equal((await s.scrape()).sum("gunicorn_workers"), 1);
+  });
+
   it("passes promtool check metrics, with every family present", async (t) => {
     const promtool = spawnSync("promtool", ["--version"]);
     if (promtool.error) {
