@@ -30,6 +30,23 @@ export async function findAppRegistries(appFile: string): Promise<PromRegistry[]
   return registries;
 }
 
+/**
+ * The app's metrics from its registries (their collect functions may be async). A registry that
+ * fails is logged and skipped: the app's broken collector must not cost the worker its metrics.
+ */
+export async function readAppRegistries(registries: readonly PromRegistry[], log: Logger): Promise<FamilyJSON[]> {
+  const families: FamilyJSON[] = [];
+  for (const registry of registries) {
+    try {
+      // prom-client's JSON has the store's family shape (name, help, type, values, aggregator).
+      families.push(...((await registry.getMetricsAsJSON()) as FamilyJSON[]));
+    } catch (err) {
+      log.warn({ err }, "reading the app's prom-client registry failed");
+    }
+  }
+  return families;
+}
+
 const REWRITE_UNCHANGED_MS = 5000;
 const FIRST_WRITE_WAIT_MS = 1000;
 
@@ -76,16 +93,7 @@ export class WorkerSnapshot {
 
   /** Reads the app's registries (their collect functions may be async), then writes. */
   async refreshAndWrite(): Promise<void> {
-    const fresh: FamilyJSON[] = [];
-    for (const registry of this.registries) {
-      try {
-        // prom-client's JSON has the store's family shape (name, help, type, values, aggregator).
-        fresh.push(...((await registry.getMetricsAsJSON()) as FamilyJSON[]));
-      } catch (err) {
-        this.log.warn({ err }, "reading the app's prom-client registry failed");
-      }
-    }
-    this.userFamilies = fresh;
+    this.userFamilies = await readAppRegistries(this.registries, this.log);
     this.write();
   }
 

@@ -63,22 +63,19 @@ export class RequestPipeline {
   private readonly onClose: (this: ServerResponse) => void;
   /** Keeps the keep-alive timeout; null when every connection closes after one response. */
   private readonly idle: IdleConnections | null;
-  private readonly closeAfterResponse: boolean;
   private readonly keepAliveMs: number;
 
   constructor(private readonly o: PipelineOptions) {
     this.keepAliveMs = o.keepAliveSeconds * 1000;
     // gunicorn's keepalive = 0 means no keep-alive at all.
-    this.closeAfterResponse = o.closeAfterResponse || this.keepAliveMs === 0;
-    this.idle = this.closeAfterResponse ? null : new IdleConnections(this.keepAliveMs);
+    this.idle = o.closeAfterResponse || this.keepAliveMs === 0 ? null : new IdleConnections(this.keepAliveMs);
     const limits = o.limits;
     // Node enforces the total header size; the per-line and count limits are checked below.
     const maxHeaderSize = Math.min(1 << 20, limits.requestLine + limits.fields * (limits.fieldSize + 2) + 64);
     const headersTimeout = o.headerTimeoutSeconds * 1000;
     const serverOptions: http.ServerOptions = {
       ServerResponse: TrackedResponse as typeof http.ServerResponse,
-      // keepAliveTimeout 0 turns Node's timer per request off: IdleConnections keeps the timeout.
-      maxHeaderSize, keepAliveTimeout: 0, requestTimeout: 0, headersTimeout,
+      maxHeaderSize, requestTimeout: 0, headersTimeout,
       // How often Node looks for clients past headersTimeout: often enough to make it exact-ish.
       connectionsCheckingInterval: Math.min(1000, headersTimeout / 2),
     };
@@ -87,6 +84,8 @@ export class RequestPipeline {
       : http.createServer(serverOptions);
     // Count limits are checked in checkLimits (431); the total size is already bounded above.
     this.server.maxHeadersCount = 0;
+    // 0 turns Node's keep-alive timer (armed and cleared on every request) off: IdleConnections
+    // keeps the timeout instead.
     this.server.keepAliveTimeout = 0;
     this.server.on("request", (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
@@ -126,12 +125,12 @@ export class RequestPipeline {
     t.startedAt = performance.now();
     if (this.o.accessLog) t.bytesBefore = req.socket?.bytesWritten ?? 0; // only the access log needs it
     this.o.onRequestStart?.(req);
-    if (this.closeAfterResponse || this.closing) {
+    if (this.idle === null || this.closing) {
       res.shouldKeepAlive = false;
     } else if (res.shouldKeepAlive) {
       // Node has already decided from the request (Connection: close, HTTP/1.0): a connection
       // that closes after this response needs no keep-alive bookkeeping.
-      this.idle!.requestStarted(req.socket);
+      this.idle.requestStarted(req.socket);
       t._keepAliveTimeout = this.keepAliveMs;
     }
     if (this.inFlight >= this.o.concurrency) {

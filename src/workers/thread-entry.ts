@@ -10,7 +10,7 @@ import { RequestPipeline } from "./request-pipeline.js";
 import { countUncaught, onUncaughtAppError } from "./uncaught.js";
 import { FailureCounters, RequestMetrics, regionLength } from "../metrics/request-metrics.js";
 import { BridgedSocket, type BridgeMessage } from "./socket-bridge.js";
-import { findAppRegistries } from "../metrics/worker-snapshot.js";
+import { findAppRegistries, readAppRegistries } from "../metrics/worker-snapshot.js";
 import { limitsOf } from "./process-engine.js";
 import { EXIT_UNCAUGHT, type WorkerInit } from "./protocol.js";
 import type { FamilyJSON } from "../metrics/family.js";
@@ -67,8 +67,7 @@ async function boot(): Promise<void> {
   });
   const registries = s.metrics_enabled ? await findAppRegistries(parseAppSpec(init.app).file) : [];
   const publishMetrics = async () => {
-    const families: FamilyJSON[] = failures.families(init.slot);
-    for (const r of registries) families.push(...((await r.getMetricsAsJSON()) as FamilyJSON[]));
+    const families: FamilyJSON[] = [...failures.families(init.slot), ...(await readAppRegistries(registries, log))];
     post({ t: "metrics", families });
   };
   if (s.metrics_enabled) {

@@ -48,7 +48,7 @@ export async function waitFor(check, { timeout = 10_000, interval = 50, what = "
     }
     await sleep(interval);
   }
-  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+  throw new Error(`timed out waiting for ${typeof what === "function" ? what() : what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
 }
 
 /** Runs the CLI to completion (for bad-input checks). */
