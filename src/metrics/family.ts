@@ -34,3 +34,36 @@ export interface StoreSnapshot {
 }
 
 export const slotLabel = (slot: number): string => `worker_${slot}`;
+
+/**
+ * The JSON of store files and fleet snapshots. JSON has no NaN or ±Infinity: JSON.stringify
+ * writes null, which an exposition would print as `null`, a line Prometheus rejects. A gauge may
+ * well be NaN (prom-client's event-loop lag mean before its first sample), so sample values that
+ * are not finite travel as the strings "NaN", "Infinity" and "-Infinity".
+ */
+export function metricsToJSON(value: FamilyJSON[] | { families: FamilyJSON[] }): string {
+  const families = Array.isArray(value) ? value : value.families;
+  // A replacer doubles the time of every write; most snapshots have no value that needs it.
+  return JSON.stringify(value, families.some(hasNonFinite) ? nonFiniteAsString : undefined);
+}
+
+const hasNonFinite = (f: FamilyJSON): boolean => f.values.some((s) => !Number.isFinite(s.value));
+const nonFiniteAsString = (key: string, v: unknown): unknown => (key === "value" && typeof v === "number" && !Number.isFinite(v) ? String(v) : v);
+
+export function metricsFromJSON(text: string): unknown {
+  const parsed: unknown = JSON.parse(text);
+  // A reviver would triple the parse time of every scrape; a value written as a string is rare
+  // and always looks like this, so a scan of the text decides whether to walk the samples.
+  if (text.includes('"value":"')) {
+    const families = (parsed as { families?: unknown } | null)?.families;
+    if (Array.isArray(families)) {
+      for (const f of families as { values?: unknown }[]) {
+        if (!Array.isArray(f?.values)) continue;
+        for (const sample of f.values as { value?: unknown }[]) {
+          if (typeof sample?.value === "string") sample.value = Number(sample.value);
+        }
+      }
+    }
+  }
+  return parsed;
+}

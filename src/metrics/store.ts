@@ -4,7 +4,7 @@ import {
   chownSync, closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import type { StoreSnapshot } from "./family.js";
+import { metricsFromJSON, metricsToJSON, type StoreSnapshot } from "./family.js";
 
 export class StoreDirError extends Error {}
 
@@ -73,7 +73,7 @@ export function writeSnapshot(dir: string, name: string, snapshot: StoreSnapshot
   }
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
-    writeSync(fd, typeof snapshot === "string" ? snapshot : JSON.stringify(snapshot));
+    writeSync(fd, typeof snapshot === "string" ? snapshot : metricsToJSON(snapshot));
   } finally {
     closeSync(fd);
   }
@@ -160,7 +160,7 @@ export function readSnapshot(path: string): StoreSnapshot | null | string {
     return code === "ENOENT" ? null : `cannot read (${code})`;
   }
   try {
-    const parsed: unknown = JSON.parse(text);
+    const parsed = metricsFromJSON(text);
     return isSnapshot(parsed) ? parsed : "not a gpe-server store file";
   } catch {
     return "corrupt (not valid JSON)";

@@ -5,7 +5,7 @@ import { createRequire } from "node:module";
 import { setTimeout as delay } from "node:timers/promises";
 import { dirname, resolve } from "node:path";
 import type { Logger } from "pino";
-import type { FamilyJSON } from "./family.js";
+import { metricsToJSON, type FamilyJSON } from "./family.js";
 import { workerFileName, writeSnapshot } from "./store.js";
 
 interface PromRegistry {
@@ -103,7 +103,7 @@ export class WorkerSnapshot {
    * every few seconds in case it was removed.
    */
   write(): void {
-    const families = JSON.stringify([...this.builtIn(), ...this.userFamilies, ...this.extraUserFamilies()]);
+    const families = metricsToJSON([...this.builtIn(), ...this.userFamilies, ...this.extraUserFamilies()]);
     const now = Date.now();
     if (families === this.lastFamilies && now - this.lastWriteAt < REWRITE_UNCHANGED_MS) return;
     const text = `{"format":"gpe-store-1","kind":"worker","pid":${process.pid},"slot":${this.slot},"written":${now},"families":${families}}`;

@@ -1,6 +1,6 @@
 // The fleet view: every host's forwarded snapshot, each series labelled with its instance, merged
 // into one list of families so the exposition has one HELP/TYPE per family.
-import type { FamilyJSON, SampleJSON } from "../metrics/family.js";
+import { metricsFromJSON, type FamilyJSON, type SampleJSON } from "../metrics/family.js";
 
 export const FLEET_FORMAT = "gpe-fleet-1";
 
@@ -16,7 +16,7 @@ export interface FleetSnapshot {
 export function parseFleetSnapshot(text: string): FleetSnapshot | string {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = metricsFromJSON(text);
   } catch {
     return "corrupt (not valid JSON)";
   }

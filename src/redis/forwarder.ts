@@ -3,7 +3,7 @@
 // unreachable a forward is skipped and counted and the client reconnects with backoff.
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import type { FamilyJSON } from "../metrics/family.js";
+import { metricsToJSON, type FamilyJSON } from "../metrics/family.js";
 import { SimpleHistogram } from "../metrics/simple-histogram.js";
 import type { Settings } from "../config/settings.js";
 import { createRedisClient, instanceKey, redisTarget, watchConnection, type ConnectionWatch } from "./connection.js";
@@ -73,7 +73,7 @@ export class RedisForwarder {
     const started = performance.now();
     try {
       const snapshot: FleetSnapshot = { format: FLEET_FORMAT, instance: this.instance, written: Date.now(), families: await this.gather() };
-      const results = await this.client.multi().set(this.key, JSON.stringify(snapshot), "EX", this.settings.redis_ttl_seconds).exec();
+      const results = await this.client.multi().set(this.key, metricsToJSON(snapshot), "EX", this.settings.redis_ttl_seconds).exec();
       const failed = results?.find(([err]) => err)?.[0];
       if (!results || failed) throw failed ?? new Error("transaction aborted");
       this.duration.observe((performance.now() - started) / 1000);

@@ -120,6 +120,7 @@ describe("metrics", () => {
     const m = await s.scrape();
     assert.equal(m.find("app_queue_depth").length, 2, "the gauge each worker set at load");
     assert.equal(m.sum("app_max_seen"), 7);
+    assert.match(m.text, /^app_ratio NaN$/m, "a NaN gauge crosses the store as NaN");
   });
 
   it("boots and serves even when an app collector never settles", async () => {

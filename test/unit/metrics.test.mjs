@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Merger, monotonicPart } from "../../dist/metrics/merge.js";
 import { formatPrometheus, formatOpenMetrics, negotiate } from "../../dist/metrics/exposition.js";
+import { metricsFromJSON, metricsToJSON } from "../../dist/metrics/family.js";
 import { RequestMetrics, FailureCounters } from "../../dist/metrics/request-metrics.js";
 import { compileAccessFormat } from "../../dist/logging/access-log.js";
 
@@ -50,6 +51,19 @@ describe("exposition", () => {
     assert.equal(text, "# TYPE jobs counter\n# HELP jobs Jobs.\njobs_total 4\n# EOF\n");
     assert.equal(negotiate("application/openmetrics-text; version=1.0.0"), "openmetrics");
     assert.equal(negotiate("text/plain"), "prometheus");
+  });
+});
+
+describe("store JSON", () => {
+  it("keeps NaN and infinite values (plain JSON turns them into null), and leaves labels alone", () => {
+    const families = [{ name: "g", help: "G.", type: "gauge", values: [
+      { labels: { value: "NaN" }, value: NaN }, { labels: {}, value: Infinity }, { labels: {}, value: -Infinity }, { labels: {}, value: 1.5 },
+    ] }];
+    const back = metricsFromJSON(metricsToJSON({ format: "gpe-store-1", families })).families;
+    assert.deepEqual(back, families);
+    assert.equal(typeof back[0].values[0].labels.value, "string");
+    assert.equal(formatPrometheus(back), '# HELP g G.\n# TYPE g gauge\ng{value="NaN"} NaN\ng +Inf\ng -Inf\ng 1.5\n');
+    assert.equal(metricsToJSON([{ ...families[0], values: [{ labels: {}, value: 2 }] }]), JSON.stringify([{ ...families[0], values: [{ labels: {}, value: 2 }] }]));
   });
 });
 

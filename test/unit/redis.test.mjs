@@ -4,6 +4,7 @@ import { mergeFleet, parseFleetSnapshot, FLEET_FORMAT } from "../../dist/redis/f
 import { escapeGlob, instanceKey, instancePattern, reconnectDelay, redisTarget } from "../../dist/redis/connection.js";
 import { redisUrl } from "../../dist/config/validators.js";
 import { formatPrometheus } from "../../dist/metrics/exposition.js";
+import { metricsToJSON } from "../../dist/metrics/family.js";
 
 const host = (instance, families) => ({ format: FLEET_FORMAT, instance, written: 0, families });
 const requests = (value, labels = {}) => ({ name: "req_total", help: "Requests.", type: "counter", values: [{ labels, value }] });
@@ -35,6 +36,12 @@ describe("the fleet merge", () => {
     assert.equal(parseFleetSnapshot("{nope"), "corrupt (not valid JSON)");
     assert.equal(parseFleetSnapshot(JSON.stringify({ format: "other" })), "not a gpe-server fleet snapshot");
     assert.equal(parseFleetSnapshot(JSON.stringify(host("x", []))).instance, "x");
+  });
+
+  it("carries a NaN gauge through the forwarded JSON as NaN", () => {
+    const snapshot = host("x", [{ name: "lag", help: "Lag.", type: "gauge", values: [{ labels: {}, value: NaN }] }]);
+    const parsed = parseFleetSnapshot(metricsToJSON(snapshot));
+    assert.match(formatPrometheus(mergeFleet([parsed])), /^lag\{instance="x"\} NaN$/m);
   });
 });
 
