@@ -51,6 +51,15 @@ export class MasterMetrics {
   private readonly registry = new Registry();
   private sampler: NodeJS.Timeout | null = null;
   /**
+   * How long pidusage keeps a process's last reading, for the next CPU figure. It also keeps the
+   * process's /proc stat file open that long: with its default of 60 s, a master restarting
+   * workers quickly (max_requests) held hundreds of dead workers' files open. Two sampling
+   * intervals keep every live worker's history and let a dead one's go soon.
+   */
+  private historyMs = 10_000;
+  private sampling = false;
+  private sampleAgain = false;
+  /**
    * The kernel's accept queues, read with the other samples: /proc/net/tcp lists every socket of
    * the machine (tens of thousands on a busy one), too much to read on each scrape.
    */
@@ -116,22 +125,44 @@ export class MasterMetrics {
     return this.queues.queued();
   }
 
-  /** Samples CPU and RSS of every live worker in one pidusage call, and the accept queues. */
+  /**
+   * Samples CPU and RSS of every live worker, and the accept queues. One sampling at a time:
+   * pidusage opens a process's stat file on its first reading and keeps it for the next, and two
+   * overlapping first readings of one process open it twice and leave one open for good.
+   */
   async sample(): Promise<void> {
-    this.listenSample = this.queues.listenQueues();
-    const pids = this.workers().map((w) => w.pid);
-    if (pids.length === 0) return;
-    try {
-      const stats = await pidusage(pids);
-      const next = new Map<number, Usage>();
-      for (const pid of pids) {
-        const s = stats[pid];
-        if (s) next.set(pid, { memory: s.memory, cpu: s.cpu });
-      }
-      this.usage = next;
-    } catch {
-      // a worker exited between listing and sampling; the next round catches up
+    if (this.sampling) {
+      this.sampleAgain = true;
+      return;
     }
+    this.sampling = true;
+    try {
+      do {
+        this.sampleAgain = false;
+        await this.sampleOnce();
+      } while (this.sampleAgain);
+    } finally {
+      this.sampling = false;
+    }
+  }
+
+  private async sampleOnce(): Promise<void> {
+    this.listenSample = this.queues.listenQueues();
+    const workers = this.workers();
+    // A worker on its way out keeps its last reading: one that exits in the middle of pidusage's
+    // read leaves that read's file open. Each worker is read on its own, so that one exiting
+    // between the listing and the read costs only its own figure.
+    const readable = workers.filter((w) => w.state === "booting" || w.state === "running");
+    const results = await Promise.allSettled(readable.map((w) => pidusage(w.pid, { maxage: this.historyMs })));
+    const next = new Map<number, Usage>();
+    results.forEach((r, i) => {
+      if (r.status === "fulfilled") next.set(readable[i]!.pid, { memory: r.value.memory, cpu: r.value.cpu });
+    });
+    for (const w of workers) {
+      const last = this.usage.get(w.pid);
+      if (last && !next.has(w.pid)) next.set(w.pid, last);
+    }
+    this.usage = next;
   }
 
   async startSampling(intervalMs = 5000): Promise<void> {
@@ -139,7 +170,8 @@ export class MasterMetrics {
     // now, before any worker exists, those children never sit among the workers, where anything
     // that lists this process's children to find them (an operator's script, our tests) would
     // take them for workers.
-    await pidusage(process.pid).catch(() => undefined);
+    this.historyMs = 2 * intervalMs;
+    await pidusage(process.pid, { maxage: this.historyMs }).catch(() => undefined);
     this.sampler = setInterval(() => void this.sample(), intervalMs);
     this.sampler.unref();
   }
