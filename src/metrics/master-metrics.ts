@@ -6,6 +6,16 @@ import { slotLabel, type FamilyJSON, type SampleJSON } from "./family.js";
 import type { ListenQueue } from "../arbiter/listen-queue.js";
 import { SimpleHistogram } from "./simple-histogram.js";
 
+/** How often the master samples its workers' CPU and memory, and the accept queues. */
+const SAMPLE_INTERVAL_MS = 5000;
+/**
+ * How long pidusage keeps a process's last reading, for the next CPU figure. It also keeps the
+ * process's /proc stat file open that long: with its default of 60 s, a master restarting
+ * workers quickly (max_requests) held hundreds of dead workers' files open. Two sampling
+ * intervals keep every live worker's history and let a dead one's go soon.
+ */
+const HISTORY_MS = 2 * SAMPLE_INTERVAL_MS;
+
 export const RESTART_REASONS = ["crash", "signal", "timeout", "max_requests", "reload", "scale_down", "boot_error"] as const;
 export type RestartReason = (typeof RESTART_REASONS)[number];
 export const COUNTED_SIGNALS = ["HUP", "USR1", "USR2", "CHLD", "TTIN", "TTOU", "TERM", "INT", "QUIT"] as const;
@@ -50,13 +60,6 @@ export class MasterMetrics {
   );
   private readonly registry = new Registry();
   private sampler: NodeJS.Timeout | null = null;
-  /**
-   * How long pidusage keeps a process's last reading, for the next CPU figure. It also keeps the
-   * process's /proc stat file open that long: with its default of 60 s, a master restarting
-   * workers quickly (max_requests) held hundreds of dead workers' files open. Two sampling
-   * intervals keep every live worker's history and let a dead one's go soon.
-   */
-  private historyMs = 10_000;
   private sampling = false;
   private sampleAgain = false;
   /**
@@ -153,7 +156,7 @@ export class MasterMetrics {
     // read leaves that read's file open. Each worker is read on its own, so that one exiting
     // between the listing and the read costs only its own figure.
     const readable = workers.filter((w) => w.state === "booting" || w.state === "running");
-    const results = await Promise.allSettled(readable.map((w) => pidusage(w.pid, { maxage: this.historyMs })));
+    const results = await Promise.allSettled(readable.map((w) => pidusage(w.pid, { maxage: HISTORY_MS })));
     const next = new Map<number, Usage>();
     results.forEach((r, i) => {
       if (r.status === "fulfilled") next.set(readable[i]!.pid, { memory: r.value.memory, cpu: r.value.cpu });
@@ -165,14 +168,13 @@ export class MasterMetrics {
     this.usage = next;
   }
 
-  async startSampling(intervalMs = 5000): Promise<void> {
+  async startSampling(): Promise<void> {
     // pidusage runs `getconf` twice (in shells, children of this process) on its first call. Done
     // now, before any worker exists, those children never sit among the workers, where anything
     // that lists this process's children to find them (an operator's script, our tests) would
     // take them for workers.
-    this.historyMs = 2 * intervalMs;
-    await pidusage(process.pid, { maxage: this.historyMs }).catch(() => undefined);
-    this.sampler = setInterval(() => void this.sample(), intervalMs);
+    await pidusage(process.pid, { maxage: HISTORY_MS }).catch(() => undefined);
+    this.sampler = setInterval(() => void this.sample(), SAMPLE_INTERVAL_MS);
     this.sampler.unref();
   }
 
