@@ -5,7 +5,7 @@
 //   npm run bench                         every scenario (about 40 minutes on 2 cores)
 //   BENCH_SCENARIOS=keepalive,scrape npm run bench
 // Knobs: BENCH_DURATION (s per wrk run, 2), BENCH_ROUNDS (20; the mixed-load scenario runs at most 5),
-// BENCH_SITTINGS (4: how many times the competitors of a scenario are started afresh), BENCH_SCRAPES (500), BENCH_RESTARTS (1000),
+// BENCH_SITTINGS (4: how many times, at least, the competitors of a scenario are started afresh; raised to a multiple of their number), BENCH_SCRAPES (500), BENCH_RESTARTS (1000),
 // BENCH_MIXED_RATE (requests/s of the mixed-load scenario, 500), BENCH_KA_WORKERS (worker counts of the
 // keep-alive scenario, 2,4,8,32).
 import { spawn, spawnSync } from "node:child_process";
@@ -193,30 +193,39 @@ function report(scenario, value, target = "", met = null) {
 
 /**
  * Measures competitors in turn, round after round, rotating who goes first so that each takes
- * every place in the order equally often. The rounds are split over SITTINGS sittings: each
- * starts every competitor afresh and warms it up, because a process has luck of its own (where
- * its code lands in memory, what the JIT decides) that stays with it for its whole life; a
- * single sitting measured one draw of it, and two sittings of the same code differed by up to
- * 5 %. Idle competitors wait on their sockets meanwhile (none does work while idle). Returns, per
- * competitor, the list of what `measure` gave in each round.
+ * every place in the order equally often. The rounds are split over sittings: each starts every
+ * competitor afresh and warms it up, because a process has luck of its own (where its code lands
+ * in memory, what the JIT decides) that stays with it for its whole life; a single sitting
+ * measured one draw of it, and two sittings of the same code differed by up to 5 %. That luck is
+ * not even: on these VMs the competitors started and warmed up last in a sitting ran 5-10 %
+ * slower for the whole sitting, identical bare servers included (docs/performance.md, "Order
+ * of start-up"). So each sitting starts and warms them up in a rotated order, and a scenario
+ * runs at least as many sittings as it has competitors, a multiple of their number, so that each
+ * starts in every place equally often. Idle competitors wait on their sockets meanwhile (none
+ * does work while idle). Returns, per competitor, the list of what `measure` gave in each round.
  */
 async function alternate(competitors, measure, { rounds = ROUNDS, sittings = SITTINGS, warmup = null } = {}) {
   const results = new Map(competitors.map(([name]) => [name, []]));
+  const n = competitors.length;
+  sittings = Math.min(rounds, Math.ceil(sittings / n) * n);
   const perSitting = Math.ceil(rounds / sittings);
   let round = 0;
   for (let sitting = 0; sitting < sittings && round < rounds; sitting++) {
-    const running = [];
+    const running = new Array(n);
     try {
-      for (const [name, launch] of competitors) running.push([name, await launch()]);
-      if (warmup) for (const [, c] of running) await warmup(c);
+      for (let i = 0; i < n; i++) {
+        const k = (sitting + i) % n;
+        running[k] = [competitors[k][0], await competitors[k][1]()];
+      }
+      if (warmup) for (let i = 0; i < n; i++) await warmup(running[(sitting + i) % n][1]);
       for (let r = 0; r < perSitting && round < rounds; r++, round++) {
-        for (let i = 0; i < running.length; i++) {
-          const [name, c] = running[(round + i) % running.length];
+        for (let i = 0; i < n; i++) {
+          const [name, c] = running[(round + i) % n];
           results.get(name).push(await measure(c));
         }
       }
     } finally {
-      for (const [, c] of running) await c.stop();
+      for (const entry of running) if (entry) await entry[1].stop();
     }
   }
   return results;
@@ -278,7 +287,7 @@ async function scrapeLatency(url, n = SCRAPES) {
 
 // ---- scenarios --------------------------------------------------------------------------------
 
-console.log(`# gpe-server bench: node ${process.version}, wrk -t2, ${DURATION}s runs, ${ROUNDS} alternating rounds in ${SITTINGS} sittings, ${new Date().toISOString()}`);
+console.log(`# gpe-server bench: node ${process.version}, wrk -t2, ${DURATION}s runs, ${ROUNDS} alternating rounds in at least ${SITTINGS} sittings (a multiple of the competitors), ${new Date().toISOString()}`);
 
 const rpsOf = (r, name) => r.get(name).map((x) => x.rps);
 const cpuOf = (r, name) => median(r.get(name).map((x) => x.cpuUs));
