@@ -200,8 +200,8 @@ function report(scenario, value, target = "", met = null) {
  * not even: on these VMs the competitors started and warmed up last in a sitting ran 5-10 %
  * slower for the whole sitting, identical bare servers included (docs/performance.md, "Order
  * of start-up"). So each sitting starts and warms them up in a rotated order, and a scenario
- * runs at least as many sittings as it has competitors, a multiple of their number, so that each
- * starts in every place equally often. Idle competitors wait on their sockets meanwhile (none
+ * runs at least as many sittings as it has competitors, a multiple of their number (rounds
+ * permitting), so that each starts in every place equally often. Idle competitors wait on their sockets meanwhile (none
  * does work while idle). Returns, per competitor, the list of what `measure` gave in each round.
  */
 async function alternate(competitors, measure, { rounds = ROUNDS, sittings = SITTINGS, warmup = null } = {}) {
