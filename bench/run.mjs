@@ -201,8 +201,9 @@ function report(scenario, value, target = "", met = null) {
  * slower for the whole sitting, identical bare servers included (docs/performance.md, "Order
  * of start-up"). So each sitting starts and warms them up in a rotated order, and a scenario
  * runs at least as many sittings as it has competitors, a multiple of their number (rounds
- * permitting), so that each starts in every place equally often. Idle competitors wait on their sockets meanwhile (none
- * does work while idle). Returns, per competitor, the list of what `measure` gave in each round.
+ * permitting), so that each starts in every place equally often. Idle competitors wait on their
+ * sockets meanwhile (none does work while idle). Returns, per competitor, the list of what
+ * `measure` gave in each round.
  */
 async function alternate(competitors, measure, { rounds = ROUNDS, sittings = SITTINGS, warmup = null } = {}) {
   const results = new Map(competitors.map(([name]) => [name, []]));
@@ -211,21 +212,19 @@ async function alternate(competitors, measure, { rounds = ROUNDS, sittings = SIT
   const perSitting = Math.ceil(rounds / sittings);
   let round = 0;
   for (let sitting = 0; sitting < sittings && round < rounds; sitting++) {
+    const startOrder = competitors.map((_, i) => (sitting + i) % n);
     const running = new Array(n);
     try {
-      for (let i = 0; i < n; i++) {
-        const k = (sitting + i) % n;
-        running[k] = [competitors[k][0], await competitors[k][1]()];
-      }
-      if (warmup) for (let i = 0; i < n; i++) await warmup(running[(sitting + i) % n][1]);
+      for (const k of startOrder) running[k] = await competitors[k][1]();
+      if (warmup) for (const k of startOrder) await warmup(running[k]);
       for (let r = 0; r < perSitting && round < rounds; r++, round++) {
         for (let i = 0; i < n; i++) {
-          const [name, c] = running[(round + i) % n];
-          results.get(name).push(await measure(c));
+          const k = (round + i) % n;
+          results.get(competitors[k][0]).push(await measure(running[k]));
         }
       }
     } finally {
-      for (const entry of running) if (entry) await entry[1].stop();
+      for (const c of running) if (c) await c.stop();
     }
   }
   return results;

@@ -26,6 +26,8 @@ export interface WorkerView {
   pid: number;
   slot: number;
   state: WorkerState;
+  /** Booting or running: not on its way out. */
+  readonly live: boolean;
   stateSince: number;
   startedAt: number;
   lastHeartbeat: number;
@@ -155,7 +157,7 @@ export class MasterMetrics {
     // A worker on its way out keeps its last reading: one that exits in the middle of pidusage's
     // read leaves that read's file open. Each worker is read on its own, so that one exiting
     // between the listing and the read costs only its own figure.
-    const readable = workers.filter((w) => w.state === "booting" || w.state === "running");
+    const readable = workers.filter((w) => w.live);
     const results = await Promise.allSettled(readable.map((w) => pidusage(w.pid, { maxage: HISTORY_MS })));
     const next = new Map<number, Usage>();
     results.forEach((r, i) => {
@@ -192,7 +194,7 @@ export class MasterMetrics {
         const v = value(w);
         return v === undefined ? [] : [{ labels: { worker_id: slotLabel(w.slot) }, value: v }];
       });
-    const live = this.workers().filter((w) => w.state === "booting" || w.state === "running").length;
+    const live = this.workers().filter((w) => w.live).length;
     // prom-client's gauges named *_total (nodejs_active_handles_total) only sum the per-type gauge
     // of the same base name, and promtool rejects the suffix on a gauge: leave them out.
     const own = ((await this.registry.getMetricsAsJSON()) as unknown as FamilyJSON[]).filter(
