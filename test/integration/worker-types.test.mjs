@@ -172,3 +172,52 @@ describe("keep-alive timeout", () => {
     assert.ok(r.closedAfterMs < 500, `closed ${r.closedAfterMs} ms after the response`);
   });
 });
+
+/**
+ * Sends one request on a raw connection, reads nothing for `pauseMs` (so the server finishes
+ * while most of the body still sits in the kernel's buffers), then reads to the end. Resolves
+ * with the body and whether the connection ended with a clean FIN; a reset rejects.
+ */
+function readAfterPause(port, request, pauseMs) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1");
+    const chunks = [];
+    let ended = false;
+    socket.on("data", (chunk) => chunks.push(chunk));
+    socket.on("end", () => (ended = true));
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const all = Buffer.concat(chunks);
+      const split = all.indexOf("\r\n\r\n");
+      resolve({ head: all.subarray(0, split).toString("latin1").toLowerCase(), body: all.subarray(split + 4), ended });
+    });
+    socket.setTimeout(10_000, () => socket.destroy(new Error("the server never closed the connection")));
+    socket.pause();
+    socket.write(request);
+    setTimeout(() => socket.resume(), pauseMs);
+  });
+}
+
+describe("closing a connection after its last response", () => {
+  // Workers close plain TCP connections without Node's half-close first (request-pipeline.ts):
+  // the response must still arrive whole, followed by a FIN, not a reset.
+  const N = 8 << 20;
+  const expected = createHash("sha256").update(Buffer.from(Array.from({ length: N }, (_, i) => i % 251))).digest("hex");
+  for (const args of [["-k", "async"], ["-k", "sync"], ["-k", "thread", "--threads", "2"]]) {
+    it(`delivers a body larger than the socket buffers whole, then a clean close (${args[1]})`, async () => {
+      const s = await startServer({ workers: 1, args });
+      const requests = [
+        `GET /bytes?n=${N} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n`,
+        `GET /bytes?n=${N} HTTP/1.0\r\n\r\n`,
+      ];
+      for (const request of requests) {
+        const r = await readAfterPause(s.port, request, 300);
+        assert.match(r.head, /^http\/1\.[01] 200/);
+        assert.match(r.head, /connection: close/);
+        assert.equal(r.body.length, N, `${request.split("\r\n")[0]}: got ${r.body.length} of ${N} bytes`);
+        assert.equal(createHash("sha256").update(r.body).digest("hex"), expected);
+        assert.ok(r.ended, "the connection ended without a FIN");
+      }
+    });
+  }
+});
