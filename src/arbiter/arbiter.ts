@@ -7,6 +7,7 @@ import type { Socket } from "node:net";
 import type http from "node:http";
 import type { Logger } from "pino";
 import type { Settings } from "../config/settings.js";
+import { sharesPort } from "../config/bind.js";
 import { resolveSettings, type Resolved } from "../config/load.js";
 import { pickHooks, runHook, runHookSync, withoutHooks, type Hooks } from "../config/hooks.js";
 import { createLogger, type ReopenableLogger } from "../logging/logger.js";
@@ -153,6 +154,10 @@ export class Arbiter {
         this.pidfile = new Pidfile(s.pidfile);
         this.pidfile.create(process.pid);
       }
+      if (s.metrics_enabled && !this.o.inherited) {
+        const taken = this.listeners.find((l) => sharesPort(l.bind, s.metrics_bind, s.metrics_port));
+        if (taken) throw new Error(`the metrics port ${s.metrics_port} is also the app's (${taken.address}): give --metrics-port another port`);
+      }
       if (s.metrics_enabled) await this.startMetricsServer();
       if (identity) {
         // Everything that needs root is done: sockets bound, pidfile written. The error log stays
@@ -295,7 +300,7 @@ export class Arbiter {
         break;
       case "gpe:booted":
         w.lastHeartbeat = Date.now();
-        this.listeners.forEach((l, i) => w.send({ cmd: "gpe:listen", backlog: this.settings.backlog, last: i === this.listeners.length - 1 }, l.handle));
+        this.listeners.forEach((l, i) => w.send({ cmd: "gpe:listen", address: l.address, backlog: this.settings.backlog, last: i === this.listeners.length - 1 }, l.handle));
         break;
       case "gpe:ready":
         if (w.state === "booting") w.setState("running");

@@ -45,6 +45,20 @@ export function parseBind(text: string): BindAddress {
   return { kind: "tcp", host, port, family: 4, text };
 }
 
+const WILDCARDS = new Set(["0.0.0.0", "::", "0:0:0:0:0:0:0:0"]);
+
+/**
+ * Whether a TCP server on host:port would take this bind's port: the same port, and the same
+ * host or a wildcard on either side. The master binds the app's sockets but only its workers
+ * listen on them, so a metrics server on the same port would listen first and every worker
+ * would then fail to.
+ */
+export function sharesPort(bind: BindAddress, host: string, port: number): boolean {
+  if (bind.kind !== "tcp" || port === 0 || bind.port !== port) return false;
+  const other = host === "localhost" ? "127.0.0.1" : host;
+  return bind.host === other || WILDCARDS.has(bind.host) || WILDCARDS.has(other);
+}
+
 export function formatBind(bind: BindAddress, port?: number): string {
   if (bind.kind === "unix") return `unix:${bind.path}`;
   const p = port ?? bind.port;

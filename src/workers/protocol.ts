@@ -26,7 +26,7 @@ export type HookName =
   | "worker_exit" | "nworkers_changed" | "on_exit";
 
 export type ToWorker =
-  | { cmd: "gpe:listen"; backlog: number; last: boolean } // + the listening handle
+  | { cmd: "gpe:listen"; address: string; backlog: number; last: boolean } // + the listening handle
   | { cmd: "gpe:conn"; more: boolean } // + a socket handed off by a busy worker; more = others wait
   | { cmd: "gpe:flush"; id: number }
   | { cmd: "gpe:exit-ok" }; // no connection follows this message: the worker may exit once idle

@@ -181,18 +181,30 @@ export async function runWorker(init: WorkerInit): Promise<void> {
   let listening = Promise.resolve();
   onMessage = (m, handle) => {
     switch (m.cmd) {
-      case "gpe:listen":
-        listening = listening.then(() => front!.listen(handle as object, m.backlog));
+      case "gpe:listen": {
+        const address = m.address;
+        listening = listening.then(() =>
+          front!.listen(handle as object, m.backlog).catch((err: NodeJS.ErrnoException) => {
+            throw new Error(`cannot listen on ${address}: ${err.code === "EADDRINUSE" ? "address already in use" : err.message}`);
+          }),
+        );
+        // A failure is reported once, when the last listener's message has come: until then
+        // nothing awaits this promise, and an unhandled rejection would read as the app's crash.
+        listening.catch(() => {});
         if (m.last) {
           listening.then(
             () => send({ cmd: "gpe:ready" }),
             (err: Error) => {
-              log.error({ err }, `cannot listen: ${err.message}`);
-              finalExit(EXIT_BOOT_ERROR);
+              log.error(err.message);
+              send({ cmd: "gpe:boot-error", message: err.message });
+              flushLog();
+              // As after a failed boot: give the message a moment to leave before the process goes.
+              setTimeout(() => finalExit(EXIT_BOOT_ERROR), 50);
             },
           );
         }
         break;
+      }
       case "gpe:conn":
         front!.received(handle as Socket, m.more);
         break;

@@ -23,7 +23,7 @@ export function tempDir(prefix = "gpe-test-") {
   return dir;
 }
 
-export function freePort() {
+function anyFreePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);
@@ -32,6 +32,22 @@ export function freePort() {
       server.close(() => resolve(port));
     });
   });
+}
+
+const handedOut = new Set();
+/**
+ * A port free on loopback now, and not one this process was given before: the kernel may hand
+ * the same free port out twice in a row, and a server's app and metrics ports must differ.
+ */
+export async function freePort() {
+  for (let i = 0; i < 100; i++) {
+    const port = await anyFreePort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error("freePort: no new free port in 100 tries");
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -83,6 +83,13 @@ describe("bad input", () => {
       blocker.close();
     }
   });
+  it("the metrics port equal to an app port on the same address", async () => {
+    // Workers listen after the metrics server has, so they could not: this used to end in
+    // "worker failed to boot", or in a crash loop when it was not the last bind.
+    const port = await freePort();
+    await expectFailure(["-b", `127.0.0.1:${port}`, "-b", `127.0.0.2:${port}`, "--metrics-bind", "127.0.0.2", "--metrics-port", String(port), app],
+      new RegExp(`the metrics port ${port} is also the app's \\(127\\.0\\.0\\.2:${port}\\): give --metrics-port another port`));
+  });
   it("an unparsable bind", () => expectFailure(["-b", "::1:8000", app], /bind: "::1:8000" is an IPv6 address without brackets/));
   it("an unresolvable bind", () => expectFailure(["-b", "no-such-host.invalid:8000", app], /cannot bind no-such-host\.invalid:8000/));
   it("a pidfile in a missing directory", () => expectFailure(["-b", "127.0.0.1:0", "-p", "/nonexistent/dir/gpe.pid", app], /cannot write pidfile \/nonexistent\/dir\/gpe\.pid: ENOENT/));

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { resolveSettings, normalizeKey } from "../../dist/config/load.js";
-import { parseBind } from "../../dist/config/bind.js";
+import { parseBind, sharesPort } from "../../dist/config/bind.js";
 import { closest, integer, boolean, increasingNumbers } from "../../dist/config/validators.js";
 import { splitArgs, parseCommandLine } from "../../dist/cli/program.js";
 import { renderSettingsDoc } from "../../dist/config/settings-doc.js";
@@ -66,6 +66,18 @@ describe("settings", () => {
     assert.throws(() => increasingNumbers("1,0.5", "b"), /must increase/);
     assert.equal(closest("wrokers", ["workers", "threads"]), "workers");
     assert.equal(closest("zzzzzz", ["workers", "threads"]), null);
+  });
+
+  it("tells when a server on host:port would take an app bind's port", () => {
+    assert.equal(sharesPort(parseBind("127.0.0.1:8000"), "127.0.0.1", 8000), true);
+    assert.equal(sharesPort(parseBind("127.0.0.1:8000"), "localhost", 8000), true);
+    assert.equal(sharesPort(parseBind("127.0.0.1:8000"), "0.0.0.0", 8000), true);
+    assert.equal(sharesPort(parseBind("0.0.0.0:8000"), "127.0.0.1", 8000), true);
+    assert.equal(sharesPort(parseBind("[::]:8000"), "127.0.0.1", 8000), true);
+    assert.equal(sharesPort(parseBind("127.0.0.1:8000"), "127.0.0.2", 8000), false);
+    assert.equal(sharesPort(parseBind("127.0.0.1:8000"), "127.0.0.1", 9090), false);
+    assert.equal(sharesPort(parseBind("127.0.0.1:8000"), "0.0.0.0", 0), false);
+    assert.equal(sharesPort(parseBind("unix:/tmp/gpe.sock"), "0.0.0.0", 8000), false);
   });
 
   it("parses bind addresses", () => {
