@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import net from "node:net";
+import { freePort } from "../../bench/lib.mjs";
 import http from "node:http";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -23,32 +23,8 @@ export function tempDir(prefix = "gpe-test-") {
   return dir;
 }
 
-function anyFreePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const handedOut = new Set();
-/**
- * A port free on loopback now, and not one this process was given before: the kernel may hand
- * the same free port out twice in a row, and a server's app and metrics ports must differ.
- */
-export async function freePort() {
-  for (let i = 0; i < 100; i++) {
-    const port = await anyFreePort();
-    if (!handedOut.has(port)) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-  throw new Error("freePort: no new free port in 100 tries");
-}
+// Never the same port twice in one process (the bench's helper).
+export { freePort };
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
