@@ -60,7 +60,7 @@ export const errorType = (err: unknown): string =>
  * The connection's last response has been handed to the kernel, and Node has begun closing the
  * socket its usual way: a half-close (shutdown) on the next turn of the event loop, then the close
  * once that completes. Closing now sends the same FIN after the same bytes, and skips a system
- * call, an event-loop wake-up and the stream machinery around them: some 8 % of the CPU of a
+ * call, an event-loop wake-up and the stream machinery around them: 6-8 % of the CPU of a
  * request on a new connection (docs/performance.md). Node's way leaves no time for the client's
  * late bytes either (it closes one turn after the half-close), so this adds no risk of a reset
  * there; it is taken only when nothing is left unread or unsent on our side. Sockets that are not
