@@ -154,10 +154,6 @@ export class Arbiter {
         this.pidfile = new Pidfile(s.pidfile);
         this.pidfile.create(process.pid);
       }
-      if (s.metrics_enabled && !this.o.inherited) {
-        const taken = this.listeners.find((l) => sharesPort(l.bind, s.metrics_bind, s.metrics_port));
-        if (taken) throw new Error(`the metrics port ${s.metrics_port} is also the app's (${taken.address}): give --metrics-port another port`);
-      }
       if (s.metrics_enabled) await this.startMetricsServer();
       if (identity) {
         // Everything that needs root is done: sockets bound, pidfile written. The error log stays
@@ -206,6 +202,10 @@ export class Arbiter {
       const address = this.metricsServer.address();
       this.metricsPort = typeof address === "object" && address ? address.port : s.metrics_port;
     } else {
+      // The app's sockets are bound but not listening yet (workers listen): a metrics server on
+      // the same port would listen first, and then no worker could.
+      const taken = this.listeners.find((l) => sharesPort(l.bind, s.metrics_bind, s.metrics_port));
+      if (taken) throw new Error(`the metrics port ${s.metrics_port} is also the app's (${taken.address}): give --metrics-port another port`);
       this.metricsPort = await listenMetrics(this.metricsServer, s.metrics_bind, s.metrics_port);
     }
     this.log.info(`Metrics at: http${s.metrics_certfile ? "s" : ""}://${s.metrics_bind}:${this.metricsPort}/metrics${s.metrics_auth !== "none" ? ` (${s.metrics_auth} auth)` : ""}`);

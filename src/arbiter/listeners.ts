@@ -3,7 +3,7 @@
 // them itself: like node:cluster's shared handles, it only hands them to workers, which listen.
 import net from "node:net";
 import { existsSync, lstatSync, unlinkSync } from "node:fs";
-import { formatBind, parseBind, type BindAddress } from "../config/bind.js";
+import { formatBind, parseBind, socketErrorText, type BindAddress } from "../config/bind.js";
 
 export class BindError extends Error {}
 
@@ -20,18 +20,12 @@ export interface Listener {
   address: string;
 }
 
-const ERRNO_TEXT: Record<string, string> = {
-  EADDRINUSE: "address already in use",
-  EACCES: "permission denied",
-  EADDRNOTAVAIL: "address not available on this machine",
-};
-
 /** Binding with a real listen first surfaces errors (EADDRINUSE is otherwise deferred by libuv). */
 function probe(bind: BindAddress): Promise<void> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", (err: NodeJS.ErrnoException) => {
-      reject(new BindError(`cannot bind ${bind.text}: ${ERRNO_TEXT[err.code ?? ""] ?? err.code ?? err.message}`));
+      reject(new BindError(`cannot bind ${bind.text}: ${socketErrorText(err)}`));
     });
     const options = bind.kind === "unix" ? { path: bind.path, exclusive: true } : { host: bind.host, port: bind.port, exclusive: true };
     server.listen(options, () => server.close(() => resolve()));
@@ -66,8 +60,7 @@ export async function openListeners(binds: readonly string[]): Promise<Listener[
   } catch (err) {
     closeListeners(listeners);
     if (err instanceof BindError) throw err;
-    const e = err as NodeJS.ErrnoException;
-    throw new BindError(`cannot bind: ${ERRNO_TEXT[e.code ?? ""] ?? e.message}`);
+    throw new BindError(`cannot bind: ${socketErrorText(err as NodeJS.ErrnoException)}`);
   }
   return listeners;
 }

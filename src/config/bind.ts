@@ -45,13 +45,22 @@ export function parseBind(text: string): BindAddress {
   return { kind: "tcp", host, port, family: 4, text };
 }
 
+const ERRNO_TEXT: Record<string, string> = {
+  EADDRINUSE: "address already in use",
+  EACCES: "permission denied",
+  EADDRNOTAVAIL: "address not available on this machine",
+};
+
+/** Why a bind or listen failed, in words (the common errno codes), for a one-line error. */
+export function socketErrorText(err: NodeJS.ErrnoException): string {
+  return ERRNO_TEXT[err.code ?? ""] ?? err.message;
+}
+
 const WILDCARDS = new Set(["0.0.0.0", "::", "0:0:0:0:0:0:0:0"]);
 
 /**
  * Whether a TCP server on host:port would take this bind's port: the same port, and the same
- * host or a wildcard on either side. The master binds the app's sockets but only its workers
- * listen on them, so a metrics server on the same port would listen first and every worker
- * would then fail to.
+ * host or a wildcard on either side.
  */
 export function sharesPort(bind: BindAddress, host: string, port: number): boolean {
   if (bind.kind !== "tcp" || port === 0 || bind.port !== port) return false;

@@ -8,6 +8,7 @@ import { gzipSync } from "node:zlib";
 import { formatOpenMetrics, formatPrometheus, negotiate, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from "./exposition.js";
 import type { FamilyJSON } from "./family.js";
 import { STATUS_PAGE } from "./status-page.js";
+import { socketErrorText } from "../config/bind.js";
 
 export interface MetricsSource {
   /** All families, merged, ready to print. */
@@ -78,8 +79,7 @@ export function createMetricsServer(source: MetricsSource, onError: (err: Error)
 export function listenMetrics(server: MetricsHttpServer, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) => {
-      const why = err.code === "EADDRINUSE" ? "address already in use" : err.code === "EACCES" ? "permission denied" : err.message;
-      reject(new MetricsServerError(`cannot start the metrics server on ${host}:${port}: ${why}`));
+      reject(new MetricsServerError(`cannot start the metrics server on ${host}:${port}: ${socketErrorText(err)}`));
     });
     server.listen({ host, port }, () => {
       const address = server.address();

@@ -28,21 +28,19 @@ export function bridgeSocket(socket: Socket, id: number, thread: Worker, encrypt
   socket.on("error", () => {}); // "close" follows and tells the thread
   socket.on("drain", () => post({ t: "r", id }));
   if (socket.isPaused()) socket.resume();
-  let ended = false;
   return (m) => {
     switch (m.t) {
       case "d":
         if (!socket.write(m.b)) post({ t: "p", id });
         break;
       case "e":
-        ended = true;
         socket.end();
         break;
       case "c":
         // After an end, what the thread wrote may still wait in this socket's buffer for a client
         // slower to read: close once it is out, as Node's destroySoon does. Without one, the
         // thread dropped the connection, and so does this side.
-        if (ended && !socket.writableFinished) socket.once("finish", () => socket.destroy());
+        if (socket.writableEnded && !socket.writableFinished) socket.once("finish", () => socket.destroy());
         else socket.destroy();
         break;
       case "p":

@@ -7,6 +7,7 @@ import type { Socket } from "node:net";
 import { createLogger } from "../logging/logger.js";
 import { createAccessLog } from "../logging/access-log.js";
 import { loadHooks, runHook, runHookSync, type Hooks } from "../config/hooks.js";
+import { socketErrorText } from "../config/bind.js";
 import { loadApp } from "./app-loader.js";
 import { AcceptFront } from "./accept-front.js";
 import { ProcessEngine, type Engine, type EngineContext } from "./process-engine.js";
@@ -21,6 +22,13 @@ export async function runWorker(init: WorkerInit): Promise<void> {
 
   const send = (message: ToMaster, handle?: Socket): void => {
     if (process.connected) process.send!(message, handle as never, { keepOpen: false } as never);
+  };
+
+  /** Tells the master why this worker cannot serve; exits once the message had a moment to leave. */
+  const failBoot = (message: string, exit: () => void): void => {
+    send({ cmd: "gpe:boot-error", message });
+    flushLog();
+    setTimeout(exit, 50);
   };
 
   // Messages can arrive before the app is loaded; hold them until there is something to give them to.
@@ -67,10 +75,7 @@ export async function runWorker(init: WorkerInit): Promise<void> {
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     log.error({ err }, `worker failed to boot: ${message}`);
-    send({ cmd: "gpe:boot-error", message });
-    flushLog();
-    // Give the IPC message a moment to leave before the process goes.
-    setTimeout(() => process.exit(err instanceof Error && err.name === "AppLoadError" ? EXIT_APP_LOAD_ERROR : EXIT_BOOT_ERROR), 50);
+    failBoot(message, () => process.exit(err instanceof Error && err.name === "AppLoadError" ? EXIT_APP_LOAD_ERROR : EXIT_BOOT_ERROR));
     return;
   }
   await runHook(hooks, "post_worker_init", log, workerInfo);
@@ -185,7 +190,7 @@ export async function runWorker(init: WorkerInit): Promise<void> {
         const address = m.address;
         listening = listening.then(() =>
           front!.listen(handle as object, m.backlog).catch((err: NodeJS.ErrnoException) => {
-            throw new Error(`cannot listen on ${address}: ${err.code === "EADDRINUSE" ? "address already in use" : err.message}`);
+            throw new Error(`cannot listen on ${address}: ${socketErrorText(err)}`);
           }),
         );
         // A failure is reported once, when the last listener's message has come: until then
@@ -196,10 +201,7 @@ export async function runWorker(init: WorkerInit): Promise<void> {
             () => send({ cmd: "gpe:ready" }),
             (err: Error) => {
               log.error(err.message);
-              send({ cmd: "gpe:boot-error", message: err.message });
-              flushLog();
-              // As after a failed boot: give the message a moment to leave before the process goes.
-              setTimeout(() => finalExit(EXIT_BOOT_ERROR), 50);
+              failBoot(err.message, () => finalExit(EXIT_BOOT_ERROR));
             },
           );
         }
