@@ -1,6 +1,9 @@
 // Connections that a busy worker handed back. The master passes each to a worker believed to have
 // room; a worker that turns out busy hands it back again and is marked busy until it reports
-// room, so a connection visits each worker at most once before it waits here.
+// room, so a connection visits each worker at most once before it waits here. Workers report room
+// only when asked (the master asks them all when a connection has to wait here): a busy worker
+// that tells the master every time its queue runs dry costs two messages and a wake-up of the
+// master per batch, on the path every request takes, for a picture the master rarely needs.
 import type { Socket } from "node:net";
 import { holdUnread } from "../workers/accept-front.js";
 
@@ -9,6 +12,8 @@ export interface DispatchTarget {
   acceptsWork(): boolean;
   /** `more`: other connections are still waiting in the master. */
   sendConnection(socket: Socket, more: boolean): void;
+  /** Asks the worker to report room as soon as it has some. */
+  askForRoom(): void;
 }
 
 const QUEUED_AT = Symbol("gpe.queuedAt");
@@ -44,6 +49,7 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
       this.send(target, socket);
     } else if (this.waiting.length < this.limit) {
       this.waiting.push(socket);
+      if (this.waiting.length === 1) this.askForRoom();
     } else {
       socket.destroy(); // past the backlog, as the kernel would refuse it
     }
@@ -90,6 +96,11 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
     const queuedAt = (socket as Queued)[QUEUED_AT];
     if (queuedAt !== undefined) this.onDispatch?.((performance.now() - queuedAt) / 1000);
     worker.sendConnection(socket, this.waiting.length > 0);
+  }
+
+  /** Every worker that may take work is asked: the first to have room gets the oldest connection. */
+  private askForRoom(): void {
+    for (const w of this.workers()) if (w.acceptsWork()) w.askForRoom();
   }
 
   private pickRoomy(): W | null {

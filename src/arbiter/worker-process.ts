@@ -58,6 +58,10 @@ export class WorkerProcess {
     this.send({ cmd: "gpe:conn", more }, socket);
   }
 
+  askForRoom(): void {
+    this.send({ cmd: "gpe:wanted" });
+  }
+
   signal(signal: NodeJS.Signals): void {
     try {
       this.child.kill(signal);

@@ -1,14 +1,15 @@
 // How connections reach a worker. Every worker accepts on the shared listening sockets (the
 // kernel spreads connections over the idle ones, the fastest path DESIGN.md measured). libuv
 // accepts every pending connection in one go, so a worker with little capacity (sync, thread)
-// often accepts more than it can start. It holds a few of them, unread, while its current work is
-// young (a fast request ends in well under a millisecond, and passing a socket round the master
-// costs far more); once that work has run LONG_WORK_MS, or when it holds HOLD_MAX, it hands the
-// rest back to the master, which passes each to a worker that has room (or keeps it until one
-// says it has). So that the master never passes a connection to a worker that has just started a
-// long request (it would wait in the pipe until that request ends), a worker tells the master when
-// it fills up and when it has room again; an async worker, whose capacity is large, almost never
-// does.
+// often accepts more than it can start. It holds them, unread, while its current work is young (a
+// fast request ends in well under a millisecond, and passing a socket round the master costs far
+// more); once that work has run LONG_WORK_MS, or the oldest held connection has waited that long
+// (a run of moderately slow requests), or when it holds HOLD_MAX, it hands the rest back to the
+// master, which passes each to a worker that has room (or keeps it until one says it has). So that the master never passes a connection to a worker that has just started a
+// long request (it would wait in the pipe until that request ends), a worker that told the master
+// it had room tells it when it fills up; it reports room again only when the master wants to know
+// (it holds connections, or this worker handed some off), not every time its queue runs dry. An
+// async worker, whose capacity is large, almost never fills up.
 import net, { type Socket } from "node:net";
 import type { ToMaster } from "./protocol.js";
 
@@ -22,8 +23,14 @@ const PENDING = Symbol("gpe.pending");
 
 /** Work older than this is long: connections held behind it go back to the master. */
 export const LONG_WORK_MS = 10;
-/** Most connections a worker holds unread behind its current work. */
-export const HOLD_MAX = 32;
+/**
+ * Most connections a worker holds unread behind its current work. A bound on what one worker takes
+ * from the kernel in one go, not on waiting (LONG_WORK_MS is): a sync worker answers a batch of
+ * held connections per turn of its event loop (read-ahead.ts), and under load finds that many
+ * queued again at its next accept; at 32, a worker under wrk -c64 handed 1-2 % of its connections
+ * round the master for nothing (docs/performance.md).
+ */
+export const HOLD_MAX = 128;
 
 const FROM_MASTER = Symbol("gpe.fromMaster");
 type Held = Socket & { [FROM_MASTER]?: boolean };
@@ -34,13 +41,15 @@ export class AcceptFront {
   private advertisedRoom = true;
   /**
    * The master holds connections that only a worker reporting room will get: set when this
-   * worker handed one off, or the master said more are waiting. Reported at the next room even
+   * worker handed one off, or the master said some are waiting. Reported at the next room even
    * if this worker still holds its own, so that the master's queue never starves behind them.
    */
   private owesIdle = false;
   private stopping = false;
   /** Accepted while this worker had no room; not read yet, so still free to go elsewhere. */
   private readonly held: Held[] = [];
+  /** When each held connection was put there (performance.now()), in the same order. */
+  private readonly heldAt: number[] = [];
   /** When this worker last filled up: the age of the work that held connections wait behind. */
   private fullSince = 0;
   private longWorkTimer: NodeJS.Timeout | null = null;
@@ -112,6 +121,7 @@ export class AcceptFront {
   /** Keeps a connection unread until this worker has room (or its work runs long). */
   private hold(socket: Held): void {
     this.held.push(socket);
+    this.heldAt.push(performance.now());
     if (this.held.length > 1) return; // the timer is already set for the work in front
     if (this.longWorkTimer) this.longWorkTimer.refresh();
     else this.longWorkTimer = setTimeout(() => this.workRanLong(), LONG_WORK_MS).unref();
@@ -120,11 +130,17 @@ export class AcceptFront {
   /** Timer: if the current work is still going, what is held goes to workers with room. */
   private workRanLong(): void {
     if (this.held.length === 0 || this.admission.hasRoom()) return;
-    if (performance.now() - this.fullSince >= LONG_WORK_MS) this.handOffHeld();
+    if (this.waitedLong(performance.now())) this.handOffHeld();
     else this.longWorkTimer?.refresh();
   }
 
+  /** The current work has run long, or the oldest held connection has waited long. */
+  private waitedLong(now: number): boolean {
+    return now - this.fullSince >= LONG_WORK_MS || (this.heldAt.length > 0 && now - this.heldAt[0]! >= LONG_WORK_MS);
+  }
+
   private handOffHeld(): void {
+    this.heldAt.length = 0;
     for (const socket of this.held.splice(0)) this.handOff(socket);
   }
 
@@ -137,18 +153,28 @@ export class AcceptFront {
   /** Called whenever a request or connection ends: report room, and start what is held. */
   roomChanged(): void {
     if (this.stopping || !this.admission.hasRoom()) return;
-    if (!this.advertisedRoom && (this.owesIdle || this.held.length === 0)) {
-      this.advertisedRoom = true;
-      this.owesIdle = false;
-      this.send({ cmd: "gpe:idle" });
-    }
+    if (!this.advertisedRoom && this.owesIdle) this.reportRoom();
     if (this.held.length === 0) return;
-    // The work that just ended ran long (a CPU-bound request the timer could not interrupt):
-    // what waited behind it goes to whichever worker is free; this one takes the oldest.
-    const ranLong = performance.now() - this.fullSince >= LONG_WORK_MS;
+    // The work that just ended ran long (a CPU-bound request the timer could not interrupt), or
+    // the held connections have waited long behind several: what waits goes to whichever worker
+    // is free; this one takes the oldest.
+    const waitedLong = this.waitedLong(performance.now());
     const next = this.held.shift()!;
-    if (ranLong) this.handOffHeld();
+    this.heldAt.shift();
+    if (waitedLong) this.handOffHeld();
     this.take(next);
+  }
+
+  /** The master holds connections for workers with room: report it now, or as soon as there is. */
+  wanted(): void {
+    this.owesIdle = true;
+    this.roomChanged();
+  }
+
+  private reportRoom(): void {
+    this.advertisedRoom = true;
+    this.owesIdle = false;
+    this.send({ cmd: "gpe:idle" });
   }
 
   /** Stops accepting; connections already taken go on. */
@@ -157,6 +183,7 @@ export class AcceptFront {
     if (this.longWorkTimer) clearTimeout(this.longWorkTimer);
     // Held connections were never started: workers that are not stopping serve them, except
     // those that have been round the master once already (it may be stopping everything).
+    this.heldAt.length = 0;
     for (const socket of this.held.splice(0)) {
       if (socket[FROM_MASTER]) this.admission.take(socket);
       else this.handOff(socket);

@@ -28,6 +28,7 @@ export type HookName =
 export type ToWorker =
   | { cmd: "gpe:listen"; address: string; backlog: number; last: boolean } // + the listening handle
   | { cmd: "gpe:conn"; more: boolean } // + a socket handed off by a busy worker; more = others wait
+  | { cmd: "gpe:wanted" } // connections wait in the master: say idle as soon as there is room
   | { cmd: "gpe:flush"; id: number }
   | { cmd: "gpe:exit-ok" }; // no connection follows this message: the worker may exit once idle
 
@@ -37,7 +38,7 @@ export type ToMaster =
   | { cmd: "gpe:boot-error"; message: string }
   | { cmd: "gpe:hb"; inFlight: number; elu: number; lag: number; storeWriteErrors: number }
   | { cmd: "gpe:handoff" } // + the socket
-  | { cmd: "gpe:idle" }
+  | { cmd: "gpe:idle" } // it has room (said when the master asked, or after handing work off)
   | { cmd: "gpe:full" } // it has no room: send it no connection until it says idle
   | { cmd: "gpe:retire"; reason: "max_requests" }
   | { cmd: "gpe:flushed"; id: number; inFlight: number }

@@ -11,6 +11,7 @@ import type { LoadedApp } from "./app-loader.js";
 import type { RequestMetrics, FailureCounters } from "../metrics/request-metrics.js";
 import type { AccessLog } from "../logging/access-log.js";
 import { IdleConnections } from "./idle-connections.js";
+import { readAhead } from "./read-ahead.js";
 
 export interface PipelineOptions {
   app: LoadedApp;
@@ -84,13 +85,16 @@ export class RequestPipeline {
   /** Keeps the keep-alive timeout; null when every connection closes after one response. */
   private readonly idle: IdleConnections | null;
   private readonly keepAliveMs: number;
-  /** Close plain TCP connections at once after their last response (see closeNow). */
-  private readonly closesQuickly: boolean;
+  /**
+   * Connections are plain TCP: closed at once after their last response (closeNow) and read as
+   * they are taken (serve). Under TLS neither: the client is owed a close_notify, which only
+   * Node's slow close sends, and the TLS socket reads the connection itself.
+   */
+  private readonly plainTcp: boolean;
 
   constructor(private readonly o: PipelineOptions) {
     this.keepAliveMs = o.keepAliveSeconds * 1000;
-    // TLS owes the client a close_notify, which only the slow path sends.
-    this.closesQuickly = o.tls === null;
+    this.plainTcp = o.tls === null;
     // gunicorn's keepalive = 0 means no keep-alive at all.
     this.idle = o.closeAfterResponse || this.keepAliveMs === 0 ? null : new IdleConnections(this.keepAliveMs);
     const limits = o.limits;
@@ -138,10 +142,16 @@ export class RequestPipeline {
     return this.waiting.length;
   }
 
-  /** Hands an accepted connection to the HTTP server. */
+  /**
+   * Hands an accepted connection to the HTTP server. One that arrives paused (a sync worker's, or
+   * one passed round the master) is read at once rather than on the loop's next turn
+   * (read-ahead.ts); not a thread's bridged socket, which has no descriptor.
+   */
   serve(socket: Socket): void {
+    const paused = socket.isPaused();
+    if (paused && this.plainTcp && socket instanceof Socket) readAhead(socket);
     this.server.emit("connection", socket);
-    if (socket.isPaused()) socket.resume();
+    if (paused) socket.resume();
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -237,7 +247,7 @@ export class RequestPipeline {
         this.o.log.error({ err, hook: "post_request" }, "hook post_request failed");
       }
     }
-    if (!aborted && res._last && this.closesQuickly) closeNow(req);
+    if (!aborted && res._last && this.plainTcp) closeNow(req);
     this.inFlight--;
     const next = this.waiting.shift();
     if (next) this.run(next.req, next);

@@ -210,6 +210,9 @@ export async function runWorker(init: WorkerInit): Promise<void> {
       case "gpe:conn":
         front!.received(handle as Socket, m.more);
         break;
+      case "gpe:wanted":
+        front?.wanted();
+        break;
       case "gpe:exit-ok":
         exitAgreed = true;
         maybeExit();

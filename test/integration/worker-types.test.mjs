@@ -2,6 +2,7 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes, createHash } from "node:crypto";
+import http from "node:http";
 import net from "node:net";
 import { startServer, stopAll, request, sleep } from "../helpers/harness.mjs";
 
@@ -9,6 +10,35 @@ after(stopAll);
 
 const overlaps = (a, b) => a.start < b.end && b.start < a.end;
 const json = async (p) => JSON.parse((await p).body);
+const sha = (bytes) => createHash("sha256").update(bytes).digest("hex");
+
+/** POSTs `body` to an echo route and resolves with the bytes that came back (request() decodes text). */
+function echo(url, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: "POST", agent: false, timeout: 10_000 }, (r) => {
+      const chunks = [];
+      r.on("data", (c) => chunks.push(c));
+      r.on("end", () => resolve(Buffer.concat(chunks)));
+      r.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error("echo timed out")));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** Sends `parts` on a new connection, `gapMs` apart, and resolves with everything the server sent. */
+function rawExchange(port, parts, gapMs) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1");
+    const chunks = [];
+    socket.on("data", (c) => chunks.push(c));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
+    socket.setTimeout(10_000, () => socket.destroy(new Error("no answer")));
+    parts.forEach((part, i) => setTimeout(() => socket.write(part), i * gapMs));
+  });
+}
 
 describe("sync worker", () => {
   it("never queues a request behind a busy worker while another is idle", async () => {
@@ -50,6 +80,40 @@ describe("sync worker", () => {
     const res = await request(s.url("/"), { headers: { connection: "keep-alive" } });
     assert.equal(res.headers.connection, "close");
   });
+});
+
+describe("sync worker reading ahead", () => {
+  // A sync worker reads a connection it held the moment it starts it (read-ahead.ts): a body
+  // longer than that one read, a head that arrives in two parts, a client that left or reset
+  // while it waited, must all come out as if read the usual way.
+  const bodies = [0, 1, 1000, 70_000, 300_000, 2_000_000].map((n) => randomBytes(n));
+  for (const [what, front] of [["held here", null], ["passed round the master", "/sleep?ms=300"]]) {
+    it(`serves connections ${what} whole`, async () => {
+      const s = await startServer({ workers: 1, args: ["-k", "sync"] });
+      const pid = (await request(s.url("/pid"))).body;
+      // With one worker busy for 300 ms, what it held goes to the master after LONG_WORK_MS and
+      // comes back one at a time; without it, a burst is held here and answered in a batch.
+      const first = front ? request(s.url(front)) : null;
+      if (first) await sleep(50);
+      const gone = net.connect(s.port, "127.0.0.1", function () {
+        this.end();
+      });
+      const reset = net.connect(s.port, "127.0.0.1", function () {
+        this.resetAndDestroy();
+      });
+      gone.on("error", () => {});
+      reset.on("error", () => {});
+      const [split, ...echoed] = await Promise.all([
+        rawExchange(s.port, ["GET /pid HT", "TP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"], 150),
+        ...bodies.map((body) => echo(s.url("/echo"), body)),
+      ]);
+      if (first) assert.equal((await first).status, 200);
+      assert.match(split, /^HTTP\/1\.1 200/);
+      assert.ok(split.endsWith(pid), "the head that came in two parts was answered");
+      echoed.forEach((back, i) => assert.equal(sha(back), sha(bodies[i]), `the ${bodies[i].length}-byte body came back changed (${back.length} bytes)`));
+      assert.equal((await request(s.url("/pid"))).body, pid, "the same worker goes on");
+    });
+  }
 });
 
 describe("async worker", () => {
@@ -103,21 +167,8 @@ describe("thread worker", () => {
   it("streams request and response bodies both ways", async () => {
     const s = await startServer({ workers: 1, args: ["-k", "thread", "--threads", "2"] });
     const body = randomBytes(3 * 1024 * 1024);
-    const res = await request(s.url("/echo"), { method: "POST", body });
-    assert.equal(res.status, 200);
-    // request() decodes as text; compare hashes of what went out and what came back as latin1-safe bytes
-    const back = await new Promise((resolve, reject) => {
-      import("node:http").then(({ default: http }) => {
-        const req = http.request(s.url("/echo"), { method: "POST", agent: false }, (r) => {
-          const chunks = [];
-          r.on("data", (c) => chunks.push(c));
-          r.on("end", () => resolve(Buffer.concat(chunks)));
-        });
-        req.on("error", reject);
-        req.end(body);
-      });
-    });
-    assert.equal(createHash("sha256").update(back).digest("hex"), createHash("sha256").update(body).digest("hex"));
+    const back = await echo(s.url("/echo"), body);
+    assert.equal(sha(back), sha(body));
   });
 
   it("counts requests served by threads in the process's metrics", async () => {

@@ -1,0 +1,36 @@
+// Reading a connection's first bytes the moment a worker starts it, instead of on the event loop's
+// next turn. A connection that waited unread for a sync worker to have room has its request in
+// the kernel already: reading it at once lets the worker answer it in the same turn as the request
+// before. So a worker that serves one connection at a time still answers a batch of them per
+// turn, as a bare Node server does, and its responses wake the client once a batch rather than
+// once each (docs/performance.md). The connection is closed before the loop polls again, so it
+// never joins the poll set either.
+import { readSync } from "node:fs";
+import type { Socket } from "node:net";
+
+/** One read: a longer request is read the usual way after it. */
+const scratch = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * For a paused TCP socket nothing has read yet: reads what the kernel holds and puts it in front
+ * of the stream, where the HTTP server finds it when the socket resumes. The socket is
+ * non-blocking (libuv accepts every connection so, and the flag belongs to the connection, which
+ * keeps it when passed between processes), so this never waits: with nothing there yet it leaves
+ * the socket to the event loop. The bytes read here are not in `socket.bytesRead`.
+ */
+export function readAhead(socket: Socket): void {
+  const fd = (socket as Socket & { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== "number" || fd < 0) return;
+  let n: number;
+  // Nothing there yet is an exception here: expected, so not worth a stack trace.
+  const traceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    n = readSync(fd, scratch, 0, scratch.length, null);
+  } catch {
+    return; // EAGAIN; or a reset, after which the socket's own next read finds the end
+  } finally {
+    Error.stackTraceLimit = traceLimit;
+  }
+  if (n > 0) socket.unshift(Buffer.from(scratch.subarray(0, n)));
+}

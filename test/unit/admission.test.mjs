@@ -1,0 +1,169 @@
+// What a worker with little room does with connections it cannot start yet, and what the master
+// is told: the rules of AcceptFront and ConnectionDispatcher, driven by hand with a fake clock.
+// The sockets are stand-ins: these classes only pass them along (and pause them).
+import { describe, it, beforeEach, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import { AcceptFront, LONG_WORK_MS } from "../../dist/workers/accept-front.js";
+import { ConnectionDispatcher } from "../../dist/arbiter/dispatcher.js";
+
+const socket = (name) => ({ name, pause() {}, destroy() {} });
+
+/** One request at a time, like a sync worker. */
+function oneAtATime() {
+  return {
+    busy: false,
+    taken: [],
+    hasRoom() {
+      return !this.busy;
+    },
+    take(s) {
+      this.busy = true;
+      this.taken.push(s.name);
+    },
+  };
+}
+
+let now = 0;
+const realNow = performance.now;
+beforeEach(() => {
+  now = 0;
+  performance.now = () => now;
+});
+afterEach(() => {
+  performance.now = realNow;
+});
+
+function front() {
+  const admission = oneAtATime();
+  const sent = [];
+  const f = new AcceptFront(admission, (m, handle) => sent.push(handle ? `${m.cmd} ${handle.name}` : m.cmd));
+  /** The request in flight ends. */
+  const finish = () => {
+    admission.busy = false;
+    f.roomChanged();
+  };
+  return { f, admission, sent, finish };
+}
+
+describe("a worker's held connections", () => {
+  it("are served here while the work in front of them is short", () => {
+    const { f, admission, sent, finish } = front();
+    f.received(socket("a"), false);
+    for (const n of ["b", "c", "d"]) f.received(socket(n), false);
+    for (let i = 0; i < 3; i++) {
+      now += 1;
+      finish();
+    }
+    assert.deepEqual(admission.taken, ["a", "b", "c", "d"]);
+    assert.deepEqual(sent, ["gpe:full"]);
+    f.close();
+  });
+
+  it("go to the master once the oldest has waited LONG_WORK_MS, even behind requests that each were short", () => {
+    const { f, admission, sent, finish } = front();
+    f.received(socket("a"), false);
+    for (const n of ["b", "c", "d"]) f.received(socket(n), false);
+    now += LONG_WORK_MS * 0.6;
+    finish(); // a ran 6 ms: b starts here
+    now += LONG_WORK_MS * 0.6;
+    finish(); // b ran 6 ms, but c and d have waited 12: c starts here, d goes round
+    assert.deepEqual(admission.taken, ["a", "b", "c"]);
+    assert.deepEqual(sent, ["gpe:full", "gpe:handoff d"]);
+    f.close();
+  });
+
+  it("go to the master when the request in front ran long", () => {
+    const { f, admission, sent, finish } = front();
+    f.received(socket("a"), false);
+    now += LONG_WORK_MS - 1;
+    f.received(socket("b"), false);
+    f.received(socket("c"), false);
+    now += 2;
+    finish();
+    assert.deepEqual(admission.taken, ["a", "b"]);
+    assert.deepEqual(sent, ["gpe:full", "gpe:handoff c"]);
+    f.close();
+  });
+});
+
+describe("what a worker tells the master about its room", () => {
+  it("says nothing when its work runs out, and says it has room when asked", () => {
+    const { f, sent, finish } = front();
+    f.received(socket("a"), false);
+    finish();
+    assert.deepEqual(sent, ["gpe:full"], "room after every batch is not reported");
+    f.wanted();
+    assert.deepEqual(sent, ["gpe:full", "gpe:idle"], "asked while it has room: at once");
+    f.received(socket("b"), false);
+    assert.deepEqual(sent, ["gpe:full", "gpe:idle", "gpe:full"], "having said it has room, it says when it fills up");
+    f.close();
+  });
+
+  it("when asked while busy, says it has room as soon as it has", () => {
+    const { f, sent, finish } = front();
+    f.received(socket("a"), false);
+    f.wanted();
+    assert.deepEqual(sent, ["gpe:full"]);
+    finish();
+    assert.deepEqual(sent, ["gpe:full", "gpe:idle"]);
+    f.close();
+  });
+
+  it("owes the master its room after handing connections off, or when told more wait", () => {
+    const { f, sent, finish } = front();
+    f.received(socket("a"), true);
+    finish();
+    assert.deepEqual(sent, ["gpe:full", "gpe:idle"]);
+    f.close();
+  });
+});
+
+describe("the master's dispatcher", () => {
+  function worker(pid) {
+    return {
+      pid,
+      got: [],
+      asked: 0,
+      acceptsWork: () => true,
+      sendConnection(s, more) {
+        this.got.push(`${s.name}${more ? "+" : ""}`);
+      },
+      askForRoom() {
+        this.asked++;
+      },
+    };
+  }
+  const handle = (name) => ({ name, _handle: null, pause() {}, destroy() {} });
+
+  it("asks every worker for room once when a connection has to wait, and gives the oldest to the first that has some", () => {
+    const a = worker(1);
+    const b = worker(2);
+    const d = new ConnectionDispatcher(() => [a, b], 100);
+    d.full(a);
+    d.full(b);
+    d.handOff(a, handle("x"));
+    d.handOff(a, handle("y"));
+    assert.deepEqual([a.asked, b.asked], [1, 1], "asked once, not once a connection");
+    d.idle(b);
+    assert.deepEqual(b.got, ["x+"], "b gets the oldest, and hears that more wait");
+    d.full(b); // b, having said it had room, says when it fills up
+    d.idle(a);
+    assert.deepEqual(a.got, ["y"]);
+    d.full(a);
+    assert.equal(d.queued, 0);
+    d.handOff(a, handle("z"));
+    assert.deepEqual([a.got, b.got], [["y"], ["x+"]], "both busy: z waits for an answer");
+    assert.deepEqual([a.asked, b.asked], [2, 2], "the queue ran dry in between: a new wait asks again");
+    d.idle(a);
+    assert.deepEqual(a.got, ["y", "z"]);
+  });
+
+  it("passes a handed-off connection straight to a worker believed to have room", () => {
+    const a = worker(1);
+    const b = worker(2);
+    const d = new ConnectionDispatcher(() => [a, b], 100);
+    d.handOff(a, handle("x"));
+    assert.deepEqual(b.got, ["x"]);
+    assert.deepEqual([a.asked, b.asked], [0, 0]);
+  });
+});
