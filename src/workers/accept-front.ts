@@ -5,11 +5,12 @@
 // fast request ends in well under a millisecond, and passing a socket round the master costs far
 // more); once that work has run LONG_WORK_MS, or the oldest held connection has waited that long
 // (a run of moderately slow requests), or when it holds HOLD_MAX, it hands the rest back to the
-// master, which passes each to a worker that has room (or keeps it until one says it has). So that the master never passes a connection to a worker that has just started a
-// long request (it would wait in the pipe until that request ends), a worker that told the master
-// it had room tells it when it fills up; it reports room again only when the master wants to know
-// (it holds connections, or this worker handed some off), not every time its queue runs dry. An
-// async worker, whose capacity is large, almost never fills up.
+// master, which passes each to a worker that has room (or keeps it until one says it has). So
+// that the master never passes a connection to a worker that has just started a long request (it
+// would wait in the pipe until that request ends), a worker that told the master it had room tells
+// it when it fills up; it reports room again only when the master wants to know (it holds
+// connections, or this worker handed some off), not every time its queue runs dry. An async
+// worker, whose capacity is large, almost never fills up.
 import net, { type Socket } from "node:net";
 import type { ToMaster } from "./protocol.js";
 

@@ -149,7 +149,7 @@ export class RequestPipeline {
    */
   serve(socket: Socket): void {
     const paused = socket.isPaused();
-    if (paused && this.plainTcp && socket instanceof Socket) readAhead(socket);
+    if (paused && this.plainTcp) readAhead(socket);
     this.server.emit("connection", socket);
     if (paused) socket.resume();
   }

@@ -137,7 +137,10 @@ export function request(url, { method = "GET", headers = {}, body, timeout = 10_
     const req = http.request(url, { method, headers: { connection: "close", ...headers }, agent: false, timeout }, (res) => {
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on("end", () => {
+        const bytes = Buffer.concat(chunks);
+        resolve({ status: res.statusCode, headers: res.headers, body: bytes.toString(), bytes });
+      });
       res.on("error", reject);
     });
     req.on("timeout", () => req.destroy(new Error("request timed out")));

@@ -5,7 +5,6 @@ import { readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 import { gunzipSync } from "node:zlib";
-import http from "node:http";
 import { startServer, stopAll, request, waitFor, sleep, loadLoop, tempDir, parseMetrics, alive } from "../helpers/harness.mjs";
 
 after(stopAll);
@@ -175,13 +174,9 @@ describe("metrics", () => {
     assert.match(om.headers["content-type"], /application\/openmetrics-text/);
     assert.match(om.body, /# EOF\n$/);
     assert.match(om.body, /# TYPE gunicorn_master_signals counter/);
-    const gz = await new Promise((resolve) => http.get({ host: "127.0.0.1", port: s.metricsPort, path: "/metrics", headers: { "accept-encoding": "gzip" } }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
-    }));
+    const gz = await request(`http://127.0.0.1:${s.metricsPort}/metrics`, { headers: { "accept-encoding": "gzip" } });
     assert.equal(gz.headers["content-encoding"], "gzip");
-    assert.match(gunzipSync(gz.body).toString(), /gunicorn_workers 1/);
+    assert.match(gunzipSync(gz.bytes).toString(), /gunicorn_workers 1/);
     assert.equal((await request(`http://127.0.0.1:${s.metricsPort}/healthz`)).status, 200);
     assert.equal((await request(`http://127.0.0.1:${s.metricsPort}/nope`)).status, 404);
   });

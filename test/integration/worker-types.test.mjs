@@ -2,7 +2,6 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes, createHash } from "node:crypto";
-import http from "node:http";
 import net from "node:net";
 import { startServer, stopAll, request, sleep } from "../helpers/harness.mjs";
 
@@ -12,20 +11,8 @@ const overlaps = (a, b) => a.start < b.end && b.start < a.end;
 const json = async (p) => JSON.parse((await p).body);
 const sha = (bytes) => createHash("sha256").update(bytes).digest("hex");
 
-/** POSTs `body` to an echo route and resolves with the bytes that came back (request() decodes text). */
-function echo(url, body) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: "POST", agent: false, timeout: 10_000 }, (r) => {
-      const chunks = [];
-      r.on("data", (c) => chunks.push(c));
-      r.on("end", () => resolve(Buffer.concat(chunks)));
-      r.on("error", reject);
-    });
-    req.on("timeout", () => req.destroy(new Error("echo timed out")));
-    req.on("error", reject);
-    req.end(body);
-  });
-}
+/** POSTs `body` to an echo route and resolves with the bytes that came back. */
+const echo = async (url, body) => (await request(url, { method: "POST", body })).bytes;
 
 /** Sends `parts` on a new connection, `gapMs` apart, and resolves with everything the server sent. */
 function rawExchange(port, parts, gapMs) {

@@ -133,7 +133,6 @@ describe("the master's dispatcher", () => {
       },
     };
   }
-  const handle = (name) => ({ name, _handle: null, pause() {}, destroy() {} });
 
   it("asks every worker for room once when a connection has to wait, and gives the oldest to the first that has some", () => {
     const a = worker(1);
@@ -141,8 +140,8 @@ describe("the master's dispatcher", () => {
     const d = new ConnectionDispatcher(() => [a, b], 100);
     d.full(a);
     d.full(b);
-    d.handOff(a, handle("x"));
-    d.handOff(a, handle("y"));
+    d.handOff(a, socket("x"));
+    d.handOff(a, socket("y"));
     assert.deepEqual([a.asked, b.asked], [1, 1], "asked once, not once a connection");
     d.idle(b);
     assert.deepEqual(b.got, ["x+"], "b gets the oldest, and hears that more wait");
@@ -151,7 +150,7 @@ describe("the master's dispatcher", () => {
     assert.deepEqual(a.got, ["y"]);
     d.full(a);
     assert.equal(d.queued, 0);
-    d.handOff(a, handle("z"));
+    d.handOff(a, socket("z"));
     assert.deepEqual([a.got, b.got], [["y"], ["x+"]], "both busy: z waits for an answer");
     assert.deepEqual([a.asked, b.asked], [2, 2], "the queue ran dry in between: a new wait asks again");
     d.idle(a);
@@ -162,7 +161,7 @@ describe("the master's dispatcher", () => {
     const a = worker(1);
     const b = worker(2);
     const d = new ConnectionDispatcher(() => [a, b], 100);
-    d.handOff(a, handle("x"));
+    d.handOff(a, socket("x"));
     assert.deepEqual(b.got, ["x"]);
     assert.deepEqual([a.asked, b.asked], [0, 0]);
   });
