@@ -20,8 +20,6 @@ export interface Admission {
   take(socket: Socket): void;
 }
 
-const PENDING = Symbol("gpe.pending");
-
 /** Work older than this is long: connections held behind it go back to the master. */
 export const LONG_WORK_MS = 10;
 /**
@@ -34,8 +32,6 @@ export const LONG_WORK_MS = 10;
  */
 export const HOLD_MAX = 128;
 
-const FROM_MASTER = Symbol("gpe.fromMaster");
-type Held = Socket & { [FROM_MASTER]?: boolean };
 
 export class AcceptFront {
   private readonly servers: net.Server[] = [];
@@ -49,11 +45,17 @@ export class AcceptFront {
   private owesIdle = false;
   private stopping = false;
   /** Accepted while this worker had no room; not read yet, so still free to go elsewhere. */
-  private readonly held: Held[] = [];
+  private readonly held: Socket[] = [];
   /** When each held connection was put there (performance.now()), in the same order. */
   private readonly heldAt: number[] = [];
   /** When this worker last filled up: the age of the work that held connections wait behind. */
   private fullSince = 0;
+  /**
+   * Held connections that came from the master: on stopping they are served here rather than sent
+   * round again. A set, not a flag on the socket, so that those sockets keep the hidden class of
+   * the rest (PendingConnections says why that matters).
+   */
+  private readonly heldFromMaster = new Set<Socket>();
   private longWorkTimer: NodeJS.Timeout | null = null;
 
   /**
@@ -105,7 +107,7 @@ export class AcceptFront {
     } else if (this.admission.hasRoom()) {
       this.take(socket);
     } else {
-      (socket as Held)[FROM_MASTER] = true;
+      this.heldFromMaster.add(socket);
       this.hold(socket);
     }
   }
@@ -121,7 +123,7 @@ export class AcceptFront {
   }
 
   /** Keeps a connection unread until this worker has room (or its work runs long). */
-  private hold(socket: Held): void {
+  private hold(socket: Socket): void {
     this.held.push(socket);
     this.heldAt.push(performance.now());
     if (this.held.length > 1) return; // the timer is already set for the work in front
@@ -143,6 +145,7 @@ export class AcceptFront {
 
   private handOffHeld(): void {
     this.heldAt.length = 0;
+    this.heldFromMaster.clear();
     for (const socket of this.held.splice(0)) this.handOff(socket);
   }
 
@@ -163,6 +166,7 @@ export class AcceptFront {
     const waitedLong = this.waitedLong(performance.now());
     const next = this.held.shift()!;
     this.heldAt.shift();
+    if (this.heldFromMaster.size > 0) this.heldFromMaster.delete(next);
     if (waitedLong) this.handOffHeld();
     this.take(next);
   }
@@ -187,9 +191,10 @@ export class AcceptFront {
     // those that have been round the master once already (it may be stopping everything).
     this.heldAt.length = 0;
     for (const socket of this.held.splice(0)) {
-      if (socket[FROM_MASTER]) this.admission.take(socket);
+      if (this.heldFromMaster.has(socket)) this.admission.take(socket);
       else this.handOff(socket);
     }
+    this.heldFromMaster.clear();
     for (const server of this.servers) server.close();
   }
 }
@@ -210,34 +215,30 @@ export function holdUnread(socket: Socket): void {
   socket.pause();
 }
 
-/** Counts connections that were accepted but have not yet started a request. */
+/**
+ * Connections that were accepted but have not yet started a request. Kept in a set rather than
+ * flagged on the socket: a property added to some sockets and not others gives them another hidden
+ * class, and every optimized function of Node's that handles sockets is thrown away when it meets
+ * the second one. The engine that took the socket reports its close (it listens for it anyway).
+ */
 export class PendingConnections {
-  count = 0;
-  private readonly onClose: (this: Socket) => void;
+  private readonly sockets = new Set<Socket>();
 
-  constructor(onChange: () => void) {
-    const self = this;
-    this.onClose = function (this: Socket) {
-      if ((this as Socket & { [PENDING]?: boolean })[PENDING]) {
-        (this as Socket & { [PENDING]?: boolean })[PENDING] = false;
-        self.count--;
-        onChange();
-      }
-    };
+  get count(): number {
+    return this.sockets.size;
   }
 
   add(socket: Socket): void {
-    (socket as Socket & { [PENDING]?: boolean })[PENDING] = true;
-    this.count++;
-    socket.once("close", this.onClose);
+    this.sockets.add(socket);
   }
 
   /** The socket's first request started: it now counts as in flight instead. */
   started(socket: Socket | null): void {
-    const s = socket as (Socket & { [PENDING]?: boolean }) | null;
-    if (s?.[PENDING]) {
-      s[PENDING] = false;
-      this.count--;
-    }
+    if (socket !== null) this.sockets.delete(socket);
+  }
+
+  /** The socket closed, with or without a request. */
+  closed(socket: Socket): void {
+    this.sockets.delete(socket);
   }
 }

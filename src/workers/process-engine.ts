@@ -50,16 +50,19 @@ export class ProcessEngine implements Engine {
   /** Sync only: connections that have not started a request yet count as work. */
   private readonly pending: PendingConnections | null;
   private open = 0;
-  private readonly onSocketClose: () => void;
+  /** One listener for every socket's close (`this` is the socket): nothing allocated per connection. */
+  private readonly onSocketClose: (this: Socket) => void;
 
   constructor(app: LoadedApp, private readonly ctx: EngineContext) {
     const s = ctx.init.settings;
     const sync = ctx.init.workerClass === "sync";
     this.metrics = RequestMetrics.inMemory(s.metrics_buckets);
     this.failures = new FailureCounters(s.metrics_endpoint_limit);
-    this.pending = sync ? new PendingConnections(ctx.onRoomChanged) : null;
-    this.onSocketClose = () => {
-      this.open--;
+    this.pending = sync ? new PendingConnections() : null;
+    const self = this;
+    this.onSocketClose = function (this: Socket) {
+      self.open--;
+      self.pending?.closed(this);
       ctx.onRoomChanged();
     };
     const { hooks, log, workerInfo } = ctx;

@@ -34,7 +34,7 @@ export class ThreadEngine implements Engine {
   private readonly secureContext: tls.SecureContext | null;
 
   constructor(private readonly ctx: EngineContext) {
-    this.pending = new PendingConnections(ctx.onRoomChanged);
+    this.pending = new PendingConnections();
     const s = ctx.init.settings;
     this.secureContext = s.certfile && s.keyfile ? tls.createSecureContext({ cert: readFileSync(s.certfile), key: readFileSync(s.keyfile) }) : null;
   }
@@ -107,6 +107,7 @@ export class ThreadEngine implements Engine {
     this.pending.add(socket);
     thread.routes.set(id, bridgeSocket(socket, id, thread.worker, this.secureContext !== null));
     socket.once("close", () => {
+      this.pending.closed(socket);
       this.open--;
       thread.connections--;
       thread.routes.delete(id);

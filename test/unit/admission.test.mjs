@@ -3,7 +3,7 @@
 // The sockets are stand-ins: these classes only pass them along (and pause them).
 import { describe, it, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { AcceptFront, LONG_WORK_MS } from "../../dist/workers/accept-front.js";
+import { AcceptFront, LONG_WORK_MS, PendingConnections } from "../../dist/workers/accept-front.js";
 import { ConnectionDispatcher } from "../../dist/arbiter/dispatcher.js";
 
 const socket = (name) => ({ name, pause() {}, destroy() {} });
@@ -115,6 +115,39 @@ describe("what a worker tells the master about its room", () => {
     finish();
     assert.deepEqual(sent, ["gpe:full", "gpe:idle"]);
     f.close();
+  });
+
+  // A property on some sockets and not others gives them another hidden class (accept-front.ts).
+  it("on stopping, are served here if the master passed them on and sent round if not, and no socket is marked", () => {
+    const { f, admission, sent } = front();
+    const [a, b, c] = ["a", "b", "c"].map(socket);
+    const keys = (s) => Reflect.ownKeys(s).map(String);
+    const before = [a, b, c].map(keys);
+    f.received(a, false);
+    f.received(b, false); // from the master, held behind a
+    f.accepted(c); // this worker's own, held behind a
+    f.close();
+    assert.deepEqual(admission.taken, ["a", "b"]);
+    assert.deepEqual(sent, ["gpe:full", "gpe:handoff c"]);
+    assert.deepEqual([a, b, c].map(keys), before);
+  });
+});
+
+describe("connections waiting for their first request", () => {
+  it("count until the request starts or the socket closes, and are not marked", () => {
+    const pending = new PendingConnections();
+    const [a, b, c] = ["a", "b", "c"].map(socket);
+    const before = Reflect.ownKeys(a).map(String);
+    for (const s of [a, b, c]) pending.add(s);
+    assert.equal(pending.count, 3);
+    pending.started(a);
+    pending.closed(b);
+    pending.closed(a); // closing after its request started changes nothing
+    pending.started(null); // a request on a socket already gone
+    assert.equal(pending.count, 1);
+    pending.closed(c);
+    assert.equal(pending.count, 0);
+    assert.deepEqual(Reflect.ownKeys(a).map(String), before);
   });
 });
 
