@@ -32,7 +32,6 @@ export const LONG_WORK_MS = 10;
  */
 export const HOLD_MAX = 128;
 
-
 export class AcceptFront {
   private readonly servers: net.Server[] = [];
   /** What the master believes: that this worker has room. */
