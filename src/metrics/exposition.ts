@@ -38,7 +38,8 @@ export function formatOpenMetrics(families: readonly FamilyJSON[]): string {
   for (const f of families) {
     // OpenMetrics names a counter family without _total and requires the suffix on its samples.
     const base = f.type === "counter" && f.name.endsWith("_total") ? f.name.slice(0, -6) : f.name;
-    out += `# TYPE ${base} ${f.type}\n# HELP ${base} ${escapeHelp(f.help)}\n`;
+    // OpenMetrics escapes HELP text as it does label values, quotes included.
+    out += `# TYPE ${base} ${f.type}\n# HELP ${base} ${escapeLabel(f.help)}\n`;
     for (const s of f.values) {
       const name = f.type === "counter" ? `${base}_total` : (s.metricName ?? f.name);
       out += `${name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`;

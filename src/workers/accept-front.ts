@@ -71,9 +71,13 @@ export class AcceptFront {
 
   /** Starts accepting on a listening handle the master sent. */
   listen(handle: object, backlog: number): Promise<void> {
-    // noDelay as Node's HTTP server sets it on the connections it accepts itself (ours never does):
-    // without it, Nagle's algorithm adds a write path to every response.
-    const server = net.createServer({ pauseOnConnect: !this.readAtOnce, noDelay: true }, (socket) => this.accepted(socket));
+    // noDelay and allowHalfOpen as Node's HTTP server sets them on the connections it accepts itself
+    // (ours never does): without noDelay, Nagle's algorithm adds a write path to every response;
+    // without allowHalfOpen, a client that shuts its side after its request loses the answer on
+    // its way back from a thread.
+    const server = net.createServer({ pauseOnConnect: !this.readAtOnce, noDelay: true, allowHalfOpen: true }, (socket) =>
+      this.accepted(socket),
+    );
     this.servers.push(server);
     return new Promise((resolve, reject) => {
       server.once("error", reject);
@@ -100,6 +104,7 @@ export class AcceptFront {
    */
   received(socket: Socket, more: boolean): void {
     holdUnread(socket);
+    socket.allowHalfOpen = true; // as for the connections this worker accepts itself
     if (more) this.owesIdle = true;
     if (this.stopping) {
       this.admission.take(socket); // draining: served here, after what is in flight

@@ -39,6 +39,12 @@ export interface PipelineOptions {
   onRequestStart?: ((req: IncomingMessage) => void) | undefined;
 }
 
+/** Where a request is in its life; every ending goes through RequestPipeline.finished, once. */
+const WAITING = 0;
+const RUNNING = 1;
+const DONE = 2;
+type Phase = typeof WAITING | typeof RUNNING | typeof DONE;
+
 /**
  * Every response is born with the fields the instrumentation writes, so writing them never adds a
  * property (a hidden-class transition) per request, and they are typed fields rather than symbol
@@ -52,6 +58,12 @@ class TrackedResponse extends http.ServerResponse {
   startedAt = 0;
   /** The socket's bytesWritten when the response began (the access log's body size). */
   bytesBefore = 0;
+  phase: Phase = WAITING;
+  /**
+   * Only for a response Node queued behind another on its connection (pipelining): finishes it
+   * when the connection closes first, since such a response never gets a socket nor a "close".
+   */
+  orphanGuard: (() => void) | null = null;
 }
 
 export const errorType = (err: unknown): string =>
@@ -72,6 +84,20 @@ function closeNow(req: IncomingMessage): void {
   const socket = req.socket;
   if (req.complete && socket instanceof Socket && !socket.destroyed && socket.readableLength === 0 && socket.writableLength === 0) {
     socket.destroy();
+  }
+}
+
+/** The answer and the error_handling type for a parser error, as Node picks the answer. */
+function clientErrorStatus(code: string | undefined): [number, string] {
+  switch (code) {
+    case "HPE_HEADER_OVERFLOW":
+      return [431, "LimitRequestFieldSize"];
+    case "HPE_CHUNK_EXTENSIONS_OVERFLOW":
+      return [413, "ChunkExtensionsTooLarge"];
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return [408, "RequestTimeout"];
+    default:
+      return [400, "BadRequest"];
   }
 }
 
@@ -104,6 +130,8 @@ export class RequestPipeline {
     const serverOptions: http.ServerOptions = {
       ServerResponse: TrackedResponse as typeof http.ServerResponse,
       maxHeaderSize, requestTimeout: 0, headersTimeout,
+      // Checked in checkLimits instead, so that the 400 is counted like every other.
+      requireHostHeader: false,
       // How often Node looks for clients past headersTimeout: often enough to make it exact-ish.
       connectionsCheckingInterval: Math.min(1000, headersTimeout / 2),
     };
@@ -159,6 +187,8 @@ export class RequestPipeline {
     t.startedAt = performance.now();
     if (this.o.accessLog) t.bytesBefore = req.socket?.bytesWritten ?? 0; // only the access log needs it
     this.o.onRequestStart?.(req);
+    res.on("close", this.onClose);
+    if (res.socket === null) this.guardQueued(t, req.socket);
     if (this.idle === null || this.closing) {
       res.shouldKeepAlive = false;
     } else if (res.shouldKeepAlive) {
@@ -174,20 +204,29 @@ export class RequestPipeline {
     this.run(req, res);
   }
 
+  /**
+   * Node writes a pipelined request's response only after the one before it; if the connection
+   * closes first (the earlier response ended it, or the client left), this one would never end.
+   */
+  private guardQueued(res: TrackedResponse, socket: Socket): void {
+    const guard = (): void => this.finished(res, true);
+    res.orphanGuard = guard;
+    socket.once("close", guard);
+  }
+
   private run(req: IncomingMessage, res: ServerResponse): void {
-    if (res.destroyed) {
-      // The client left while its request waited in the queue.
-      this.o.metrics.observe(req.method, 499, (performance.now() - (res as TrackedResponse).startedAt) / 1000);
-      const next = this.waiting.shift();
-      if (next) this.run(next.req, next);
-      this.o.onRequestDone();
+    const t = res as TrackedResponse;
+    if (res.destroyed || req.socket === null || req.socket.destroyed) {
+      // The connection ended while the request waited for the gate: it will never be answered.
+      this.finished(t, true);
       return;
     }
     this.inFlight++;
-    res.on("close", this.onClose);
+    t.phase = RUNNING;
     const rejection = this.checkLimits(req);
     if (rejection !== null) {
-      this.o.failures.serverError(req.method ?? "GET", this.pathOf(req), rejection.type);
+      // Not the path as a label: a rejected request's path is the client's to make up.
+      this.o.failures.serverError(req.method ?? "GET", "other", rejection.type);
       res.writeHead(rejection.status, { "content-type": "text/plain", connection: "close" });
       res.end(`${rejection.status} ${http.STATUS_CODES[rejection.status]}\n`);
       return;
@@ -204,6 +243,9 @@ export class RequestPipeline {
   }
 
   private checkLimits(req: IncomingMessage): { status: number; type: string } | null {
+    if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+      return { status: 400, type: "MissingHost" };
+    }
     const { requestLine, fields, fieldSize } = this.o.limits;
     const url = req.url ?? "";
     if ((req.method?.length ?? 0) + url.length + 10 > requestLine) return { status: 414, type: "LimitRequestLine" };
@@ -229,8 +271,40 @@ export class RequestPipeline {
     }
   }
 
+  /**
+   * The one place a request's life ends, however it ends: answered, abandoned by its client, or
+   * dropped with its connection before its turn. Runs once per request; frees its place in the
+   * worker's accounting and lets the next one in.
+   */
   private finished(res: TrackedResponse, aborted: boolean): void {
+    if (res.phase === DONE) return;
+    const ran = res.phase === RUNNING;
+    res.phase = DONE;
     const req = res.req;
+    if (res.orphanGuard !== null) {
+      req.socket?.removeListener("close", res.orphanGuard);
+      res.orphanGuard = null;
+    }
+    if (ran) this.ended(req, res, aborted);
+    else this.dropped(req, res);
+    if (this.inFlight < this.o.concurrency) {
+      const next = this.waiting.shift();
+      if (next) this.run(next.req, next);
+    }
+    this.o.onRequestDone();
+  }
+
+  /**
+   * A request whose connection ended before it could run. Counted as the client's abort (499),
+   * except where the worker itself closes after one response (sync): gunicorn never reads those.
+   */
+  private dropped(req: IncomingMessage, res: TrackedResponse): void {
+    const at = this.waiting.indexOf(res);
+    if (at >= 0) this.waiting.splice(at, 1);
+    if (!this.o.closeAfterResponse) this.o.metrics.observe(req.method, 499, (performance.now() - res.startedAt) / 1000);
+  }
+
+  private ended(req: IncomingMessage, res: TrackedResponse, aborted: boolean): void {
     const now = performance.now();
     this.o.metrics.observe(req.method, aborted ? 499 : res.statusCode, (now - res.startedAt) / 1000);
     if (this.o.accessLog) {
@@ -249,34 +323,30 @@ export class RequestPipeline {
     }
     if (!aborted && res._last && this.plainTcp) closeNow(req);
     this.inFlight--;
-    const next = this.waiting.shift();
-    if (next) this.run(next.req, next);
-    this.o.onRequestDone();
   }
 
+  /**
+   * A client sent what Node's parser rejects, or too slowly. Answered as bare Node answers it: the
+   * status is written unless a response on the connection has already begun, then the connection
+   * closes, and every request on it ends through its response's close.
+   */
   private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-    let status = 400;
-    let type = "BadRequest";
-    if (err.code === "HPE_HEADER_OVERFLOW") {
-      status = 431;
-      type = "LimitRequestFieldSize";
-    } else if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
-      status = 408;
-      type = "RequestTimeout";
-    } else if (err.code === "ECONNRESET" || !socket.writable) {
+    if (err.code === "ECONNRESET" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, type] = clientErrorStatus(err.code);
+    const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (current && current.headersSent) {
       socket.destroy();
       return;
     }
     this.o.failures.serverError("other", "other", type);
-    if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
-      // Closing at once, with the client's bytes still unread, would send a reset that can
-      // overtake the answer: end our side, stop reading, and close a moment later.
-      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      socket.pause();
-      setTimeout(() => socket.destroy(), 500).unref();
-      return;
-    }
-    socket.destroy();
+    // Closing at once, with the client's bytes still unread, would send a reset that can
+    // overtake the answer: end our side, stop reading, and close a moment later.
+    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.pause();
+    setTimeout(() => socket.destroy(), 500).unref();
   }
 
   pathOf(req: IncomingMessage): string {

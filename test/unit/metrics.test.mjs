@@ -52,6 +52,12 @@ describe("exposition", () => {
     assert.equal(negotiate("application/openmetrics-text; version=1.0.0"), "openmetrics");
     assert.equal(negotiate("text/plain"), "prometheus");
   });
+
+  it("escapes quotes in OpenMetrics HELP text (the text format leaves them)", () => {
+    const family = { name: "q", help: 'say "hi"\\', type: "gauge", values: [{ labels: {}, value: 1 }] };
+    assert.equal(formatOpenMetrics([family]), '# TYPE q gauge\n# HELP q say \\"hi\\"\\\\\nq 1\n# EOF\n');
+    assert.equal(formatPrometheus([family]), '# HELP q say "hi"\\\\\n# TYPE q gauge\nq 1\n');
+  });
 });
 
 describe("store JSON", () => {

@@ -1,0 +1,58 @@
+// The HTTP edge, held against bare node:http serving the same handler: what each worker type
+// answers to pipelining, odd bodies, malformed and hostile input, and clients that leave early;
+// and that however a connection ends, the worker's accounting comes back to idle.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { join } from "node:path";
+import { startServer, stopAll, waitFor, FIXTURES } from "../helpers/harness.mjs";
+import { exchange } from "../helpers/raw-http.mjs";
+import { CASES, TARGETS, expected, assertIdleAndServing } from "../helpers/http-cases.mjs";
+import app from "../fixtures/app.mjs";
+
+let reference;
+const referenceAnswers = new Map();
+
+before(async () => {
+  // A rejected body read (the client cut it short) is the app's to handle, as in any Node server.
+  reference = http.createServer((req, res) => app(req, res).catch(() => res.destroy()));
+  await new Promise((resolve) => reference.listen(0, "127.0.0.1", resolve));
+  const port = reference.address().port;
+  for (const c of CASES) referenceAnswers.set(c.name, await exchange(port, c));
+});
+
+after(async () => {
+  reference?.closeAllConnections();
+  reference?.close();
+  await stopAll();
+});
+
+describe("bare node:http, the reference", () => {
+  it("answers each case as the table says", () => {
+    for (const c of CASES) {
+      if (c.node) assert.deepEqual(referenceAnswers.get(c.name).statuses, c.node, c.name);
+    }
+  });
+});
+
+for (const target of TARGETS) {
+  describe(`${target.name} worker against bare node:http`, () => {
+    it("answers every case as bare Node does, but for the listed differences, and ends up idle", async () => {
+      const s = await startServer({ workers: 2, args: target.args, app: join(FIXTURES, "app.mjs") });
+      const pids = s.workerPids();
+      const before = (await s.scrape()).sum("gunicorn_worker_error_handling_total");
+      const results = await Promise.all(CASES.map(async (c) => [c, await exchange(s.port, c)]));
+      let badRequests = 0;
+      for (const [c, got] of results) {
+        const ref = referenceAnswers.get(c.name);
+        assert.deepEqual(got.statuses, expected(target, c, ref.statuses), `${c.name}: bare Node answered ${JSON.stringify(ref.statuses)}`);
+        if (c.body) assert.ok(got.bytes.toString("latin1").includes(c.body), `${c.name}: the body said ${c.body}`);
+        badRequests += got.statuses.filter((x) => x >= 400).length;
+      }
+      await assertIdleAndServing(s, pids);
+      await waitFor(async () => (await s.scrape()).sum("gunicorn_worker_error_handling_total") - before >= badRequests, {
+        timeout: 5000, what: `${badRequests} error answers counted in gunicorn_worker_error_handling_total`,
+      });
+    });
+  });
+}
