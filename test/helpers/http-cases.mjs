@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { request, waitFor } from "./harness.mjs";
 
 const CRLF = "\r\n";
-const get = (path = "/", extra = "") => `GET ${path} HTTP/1.1${CRLF}Host: x${CRLF}${extra}${CRLF}`;
+export const get = (path = "/", extra = "") => `GET ${path} HTTP/1.1${CRLF}Host: x${CRLF}${extra}${CRLF}`;
 const head = (path = "/") => `HEAD ${path} HTTP/1.1${CRLF}Host: x${CRLF}${CRLF}`;
 const post = (headers) => `POST /count HTTP/1.1${CRLF}Host: x${CRLF}${headers.map((h) => h + CRLF).join("")}${CRLF}`;
 const chunked = post(["Transfer-Encoding: chunked"]);
@@ -95,3 +95,46 @@ export async function assertIdleAndServing(s, pidsBefore) {
   assert.equal(m.sum("gunicorn_master_worker_restarts_total"), 0);
 }
 
+
+/** Pieces of requests, valid and not, from which the randomized test builds its connections. */
+export const FRAGMENTS = [
+  get(), get("/sleep?ms=5"), head(), get("/count"),
+  post(["Content-Length: 5"]) + "hello",
+  chunked + `5${CRLF}hello${CRLF}0${CRLF}${CRLF}`,
+  post(["Content-Length: 5", "Expect: 100-continue"]) + "hello",
+  chunked + `-5${CRLF}hello${CRLF}0${CRLF}${CRLF}`,
+  post(["Content-Length: 5", "Transfer-Encoding: chunked"]) + `0${CRLF}${CRLF}`,
+  `GET / HTTP/1.1${CRLF}${CRLF}`,
+  `\x16\x03\x01 hello${CRLF}${CRLF}`,
+  `GET / HTTP/1.1${CRLF}Ho`,
+  post(["Content-Length: 100"]) + "0123456789",
+  get("/", `X-Big: ${"b".repeat(20 * 1024)}${CRLF}`),
+];
+
+/** A small seeded generator (mulberry32): the same seed builds the same connections. */
+export function seeded(seed) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (n) => Math.floor(next() * n);
+  return { next, int, pick: (list) => list[int(list.length)] };
+}
+
+/** One random connection: 1-4 fragments, cut at random bytes, sent with small gaps, left at random. */
+export function randomConnection(rng) {
+  const bytes = Buffer.from(Array.from({ length: 1 + rng.int(4) }, () => rng.pick(FRAGMENTS)).join(""), "latin1");
+  const cuts = Array.from({ length: rng.int(4) }, () => rng.int(bytes.length)).sort((a, b) => a - b);
+  const parts = [];
+  let from = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    if (cut > from) parts.push(bytes.subarray(from, cut));
+    from = Math.max(from, cut);
+  }
+  const after = rng.pick(["read", "half-close", "hangup"]);
+  return { parts, gapMs: rng.int(10), after, hangupMs: rng.int(30), quietMs: 100, timeoutMs: 3000 };
+}

@@ -7,7 +7,7 @@ import http from "node:http";
 import { join } from "node:path";
 import { startServer, stopAll, waitFor, FIXTURES } from "../helpers/harness.mjs";
 import { exchange } from "../helpers/raw-http.mjs";
-import { CASES, TARGETS, expected, assertIdleAndServing } from "../helpers/http-cases.mjs";
+import { CASES, TARGETS, expected, assertIdleAndServing, get, seeded, randomConnection } from "../helpers/http-cases.mjs";
 import app from "../fixtures/app.mjs";
 
 let reference;
@@ -56,3 +56,58 @@ for (const target of TARGETS) {
     });
   });
 }
+
+/** Sends each connection of `list`, `concurrency` at a time. */
+async function runAll(port, list, concurrency) {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < list.length) await exchange(port, list[next++]);
+  }));
+}
+
+for (const target of TARGETS) {
+  describe(`${target.name} worker: pipelining clients cannot wedge it`, () => {
+    const pipelined = [get() + get() + get()];
+
+    it("two connections of three pipelined GETs, read to the end: later clients are served, stop is quick", async () => {
+      const s = await startServer({ workers: 2, args: target.args });
+      const pids = s.workerPids();
+      const answers = await Promise.all([0, 1].map(() => exchange(s.port, { parts: pipelined })));
+      for (const a of answers) assert.deepEqual(a.statuses, target.onePerConnection ? [200] : [200, 200, 200]);
+      await assertIdleAndServing(s, pids);
+      const t0 = Date.now();
+      s.signal("SIGTERM");
+      await s.exited;
+      assert.ok(Date.now() - t0 < 5000, `graceful stop took ${Date.now() - t0} ms with nothing in flight`);
+    });
+
+    it("six connections of three pipelined GETs that hang up after 20 ms", async () => {
+      const s = await startServer({ workers: 2, args: target.args });
+      const pids = s.workerPids();
+      await Promise.all(Array.from({ length: 6 }, () => exchange(s.port, { parts: pipelined, after: "hangup", hangupMs: 20 })));
+      await assertIdleAndServing(s, pids);
+    });
+  });
+}
+
+describe("random connections", () => {
+  const seed = Number(process.env.GPE_EDGE_SEED ?? Date.now() % 2 ** 31);
+  for (const target of TARGETS) {
+    it(`${target.name} worker: ${120} connections of random valid and malformed requests leave it idle and serving`, async (t) => {
+      t.diagnostic(`seed ${seed} (GPE_EDGE_SEED=${seed} repeats it)`);
+      const rng = seeded(seed);
+      const list = Array.from({ length: 120 }, () => randomConnection(rng));
+      const s = await startServer({ workers: 2, args: target.args });
+      const pids = s.workerPids();
+      const t0 = Date.now();
+      await runAll(s.port, list, 12);
+      t.diagnostic(`${list.length} connections, ${list.reduce((n, c) => n + c.parts.length, 0)} writes, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      try {
+        await assertIdleAndServing(s, pids);
+      } catch (err) {
+        err.message = `seed ${seed}: ${err.message}`;
+        throw err;
+      }
+    });
+  }
+});
