@@ -12,6 +12,7 @@ import { resolveSettings, type Resolved } from "../config/load.js";
 import { pickHooks, runHook, runHookSync, withoutHooks, type Hooks } from "../config/hooks.js";
 import { createLogger, type ReopenableLogger } from "../logging/logger.js";
 import { closeListeners, openListeners, type Listener } from "./listeners.js";
+import { watchParent } from "./parent-watch.js";
 import { Pidfile } from "./pidfile.js";
 import { ConnectionDispatcher } from "./dispatcher.js";
 import { WorkerProcess } from "./worker-process.js";
@@ -168,6 +169,13 @@ export class Arbiter {
       throw new StartupError((err as Error).message);
     }
     for (const signal of SIGNALS) process.on(signal, () => this.queueSignal(signal.slice(3)));
+    // A USR2 successor's parent is the old master, which is meant to exit.
+    if (s.die_with_parent && !this.o.inherited) {
+      watchParent((ppid) => {
+        this.log.warn(`parent process ${ppid} exited; stopping (--die-with-parent)`);
+        this.stop(true);
+      });
+    }
     this.log.info(`Starting gpe-server ${process.env.npm_package_version ?? ""}`.trim());
     for (const l of this.listeners) this.log.info(`Listening at: ${l.bind.kind === "unix" ? l.address : `http${s.certfile ? "s" : ""}://${l.address}`} (${process.pid})`);
     this.log.info(`Using worker: ${s.worker_class}`);

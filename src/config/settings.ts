@@ -102,6 +102,11 @@ export const SETTINGS = [
     help: "Import the app in the master before forking: a broken app fails before any worker starts, and HUP does not re-import it in the master.",
   }),
   spec({
+    name: "die_with_parent", section: "Server", flag: "--die-with-parent", env: ["GPE_DIE_WITH_PARENT"],
+    default: false, validate: boolean, cli: "switch",
+    help: "Stop gracefully, as on TERM, when the process that started gpe-server exits: for running under another supervisor or a test runner that may die without passing a signal on. Checked twice a second; a master started by init, or by USR2, has no such parent.",
+  }),
+  spec({
     name: "user", section: "Server", flag: "-u, --user <USER>", env: ["GUNICORN_USER"],
     default: null as string | null, validate: userOrGroup, cli: "value",
     help: "Become this user (name or uid) after binding: the master starts as root, binds and writes the pidfile, then drops privileges before forking workers.",

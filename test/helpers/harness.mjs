@@ -17,6 +17,25 @@ const running = new Set();
 const groups = new Set();
 const tempDirs = new Set();
 
+// Nothing outlives this test file, however it ends: `after` hooks do not run when the runner kills
+// a file on its timeout (SIGTERM), on ^C, or when this process crashes.
+const killAllGroups = () => {
+  for (const pgid of groups) killPgid(pgid, "SIGKILL");
+};
+process.on("exit", killAllGroups);
+for (const [signal, number] of [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]]) {
+  process.once(signal, () => {
+    killAllGroups();
+    process.exit(128 + number);
+  });
+}
+// A runner killed outright (SIGKILL) sends nothing: this process is re-parented instead. The
+// servers also get --die-with-parent (below) in case this process is the one killed outright.
+const parentAtStart = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentAtStart) process.exit(1);
+}, 250).unref();
+
 export function tempDir(prefix = "gpe-test-") {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   tempDirs.add(dir);
@@ -79,7 +98,7 @@ export async function startServer({ app = join(FIXTURES, "app.mjs"), workers = 2
   const port = await freePort();
   const metricsPort = await freePort();
   const dir = tempDir("gpe-store-");
-  const fullArgs = ["-w", String(workers), "-b", `127.0.0.1:${port}`, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1", "--multiproc-dir", dir, ...(metrics ? [] : ["--no-metrics"]), ...args, app];
+  const fullArgs = ["--die-with-parent", "-w", String(workers), "-b", `127.0.0.1:${port}`, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1", "--multiproc-dir", dir, ...(metrics ? [] : ["--no-metrics"]), ...args, app];
   const { child, logs, exited } = startProcess(process.execPath, [CLI, ...fullArgs], { env: { NO_COLOR: "1", GPE_METRICS_FLUSH_INTERVAL: "0.2", ...env } });
   const server = {
     child, pid: child.pid, port, metricsPort, dir, exited,
@@ -93,6 +112,11 @@ export async function startServer({ app = join(FIXTURES, "app.mjs"), workers = 2
     await waitFor(() => (logs().match(/Booted worker/g) ?? []).length >= waitWorkers, { timeout: 20_000, what: `${waitWorkers} workers to boot; logs:\n${logs()}` });
   }
   return server;
+}
+
+/** Kills the process group `pgid` (one this file did not start itself) with the others. */
+export function adopt(pgid) {
+  groups.add(pgid);
 }
 
 /** Kills every server started by this test file, by process group. */

@@ -64,9 +64,9 @@ describe("metrics", () => {
     assert.ok(m.sum("gunicorn_worker_requests_total") >= 1, "counts written before the block are still there");
   });
 
-  it("keeps the file count bounded and every count intact over 200 worker restarts", async () => {
+  it("keeps the file count bounded and every count intact over 80 worker restarts", async () => {
     const s = await startServer({ workers: 2, args: ["--max-requests", "1"] });
-    const N = 200;
+    const N = 80;
     for (let i = 0; i < N; i++) assert.equal((await request(s.url("/"))).status, 200);
     const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_worker_requests_total") === N && m; }, { timeout: 20_000, what: `${N} requests counted` });
     assert.ok(m.sum("gunicorn_master_worker_restarts_total", { reason: "max_requests" }) >= N - 2);
