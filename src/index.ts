@@ -3,7 +3,7 @@
 //   export default defineConfig({ workers: 4, worker_class: "thread", threads: 2 });
 import type { Settings } from "./config/settings.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { WorkerClass, WorkerClassAlias } from "./workers/worker-class.js";
+import type { WorkerClass, WorkerClassAlias } from "./contracts/worker-class.js";
 import type { Logger } from "pino";
 
 export interface HookServer {

@@ -7,7 +7,6 @@ import type { Socket } from "node:net";
 import type http from "node:http";
 import type { Logger } from "pino";
 import type { Settings } from "../config/settings.js";
-import { sharesPort } from "../config/bind.js";
 import { resolveSettings, type Resolved } from "../config/load.js";
 import { pickHooks, runHook, runHookSync, withoutHooks, type Hooks } from "../config/hooks.js";
 import { createLogger, type ReopenableLogger } from "../logging/logger.js";
@@ -16,22 +15,17 @@ import { watchParent } from "./parent-watch.js";
 import { Pidfile } from "./pidfile.js";
 import { ConnectionDispatcher } from "./dispatcher.js";
 import { WorkerProcess } from "./worker-process.js";
-import { MasterMetrics, type RestartReason } from "../metrics/master-metrics.js";
-import { StoreCollector } from "../metrics/collector.js";
-import { prepareStoreDir } from "../metrics/store.js";
-import { createMetricsServer, listenMetrics, type MetricsHttpServer } from "../metrics/server.js";
-import { metricsSecurity } from "../metrics/security.js";
+import type { RestartReason } from "../contracts/lifecycle.js";
+import { MetricsService } from "../service/metrics-service.js";
 import { listenQueues } from "./listen-queue.js";
 import { dropPrivileges, resolveIdentity, type Identity } from "./privileges.js";
 import { chownSync } from "node:fs";
-import { StatusBoard } from "../metrics/status-board.js";
 import { constants as osConstants } from "node:os";
-import type { FamilyJSON } from "../metrics/family.js";
-import type { RedisForwarder } from "../redis/forwarder.js";
-import { defaultInstance } from "../redis/instance.js";
-import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR, isProtocolMessage, type ToMaster, type WorkerInit } from "../workers/protocol.js";
-import { loadApp } from "../workers/app-loader.js";
-import { workerCapacity } from "../workers/worker-class.js";
+import { isProtocolMessage, type ToMaster } from "../contracts/messages.js";
+import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR } from "../contracts/exit-codes.js";
+import type { WorkerInitData } from "../config/settings.js";
+import { loadApp } from "../app/loader.js";
+import { workerCapacity } from "../contracts/worker-class.js";
 
 const WORKER_MAIN = fileURLToPath(new URL("../workers/main.js", import.meta.url));
 const TICK_MS = 250;
@@ -40,8 +34,6 @@ const QUICK_CRASH_MS = 10_000;
 const KILLED_FROM_OUTSIDE = new Set<string>(["SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP"]);
 const MAX_BACKOFF_MS = 10_000;
 const ABORT_GRACE_MS = 2_000;
-/** How long a scrape waits for workers to write fresh files before reading what is there. */
-const FLUSH_WAIT_MS = 2;
 const SIGNALS = ["SIGHUP", "SIGTERM", "SIGINT", "SIGQUIT", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
 
 export class StartupError extends Error {}
@@ -80,19 +72,13 @@ export class Arbiter {
   private reloading: { previous: number } | null = null;
   private pidfile: Pidfile | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
-  private metricsServer: MetricsHttpServer | null = null;
-  metricsPort = 0;
-  private collector: StoreCollector | null = null;
-  private forwarder: RedisForwarder | null = null;
-  private statusBoard: StatusBoard | null = null;
   private halting = false;
   private reloadStarting = false;
   /** A HUP arrived while a reload was under way. */
   private reloadAgain = false;
-  readonly metrics: MasterMetrics;
+  /** Collector, metrics server, status board and Redis forwarding: everything but supervision. */
+  readonly service: MetricsService;
   private readonly dispatcher: ConnectionDispatcher<WorkerProcess>;
-  private flushWaiters = new Map<number, () => void>();
-  private flushId = 0;
   private successor: ChildProcess | null = null;
   private exitCode = 0;
   private readonly procName: string;
@@ -105,11 +91,13 @@ export class Arbiter {
     this.logger = createLogger({ errorlog: this.settings.errorlog, loglevel: this.settings.loglevel, bindings: { role: "master" } });
     this.log = this.logger.log;
     this.dispatcher = new ConnectionDispatcher(() => this.currentWorkers(), this.settings.backlog);
-    this.metrics = new MasterMetrics(() => [...this.workers.values()], {
+    this.service = new MetricsService(this.settings, this.log, {
+      workers: () => [...this.workers.values()],
+      flush: (timeoutMs) => this.flushWorkers(timeoutMs),
       queued: () => this.dispatcher.queued,
       listenQueues: () => listenQueues(this.listeners, this.settings.backlog),
     });
-    this.dispatcher.onDispatch = (seconds) => this.metrics.observeDispatchWait(seconds);
+    this.dispatcher.onDispatch = (seconds) => this.service.metrics.observeDispatchWait(seconds);
   }
 
   /** What hooks receive as `server`. */
@@ -130,13 +118,10 @@ export class Arbiter {
     } catch (err) {
       throw new StartupError((err as Error).message);
     }
-    if (s.metrics_enabled) {
-      try {
-        prepareStoreDir(s.multiproc_dir, { clean: !this.o.inherited, owner: identity ?? undefined });
-      } catch (err) {
-        throw new StartupError((err as Error).message);
-      }
-      this.collector = new StoreCollector(s.multiproc_dir, process.pid, this.log);
+    try {
+      this.service.prepareStore({ clean: !this.o.inherited, owner: identity ?? undefined });
+    } catch (err) {
+      throw new StartupError((err as Error).message);
     }
     if (s.preload_app) {
       try {
@@ -155,7 +140,7 @@ export class Arbiter {
         this.pidfile = new Pidfile(s.pidfile);
         this.pidfile.create(process.pid);
       }
-      if (s.metrics_enabled) await this.startMetricsServer();
+      await this.service.listen(this.listeners, this.o.inherited?.metricsHandle ?? null);
       if (identity) {
         // Everything that needs root is done: sockets bound, pidfile written. The error log stays
         // writable (and reopenable on USR1) by the new user.
@@ -179,44 +164,9 @@ export class Arbiter {
     this.log.info(`Starting gpe-server ${process.env.npm_package_version ?? ""}`.trim());
     for (const l of this.listeners) this.log.info(`Listening at: ${l.bind.kind === "unix" ? l.address : `http${s.certfile ? "s" : ""}://${l.address}`} (${process.pid})`);
     this.log.info(`Using worker: ${s.worker_class}`);
-    await this.metrics.startSampling();
-    this.statusBoard?.start();
-    if (s.redis_enabled) {
-      // Loaded only when used: ioredis costs the master several MB it does not need otherwise.
-      const { RedisForwarder } = await import("../redis/forwarder.js");
-      this.forwarder = new RedisForwarder(s, s.instance ?? defaultInstance(this.metricsPort), () => this.gather(), this.log);
-      this.forwarder.start();
-    }
+    await this.service.start();
     this.manageWorkers();
     this.tickTimer = setInterval(() => this.tick(), TICK_MS);
-  }
-
-  private async startMetricsServer(): Promise<void> {
-    const s = this.settings;
-    const board = new StatusBoard({
-      metrics: this.metrics,
-      workerClass: s.worker_class,
-      store: () => this.collector?.collect() ?? [],
-    });
-    this.statusBoard = board;
-    this.metricsServer = createMetricsServer(
-      { gather: () => this.gather(), status: () => board.snapshot() },
-      (err) => this.log.error({ err }, "metrics collection failed"),
-      metricsSecurity(s),
-    );
-    const inheritedHandle = this.o.inherited?.metricsHandle;
-    if (inheritedHandle) {
-      await new Promise<void>((resolve) => this.metricsServer!.listen(inheritedHandle, () => resolve()));
-      const address = this.metricsServer.address();
-      this.metricsPort = typeof address === "object" && address ? address.port : s.metrics_port;
-    } else {
-      // The app's sockets are bound but not listening yet (workers listen): a metrics server on
-      // the same port would listen first, and then no worker could.
-      const taken = this.listeners.find((l) => sharesPort(l.bind, s.metrics_bind, s.metrics_port));
-      if (taken) throw new Error(`the metrics port ${s.metrics_port} is also the app's (${taken.address}): give --metrics-port another port`);
-      this.metricsPort = await listenMetrics(this.metricsServer, s.metrics_bind, s.metrics_port);
-    }
-    this.log.info(`Metrics at: http${s.metrics_certfile ? "s" : ""}://${s.metrics_bind}:${this.metricsPort}/metrics${s.metrics_auth !== "none" ? ` (${s.metrics_auth} auth)` : ""}`);
   }
 
   // ---- signals ------------------------------------------------------------------------------
@@ -235,7 +185,7 @@ export class Arbiter {
 
   private handleSignals(): void {
     for (let name = this.signalQueue.shift(); name !== undefined; name = this.signalQueue.shift()) {
-      this.metrics.signal(name);
+      this.service.metrics.signal(name);
       this.log.info(`Handling signal: ${name.toLowerCase()}`);
       switch (name) {
         case "HUP": void this.reload(); break;
@@ -274,7 +224,7 @@ export class Arbiter {
   private spawnWorker(slot: number): void {
     const s = this.settings;
     const jitter = s.max_requests > 0 && s.max_requests_jitter > 0 ? Math.floor(Math.random() * (s.max_requests_jitter + 1)) : 0;
-    const init: WorkerInit = {
+    const init: WorkerInitData = {
       app: this.o.app, slot, age: ++this.age, workerClass: s.worker_class, settings: withoutHooks(s),
       configPath: this.o.resolved.configPath, maxRequests: s.max_requests > 0 ? s.max_requests + jitter : 0,
       masterPid: process.pid, procName: this.procName, cwd: process.cwd(),
@@ -303,7 +253,7 @@ export class Arbiter {
         w.inFlight = m.inFlight;
         w.eventLoopUtilization = m.elu;
         w.eventLoopLag = m.lag;
-        if (m.storeWriteErrors > w.storeWriteErrors) this.collector?.countWriteErrors(m.storeWriteErrors - w.storeWriteErrors);
+        if (m.storeWriteErrors > w.storeWriteErrors) this.service.countWriteErrors(m.storeWriteErrors - w.storeWriteErrors);
         w.storeWriteErrors = m.storeWriteErrors;
         break;
       case "gpe:booted":
@@ -313,7 +263,7 @@ export class Arbiter {
       case "gpe:ready":
         if (w.state === "booting") w.setState("running");
         this.log.info(`Booted worker with pid: ${w.pid} (slot ${w.slot})`);
-        void this.metrics.sample();
+        void this.service.metrics.sample();
         this.dispatcher.pump();
         this.onWorkerReady();
         break;
@@ -334,9 +284,9 @@ export class Arbiter {
         w.exitReason = m.reason;
         this.retire(w, m.reason);
         break;
-      case "gpe:flushed":
+      case "gpe:reply":
         w.inFlight = m.inFlight;
-        this.flushWaiters.get(w.pid)?.();
+        w.answer(m.seq, m);
         break;
       case "gpe:exiting":
         // From now on no connection goes to it; the answer follows any already sent.
@@ -380,14 +330,14 @@ export class Arbiter {
   private reapWorker(w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
     this.workers.delete(w.pid);
     this.dispatcher.forget(w);
-    this.flushWaiters.get(w.pid)?.();
-    this.metrics.signal("CHLD");
-    this.collector?.fold(w.slot, w.pid);
+    w.exited();
+    this.service.metrics.signal("CHLD");
+    this.service.workerExited(w.slot, w.pid);
     const bootFailed = code === EXIT_BOOT_ERROR || code === EXIT_APP_LOAD_ERROR;
     const reason: RestartReason = bootFailed ? "boot_error" : w.exitReason ?? (signal ? "signal" : "crash");
     const expected = w.exitReason !== null;
     if (!this.stopping) {
-      this.metrics.restart(reason, w.slot, exitStatus(code, signal));
+      this.service.metrics.restart(reason, w.slot, exitStatus(code, signal));
       if (!expected) {
         const how = signal ? `was killed by signal ${signal}` : `exited with code ${code}`;
         this.log.warn(`Worker (pid:${w.pid}, slot ${w.slot}) ${how}${w.bootError ? `: ${w.bootError}` : ""}`);
@@ -550,7 +500,7 @@ export class Arbiter {
       }
     });
     this.listeners.forEach((l, index) => successor.send({ cmd: "gpe:inherit", index, address: l.bind.text }, l.handle as never));
-    const metricsHandle = (this.metricsServer as unknown as { _handle?: object } | null)?._handle;
+    const metricsHandle = this.service.handle();
     successor.send({ cmd: "gpe:inherit-metrics", present: Boolean(metricsHandle) }, metricsHandle as never);
     this.log.info(`started a new master with pid ${successor.pid}; send TERM to this one (${process.pid}) once it serves`);
   }
@@ -581,16 +531,12 @@ export class Arbiter {
     if (this.tickTimer) clearInterval(this.tickTimer);
     // A USR2 successor shares the sockets, the store and the archive: leave them to it.
     const handedOver = this.successor !== null && this.successor.exitCode === null;
-    if (!this.forwarder) return this.exit(code, handedOver);
-    void this.forwarder.close({ finalForward: this.stopping === "graceful" && !handedOver }).finally(() => this.exit(code, handedOver));
+    void this.service.closeForwarder(this.stopping === "graceful" && !handedOver).finally(() => this.exit(code, handedOver));
   }
 
   private exit(code: number, handedOver: boolean): void {
     closeListeners(this.listeners, { unlink: !handedOver });
-    this.metricsServer?.close();
-    this.metrics.stopSampling();
-    this.statusBoard?.stop();
-    if (!handedOver) this.collector?.removeArchive();
+    this.service.stop({ keepArchive: handedOver });
     this.pidfile?.unlink(process.pid);
     runHookSync(this.hooks, "on_exit", this.log, this.server);
     this.log.info("Shutting down: Master");
@@ -600,35 +546,11 @@ export class Arbiter {
 
   // ---- metrics ------------------------------------------------------------------------------
 
-  /** Asks every responsive worker to write its file, waiting a few milliseconds at most. */
-  private flushWorkers(): Promise<void> {
+  /** Asks every responsive worker to write its file, waiting `timeoutMs` at most for the replies. */
+  private async flushWorkers(timeoutMs: number): Promise<void> {
     const now = Date.now();
     const asked = [...this.workers.values()].filter((w) => w.state !== "booting" && now - w.lastHeartbeat < 2000);
-    if (asked.length === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      let left = asked.length;
-      const id = ++this.flushId;
-      const done = () => {
-        clearTimeout(timer);
-        for (const w of asked) this.flushWaiters.delete(w.pid);
-        resolve();
-      };
-      const timer = setTimeout(done, FLUSH_WAIT_MS);
-      for (const w of asked) {
-        this.flushWaiters.set(w.pid, () => {
-          this.flushWaiters.delete(w.pid);
-          if (--left === 0) done();
-        });
-        w.send({ cmd: "gpe:flush", id });
-      }
-    });
-  }
-
-  async gather(): Promise<FamilyJSON[]> {
-    await this.flushWorkers();
-    const store = this.collector?.collect() ?? [];
-    const own = await this.metrics.families(this.collector?.errors ?? new Map());
-    return [...own, ...(this.forwarder?.families() ?? []), ...store];
+    await Promise.all(asked.map((w) => w.request({ cmd: "gpe:flush" }, timeoutMs)));
   }
 }
 

@@ -5,7 +5,7 @@
 // that tells the master every time its queue runs dry costs two messages and a wake-up of the
 // master per batch, on the path every request takes, for a picture the master rarely needs.
 import type { Socket } from "node:net";
-import { holdUnread } from "../workers/accept-front.js";
+import { stopReading } from "../platform/node-internals.js";
 
 export interface DispatchTarget {
   readonly pid: number;
@@ -37,7 +37,7 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
 
   handOff(from: W, socket: Socket): void {
     // Nothing may be read in the master: the bytes belong to the worker that serves the request.
-    holdUnread(socket);
+    stopReading(socket);
     (socket as Queued)[QUEUED_AT] = performance.now();
     if (this.draining) {
       this.toDraining(socket);

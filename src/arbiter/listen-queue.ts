@@ -5,12 +5,9 @@
 // this reports nothing.
 import { closeSync, openSync, readFileSync, readSync, readlinkSync } from "node:fs";
 import type { Listener } from "./listeners.js";
+import { handleFd } from "../platform/node-internals.js";
+import type { ListenQueue } from "../service/master-metrics.js";
 
-export interface ListenQueue {
-  bind: string;
-  length: number;
-  max: number;
-}
 
 const LISTEN_STATE = "0A";
 
@@ -64,8 +61,8 @@ export function listenQueues(listeners: readonly Listener[], backlog: number): L
   const byInode = new Map<string, string>();
   for (const l of listeners) {
     if (l.bind.kind !== "tcp") continue;
-    const fd = (l.handle as { fd?: number }).fd;
-    if (typeof fd !== "number" || fd < 0) continue;
+    const fd = handleFd(l.handle);
+    if (fd === undefined) continue;
     try {
       const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
       if (inode) byInode.set(inode, l.address);

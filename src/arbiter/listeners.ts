@@ -4,14 +4,10 @@
 import net from "node:net";
 import { existsSync, lstatSync, unlinkSync } from "node:fs";
 import { formatBind, parseBind, socketErrorText, type BindAddress } from "../config/bind.js";
+import { createServerHandle, type ServerHandle } from "../platform/node-internals.js";
 
 export class BindError extends Error {}
 
-/** node:net's internal constructor of a bound server handle (the one node:cluster uses). */
-type ServerHandle = { close(): void; getsockname?(out: { port?: number }): number; fd?: number };
-const createServerHandle = (net as unknown as {
-  _createServerHandle(address: string, port: number, addressType: number, fd?: number, flags?: number): ServerHandle | number;
-})._createServerHandle;
 
 export interface Listener {
   bind: BindAddress;

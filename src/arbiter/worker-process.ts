@@ -1,10 +1,11 @@
 // The master's record of one worker process.
 import type { ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
-import type { RestartReason, WorkerState } from "../metrics/master-metrics.js";
-import type { ToWorker } from "../workers/protocol.js";
+import type { RestartReason, WorkerState } from "../contracts/lifecycle.js";
+import type { ToMasterReply, ToWorker, ToWorkerRequest } from "../contracts/messages.js";
+import type { WorkerView } from "../service/master-metrics.js";
 
-export class WorkerProcess {
+export class WorkerProcess implements WorkerView {
   state: WorkerState = "booting";
   stateSince = Date.now();
   readonly startedAt = Date.now();
@@ -23,6 +24,10 @@ export class WorkerProcess {
   eventLoopLag = 0;
   /** Failed writes of its metrics file, as the worker last reported. */
   storeWriteErrors = 0;
+
+  /** Requests sent and not answered yet, by sequence number (as node:cluster matches its replies). */
+  private readonly waiting = new Map<number, (reply: ToMasterReply | null) => void>();
+  private seq = 0;
 
   constructor(
     readonly child: ChildProcess,
@@ -52,6 +57,33 @@ export class WorkerProcess {
 
   send(message: ToWorker, handle?: object): void {
     if (this.child.connected) this.child.send(message, handle as never, { keepOpen: false } as never, () => {});
+  }
+
+  /** Sends a request; resolves with its reply, or with null after `timeoutMs` or once the worker is gone. */
+  request(message: Omit<ToWorkerRequest, "seq">, timeoutMs: number): Promise<ToMasterReply | null> {
+    if (!this.child.connected) return Promise.resolve(null);
+    const seq = ++this.seq;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.answer(seq, null), timeoutMs);
+      this.waiting.set(seq, (reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      });
+      this.send({ ...message, seq } as ToWorkerRequest);
+    });
+  }
+
+  /** A reply came, or (null) its wait ended. */
+  answer(seq: number, reply: ToMasterReply | null): void {
+    const done = this.waiting.get(seq);
+    if (!done) return; // it came after its timeout
+    this.waiting.delete(seq);
+    done(reply);
+  }
+
+  /** The process exited: nothing it was asked will be answered. */
+  exited(): void {
+    for (const seq of [...this.waiting.keys()]) this.answer(seq, null);
   }
 
   sendConnection(socket: Socket, more: boolean): void {

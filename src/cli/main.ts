@@ -8,7 +8,7 @@ import { resolveSettings } from "../config/load.js";
 import { SETTINGS } from "../config/settings.js";
 import { Arbiter } from "../arbiter/arbiter.js";
 import { receiveInheritedSockets } from "../arbiter/inherit.js";
-import { loadApp } from "../workers/app-loader.js";
+import { loadApp } from "../app/loader.js";
 import type { StandaloneCommand } from "./standalone.js";
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;

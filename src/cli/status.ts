@@ -6,7 +6,7 @@ import http from "node:http";
 import https from "node:https";
 import { Command, CommanderError, Option } from "commander";
 import { commonBehaviour } from "./program.js";
-import type { StatusJSON, WorkerStatus } from "../metrics/status-board.js";
+import type { StatusJSON, WorkerStatus } from "../service/status-board.js";
 import { listeningRows } from "../arbiter/listen-queue.js";
 
 class StatusError extends Error {}

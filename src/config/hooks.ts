@@ -2,8 +2,7 @@
 // process down.
 import type { Logger } from "pino";
 import { loadConfigFile, normalizeKey } from "./load.js";
-import { HOOK_NAMES } from "./settings.js";
-import type { HookName } from "../workers/protocol.js";
+import { HOOK_NAMES, type HookName } from "../contracts/hooks.js";
 
 export type Hooks = Partial<Record<HookName, (...args: any[]) => unknown>>;
 

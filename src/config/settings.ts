@@ -3,7 +3,7 @@
 import {
   boolean,
   decimal,
-  hook,
+  hookOfArity,
   increasingNumbers,
   integer,
   listOf,
@@ -14,7 +14,9 @@ import {
   text,
   type Validator,
 } from "./validators.js";
-import { WORKER_CLASSES, WORKER_CLASS_ALIASES } from "../workers/worker-class.js";
+import { WORKER_CLASSES, WORKER_CLASS_ALIASES } from "../contracts/worker-class.js";
+import { HOOKS, HOOK_NAMES, hookHelp, type HookName } from "../contracts/hooks.js";
+import type { WorkerInit } from "../contracts/messages.js";
 
 export interface SettingSpec<T = unknown> {
   /** gunicorn's setting name, also the config-file key (camelCase accepted too). */
@@ -37,8 +39,9 @@ export const DEFAULT_BUCKETS = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 ];
 
-const hookSpec = <N extends string>(name: N, help: string) =>
-  spec({ name, section: "Hooks", default: null, validate: hook, help });
+type HookRow = (typeof HOOKS)[number];
+const hookSpec = <H extends HookRow>(h: H) =>
+  spec({ name: h.name as H["name"], section: "Hooks", default: null, validate: hookOfArity(h.args.length), help: hookHelp(h) });
 
 export const SETTINGS = [
   spec({
@@ -303,34 +306,22 @@ export const SETTINGS = [
     default: null as string | null, validate: optionalText, cli: "value",
     help: "Name of this host in Redis and the `instance` label the aggregator adds. Default: hostname:metrics-port.",
   }),
-  hookSpec("on_starting", "on_starting(server): in the master, before it binds and forks."),
-  hookSpec("on_reload", "on_reload(server): in the master, on HUP, before new workers start."),
-  hookSpec("when_ready", "when_ready(server): in the master, once every worker has booted."),
-  hookSpec("pre_fork", "pre_fork(server, worker): in the master, just before a worker is forked."),
-  hookSpec("post_fork", "post_fork(server, worker): in the worker, just after it starts, before it loads the app."),
-  hookSpec("post_worker_init", "post_worker_init(worker): in the worker, after the app is loaded."),
-  hookSpec("worker_int", "worker_int(worker): in the worker, on INT or QUIT."),
-  hookSpec("worker_abort", "worker_abort(worker): in the worker, on SIGABRT (sent when it timed out), if its event loop can still run."),
-  hookSpec("pre_exec", "pre_exec(server): in the master, just before a new master is started by USR2."),
-  hookSpec("pre_request", "pre_request(worker, req): in the worker, before the app sees a request."),
-  hookSpec("post_request", "post_request(worker, req, res): in the worker, after the response is finished."),
-  hookSpec("child_exit", "child_exit(server, worker): in the master, after a worker has exited."),
-  hookSpec("worker_exit", "worker_exit(server, worker): in the worker, just before it exits."),
-  hookSpec("nworkers_changed", "nworkers_changed(server, newValue, oldValue): in the master, when the worker count changes."),
-  hookSpec("on_exit", "on_exit(server): in the master, just before it exits."),
+  ...HOOKS.map(hookSpec),
 ] as const;
 
 type Table = typeof SETTINGS;
 type Spec = Table[number];
 /** The resolved settings: one typed property per row of the table. */
 export type Settings = { [S in Spec as S["name"]]: ReturnType<S["validate"]> };
-export type SettingName = Spec["name"];
 
 export const SETTINGS_BY_NAME: ReadonlyMap<string, SettingSpec> = new Map(
   SETTINGS.map((s) => [s.name, s as SettingSpec]),
 );
 
-export const HOOK_NAMES = SETTINGS.filter((s) => s.section === "Hooks").map((s) => s.name);
+export { HOOK_NAMES };
+/** What a worker is given of the settings: everything but the hooks (functions do not cross processes). */
+export type WorkerSettings = Omit<Settings, HookName>;
+export type WorkerInitData = WorkerInit<WorkerSettings>;
 
 export function defaults(): Settings {
   const out: Record<string, unknown> = {};

@@ -104,11 +104,17 @@ export function listOf<T>(item: Validator<T>): Validator<T[]> {
   };
 }
 
-export const hook: Validator<((...args: never[]) => unknown) | null> = (raw, name) => {
-  if (raw === null || raw === undefined) return null;
-  if (typeof raw !== "function") throw new SettingError(`${name}: expected a function, got ${typeof raw}`);
-  return raw as (...args: never[]) => unknown;
-};
+/** A hook: a function taking at most `arity` arguments (gunicorn checks hooks' arity too). */
+export const hookOfArity =
+  (arity: number): Validator<((...args: never[]) => unknown) | null> =>
+  (raw, name) => {
+    if (raw === null || raw === undefined) return null;
+    if (typeof raw !== "function") throw new SettingError(`${name}: expected a function, got ${typeof raw}`);
+    if (raw.length > arity) {
+      throw new SettingError(`${name}: the hook takes ${raw.length} arguments, but is called with ${arity}`);
+    }
+    return raw as (...args: never[]) => unknown;
+  };
 
 export function increasingNumbers(raw: unknown, name: string): number[] {
   const values = listOf(decimal(0))(raw, name);

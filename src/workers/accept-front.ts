@@ -12,7 +12,8 @@
 // connections, or this worker handed some off), not every time its queue runs dry. An async
 // worker, whose capacity is large, almost never fills up.
 import net, { type Socket } from "node:net";
-import type { ToMaster } from "./protocol.js";
+import type { ToMaster } from "../contracts/messages.js";
+import { stopReading } from "../platform/node-internals.js";
 
 export interface Admission {
   /** True when this worker can start one more connection now. */
@@ -91,7 +92,7 @@ export class AcceptFront {
 
   private accepted(socket: Socket): void {
     if (!this.stopping && this.admission.hasRoom()) return this.take(socket);
-    if (this.readAtOnce) holdUnread(socket);
+    if (this.readAtOnce) stopReading(socket);
     if (this.stopping) this.handOff(socket);
     else if (this.held.length < HOLD_MAX && performance.now() - this.fullSince < LONG_WORK_MS) this.hold(socket);
     else this.handOff(socket);
@@ -103,7 +104,7 @@ export class AcceptFront {
    * it goes round again only if the work in front of it runs long.
    */
   received(socket: Socket, more: boolean): void {
-    holdUnread(socket);
+    stopReading(socket);
     socket.allowHalfOpen = true; // as for the connections this worker accepts itself
     if (more) this.owesIdle = true;
     if (this.stopping) {
@@ -201,22 +202,6 @@ export class AcceptFront {
     this.heldFromMaster.clear();
     for (const server of this.servers) server.close();
   }
-}
-
-/**
- * A socket that arrives over IPC starts reading at once. Stop it in the same tick (before the
- * event loop can read anything), as pauseOnConnect does, so the request bytes stay in the kernel
- * for whichever worker ends up serving it.
- */
-export function holdUnread(socket: Socket): void {
-  const s = socket as Socket & { _handle?: { readStop(): number; reading: boolean }; _readableState?: { reading: boolean } };
-  if (s._handle) {
-    s._handle.reading = false;
-    s._handle.readStop();
-  }
-  // The stream still believes its first read is under way; without this, resume() never reads.
-  if (s._readableState) s._readableState.reading = false;
-  socket.pause();
 }
 
 /**

@@ -2,20 +2,20 @@
 // how much they take on: sync one request at a time, async up to worker_connections connections.
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
-import type { LoadedApp } from "./app-loader.js";
+import type { LoadedApp } from "../app/loader.js";
 import type { Admission } from "./accept-front.js";
 import { PendingConnections } from "./accept-front.js";
 import { RequestPipeline } from "./request-pipeline.js";
 import { countUncaught } from "./uncaught.js";
 import { FailureCounters, RequestMetrics } from "../metrics/request-metrics.js";
 import type { FamilyJSON } from "../metrics/family.js";
-import type { WorkerInit } from "./protocol.js";
+import type { WorkerInitData } from "../config/settings.js";
 import type { Hooks } from "../config/hooks.js";
 import type { AccessLog } from "../logging/access-log.js";
 import { runHookSync } from "../config/hooks.js";
 
 export interface EngineContext {
-  init: WorkerInit;
+  init: WorkerInitData;
   log: Logger;
   hooks: Hooks;
   accessLog: AccessLog | null;
@@ -127,7 +127,7 @@ export class ProcessEngine implements Engine {
 
 }
 
-export function limitsOf(s: WorkerInit["settings"]): { requestLine: number; fields: number; fieldSize: number } {
+export function limitsOf(s: WorkerInitData["settings"]): { requestLine: number; fields: number; fieldSize: number } {
   return {
     requestLine: s.limit_request_line || 8190,
     fields: s.limit_request_fields || 32768,

@@ -7,6 +7,7 @@
 // never joins the poll set either.
 import { readSync } from "node:fs";
 import type { Socket } from "node:net";
+import { socketFd } from "../platform/node-internals.js";
 
 /** One read: a longer request is read the usual way after it. */
 const scratch = Buffer.allocUnsafe(64 * 1024);
@@ -19,8 +20,8 @@ const scratch = Buffer.allocUnsafe(64 * 1024);
  * the socket to the event loop. The bytes read here are not in `socket.bytesRead`.
  */
 export function readAhead(socket: Socket): void {
-  const fd = (socket as Socket & { _handle?: { fd?: number } })._handle?.fd;
-  if (typeof fd !== "number" || fd < 0) return;
+  const fd = socketFd(socket);
+  if (fd === undefined) return;
   let n: number;
   // Nothing there yet is an exception here: expected, so not worth a stack trace.
   const traceLimit = Error.stackTraceLimit;

@@ -7,11 +7,12 @@ import { readFileSync } from "node:fs";
 import { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
-import type { LoadedApp } from "./app-loader.js";
+import type { LoadedApp } from "../app/loader.js";
 import type { RequestMetrics, FailureCounters } from "../metrics/request-metrics.js";
 import type { AccessLog } from "../logging/access-log.js";
 import { IdleConnections } from "./idle-connections.js";
 import { readAhead } from "./read-ahead.js";
+import { currentResponse, headLength, isLastResponse, setKeepAliveHeader } from "../platform/node-internals.js";
 
 export interface PipelineOptions {
   app: LoadedApp;
@@ -51,10 +52,6 @@ type Phase = typeof WAITING | typeof RUNNING | typeof DONE;
  * keys on Node's own object.
  */
 class TrackedResponse extends http.ServerResponse {
-  /** Node's field for the `Keep-Alive: timeout=N` header, which its own keepAliveTimeout would set. */
-  declare _keepAliveTimeout: number;
-  /** Node's flag: this response is the connection's last, so it has begun closing the socket. */
-  declare _last: boolean;
   startedAt = 0;
   /** The socket's bytesWritten when the response began (the access log's body size). */
   bytesBefore = 0;
@@ -195,7 +192,7 @@ export class RequestPipeline {
       // Node has already decided from the request (Connection: close, HTTP/1.0): a connection
       // that closes after this response needs no keep-alive bookkeeping.
       this.idle.requestStarted(req.socket);
-      t._keepAliveTimeout = this.keepAliveMs;
+      setKeepAliveHeader(res, this.keepAliveMs);
     }
     if (this.inFlight >= this.o.concurrency) {
       this.waiting.push(res);
@@ -309,7 +306,7 @@ export class RequestPipeline {
     this.o.metrics.observe(req.method, aborted ? 499 : res.statusCode, (now - res.startedAt) / 1000);
     if (this.o.accessLog) {
       // Body bytes: what the socket took during this response, less the header block.
-      const header = (res as ServerResponse & { _header?: string | null })._header?.length ?? 0;
+      const header = headLength(res);
       const declared = Number(res.getHeader("content-length"));
       const bytes = Number.isFinite(declared) ? declared : Math.max(0, (req.socket?.bytesWritten ?? 0) - res.bytesBefore - header);
       this.o.accessLog.write({ req, res, startedAt: res.startedAt, finishedAt: now, bytesSent: bytes });
@@ -321,7 +318,7 @@ export class RequestPipeline {
         this.o.log.error({ err, hook: "post_request" }, "hook post_request failed");
       }
     }
-    if (!aborted && res._last && this.plainTcp) closeNow(req);
+    if (!aborted && isLastResponse(res) && this.plainTcp) closeNow(req);
     this.inFlight--;
   }
 
@@ -336,7 +333,7 @@ export class RequestPipeline {
       return;
     }
     const [status, type] = clientErrorStatus(err.code);
-    const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    const current = currentResponse(socket);
     if (current && current.headersSent) {
       socket.destroy();
       return;

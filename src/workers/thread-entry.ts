@@ -5,18 +5,19 @@ import type { MessagePort } from "node:worker_threads";
 import { createLogger } from "../logging/logger.js";
 import { createAccessLog } from "../logging/access-log.js";
 import { loadHooks, runHookSync, type Hooks } from "../config/hooks.js";
-import { loadApp, parseAppSpec } from "./app-loader.js";
+import { loadApp, parseAppSpec } from "../app/loader.js";
 import { RequestPipeline } from "./request-pipeline.js";
 import { countUncaught, onUncaughtAppError } from "./uncaught.js";
 import { FailureCounters, RequestMetrics, regionLength } from "../metrics/request-metrics.js";
 import { BridgedSocket, type BridgeMessage } from "./socket-bridge.js";
 import { findAppRegistries, readAppRegistries } from "../metrics/worker-snapshot.js";
 import { limitsOf } from "./process-engine.js";
-import { EXIT_UNCAUGHT, type WorkerInit } from "./protocol.js";
+import { EXIT_UNCAUGHT } from "../contracts/exit-codes.js";
+import type { WorkerInitData } from "../config/settings.js";
 import type { FamilyJSON } from "../metrics/family.js";
 
 export interface ThreadData {
-  init: WorkerInit;
+  init: WorkerInitData;
   index: number;
   metricsBuffer: SharedArrayBuffer;
 }

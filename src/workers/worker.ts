@@ -8,14 +8,16 @@ import { createLogger } from "../logging/logger.js";
 import { createAccessLog } from "../logging/access-log.js";
 import { loadHooks, runHook, runHookSync, type Hooks } from "../config/hooks.js";
 import { socketErrorText } from "../config/bind.js";
-import { loadApp } from "./app-loader.js";
+import { loadApp } from "../app/loader.js";
 import { AcceptFront } from "./accept-front.js";
 import { ProcessEngine, type Engine, type EngineContext } from "./process-engine.js";
 import { WorkerSnapshot, findAppRegistries } from "../metrics/worker-snapshot.js";
-import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR, EXIT_UNCAUGHT, isProtocolMessage, type ToMaster, type ToWorker, type WorkerInit } from "./protocol.js";
-import { parseAppSpec } from "./app-loader.js";
+import { isProtocolMessage, type ToMaster, type ToWorker } from "../contracts/messages.js";
+import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR, EXIT_UNCAUGHT } from "../contracts/exit-codes.js";
+import type { WorkerInitData } from "../config/settings.js";
+import { parseAppSpec } from "../app/loader.js";
 
-export async function runWorker(init: WorkerInit): Promise<void> {
+export async function runWorker(init: WorkerInitData): Promise<void> {
   const s = init.settings;
   process.title = `gpe-server: worker [${init.procName}]`;
   const { log, reopen, flush: flushLog } = createLogger({ errorlog: s.errorlog, loglevel: s.loglevel, bindings: { role: "worker", slot: init.slot } });
@@ -222,7 +224,7 @@ export async function runWorker(init: WorkerInit): Promise<void> {
         // the flush interval, so the master never waits on its (possibly async) collectors.
         if (!s.metrics_enabled) break;
         snapshot.write();
-        send({ cmd: "gpe:flushed", id: m.id, inFlight: engine.active });
+        send({ cmd: "gpe:reply", seq: m.seq, inFlight: engine.active });
         break;
     }
   };

@@ -63,17 +63,18 @@ describe("the master", () => {
   });
 
   it("aborts a hung worker after the timeout and replaces it", async () => {
-    const s = await startServer({ workers: 2, args: ["-t", "1"] });
+    // -t 2, not 1: on a loaded machine a booting replacement can miss a 1 s heartbeat and time out too.
+    const s = await startServer({ workers: 2, args: ["-t", "2"] });
     const before = s.workerPids();
-    request(s.url("/hang"), { timeout: 8000 }).catch(() => {});
+    request(s.url("/hang"), { timeout: 15_000 }).catch(() => {});
     await waitFor(() => {
       const pids = s.workerPids();
       return pids.length === 2 && pids.filter((p) => before.includes(p)).length === 1;
-    }, { timeout: 8000, what: "the hung worker to be replaced" });
+    }, { timeout: 15_000, what: "the hung worker to be replaced" });
     assert.match(s.logs(), /WORKER TIMEOUT/);
     // The replacement starts as soon as the hung worker is aborted; the restart is counted when it is reaped.
     await waitFor(async () => (await s.scrape()).sum("gunicorn_master_worker_restarts_total", { reason: "timeout" }) === 1,
-      { timeout: 8000, what: "the timeout restart counted" });
+      { timeout: 15_000, what: "the timeout restart counted" });
     assert.equal((await request(s.url("/"))).status, 200);
   });
 

@@ -2,9 +2,9 @@
 // dead worker's counters and histograms into this master's archive so totals never go down and
 // the number of files stays bounded however many workers come and go.
 import type { Logger } from "pino";
-import { Merger, monotonicPart } from "./merge.js";
-import { slotLabel, type FamilyJSON, type StoreSnapshot } from "./family.js";
-import { archiveFileName, readSnapshot, removeFile, StoreReader, workerFileName, writeSnapshot } from "./store.js";
+import { Merger, monotonicPart } from "../metrics/merge.js";
+import { slotLabel, type FamilyJSON, type StoreSnapshot } from "../metrics/family.js";
+import { archiveFileName, readSnapshot, removeFile, StoreReader, workerFileName, writeSnapshot } from "../metrics/store.js";
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 

@@ -5,8 +5,8 @@ import http from "node:http";
 import https from "node:https";
 import { untrustedClient, type MetricsSecurity } from "./security.js";
 import { gzipSync } from "node:zlib";
-import { formatOpenMetrics, formatPrometheus, negotiate, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from "./exposition.js";
-import type { FamilyJSON } from "./family.js";
+import { formatOpenMetrics, formatPrometheus, negotiate, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from "../metrics/exposition.js";
+import type { FamilyJSON } from "../metrics/family.js";
 import { STATUS_PAGE } from "./status-page.js";
 import { socketErrorText } from "../config/bind.js";
 

@@ -2,9 +2,16 @@
 // use (sampled from the master for every worker, idle or not), and the master's own process.
 import pidusage from "pidusage";
 import { Registry, collectDefaultMetrics } from "prom-client";
-import { slotLabel, type FamilyJSON, type SampleJSON } from "./family.js";
-import type { ListenQueue } from "../arbiter/listen-queue.js";
-import { SimpleHistogram } from "./simple-histogram.js";
+import { slotLabel, type FamilyJSON, type SampleJSON } from "../metrics/family.js";
+import { COUNTED_SIGNALS, RESTART_REASONS, WORKER_STATES, type RestartReason, type WorkerState } from "../contracts/lifecycle.js";
+
+/** One TCP listening socket's accept queue, as the master reads it from the kernel. */
+export interface ListenQueue {
+  bind: string;
+  length: number;
+  max: number;
+}
+import { SimpleHistogram } from "../metrics/simple-histogram.js";
 
 /** How often the master samples its workers' CPU and memory, and the accept queues. */
 const SAMPLE_INTERVAL_MS = 5000;
@@ -16,11 +23,6 @@ const SAMPLE_INTERVAL_MS = 5000;
  */
 const HISTORY_MS = 2 * SAMPLE_INTERVAL_MS;
 
-export const RESTART_REASONS = ["crash", "signal", "timeout", "max_requests", "reload", "scale_down", "boot_error"] as const;
-export type RestartReason = (typeof RESTART_REASONS)[number];
-export const COUNTED_SIGNALS = ["HUP", "USR1", "USR2", "CHLD", "TTIN", "TTOU", "TERM", "INT", "QUIT"] as const;
-export const WORKER_STATES = ["booting", "running", "quitting", "aborting"] as const;
-export type WorkerState = (typeof WORKER_STATES)[number];
 
 export interface WorkerView {
   pid: number;

@@ -1,7 +1,7 @@
 // The data behind `gpe-server status` and the status page: one row per worker slot, a summary of
 // the pool, and a short history of request rate and utilization sampled by the master.
-import type { FamilyJSON } from "./family.js";
-import { slotLabel } from "./family.js";
+import type { FamilyJSON } from "../metrics/family.js";
+import { slotLabel } from "../metrics/family.js";
 import type { MasterMetrics } from "./master-metrics.js";
 
 export interface WorkerStatus {

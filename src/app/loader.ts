@@ -7,7 +7,10 @@ import { importModule } from "../config/load.js";
 
 export type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
 
-export class AppLoadError extends Error {}
+/** The app cannot be loaded; a worker that meets one exits with EXIT_APP_LOAD_ERROR. */
+export class AppLoadError extends Error {
+  override name = "AppLoadError";
+}
 
 export interface AppSpec {
   file: string;
