@@ -12,6 +12,7 @@ import { pickHooks, runHook, runHookSync, withoutHooks, type Hooks } from "../co
 import { createLogger, type ReopenableLogger } from "../logging/logger.js";
 import { closeListeners, openListeners, type Listener } from "./listeners.js";
 import { watchParent } from "./parent-watch.js";
+import { checkNodeInternals, handleProblems } from "../platform/node-internals.js";
 import { Pidfile } from "./pidfile.js";
 import { ConnectionDispatcher } from "./dispatcher.js";
 import { WorkerProcess } from "./worker-process.js";
@@ -132,6 +133,7 @@ export class Arbiter {
     }
     try {
       this.listeners = this.o.inherited?.listeners ?? (await openListeners(s.bind));
+      checkNodeInternals(this.listeners.flatMap((l) => handleProblems(l.handle)));
     } catch (err) {
       throw new StartupError((err as Error).message);
     }

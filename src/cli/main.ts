@@ -9,6 +9,7 @@ import { SETTINGS } from "../config/settings.js";
 import { Arbiter } from "../arbiter/arbiter.js";
 import { receiveInheritedSockets } from "../arbiter/inherit.js";
 import { loadApp } from "../app/loader.js";
+import { checkNodeInternals } from "../platform/node-internals.js";
 import type { StandaloneCommand } from "./standalone.js";
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -61,6 +62,11 @@ export async function main(argv: string[]): Promise<void> {
     }
     process.stdout.write("config OK\n");
     process.exit(0);
+  }
+  try {
+    checkNodeInternals();
+  } catch (err) {
+    fail((err as Error).message);
   }
   const inherited = process.env.GPE_INHERIT ? await receiveInheritedSockets(resolved.settings.bind, Number(process.env.GPE_INHERIT)) : undefined;
   delete process.env.GPE_INHERIT;

@@ -9,7 +9,7 @@ import type { Socket } from "node:net";
 import { PendingConnections } from "./accept-front.js";
 import { bridgeSocket, type BridgeMessage } from "./socket-bridge.js";
 import type { ThreadData, ThreadEvent } from "./thread-entry.js";
-import type { Engine, EngineContext } from "./process-engine.js";
+import type { Engine, EngineContext } from "./engine.js";
 import { RequestMetrics, regionLength } from "../metrics/request-metrics.js";
 import type { FamilyJSON } from "../metrics/family.js";
 
@@ -120,10 +120,6 @@ export class ThreadEngine implements Engine {
     return this.threads.reduce((n, t) => n + t.inFlight, 0);
   }
 
-  uncaught(): void {
-    // The app runs in the threads: a thread counts its own uncaught errors (thread-entry.ts).
-  }
-
   get connections(): number {
     return this.open;
   }
@@ -136,7 +132,7 @@ export class ThreadEngine implements Engine {
     return RequestMetrics.families(this.regions, this.ctx.init.slot);
   }
 
-  extraUserFamilies(): FamilyJSON[] {
+  threadFamilies(): FamilyJSON[] {
     return this.threads.flatMap((t) => t.families);
   }
 

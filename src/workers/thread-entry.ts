@@ -4,14 +4,13 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
 import { createLogger } from "../logging/logger.js";
 import { createAccessLog } from "../logging/access-log.js";
-import { loadHooks, runHookSync, type Hooks } from "../config/hooks.js";
+import { loadHooks, type Hooks } from "../config/hooks.js";
 import { loadApp, parseAppSpec } from "../app/loader.js";
-import { RequestPipeline } from "./request-pipeline.js";
+import { buildPipeline } from "./build-pipeline.js";
 import { countUncaught, onUncaughtAppError } from "./uncaught.js";
 import { FailureCounters, RequestMetrics, regionLength } from "../metrics/request-metrics.js";
 import { BridgedSocket, type BridgeMessage } from "./socket-bridge.js";
 import { findAppRegistries, readAppRegistries } from "../metrics/worker-snapshot.js";
-import { limitsOf } from "./process-engine.js";
 import { EXIT_UNCAUGHT } from "../contracts/exit-codes.js";
 import type { WorkerInitData } from "../config/settings.js";
 import type { FamilyJSON } from "../metrics/family.js";
@@ -50,19 +49,12 @@ async function boot(): Promise<void> {
   const failures = new FailureCounters(s.metrics_endpoint_limit);
   const workerInfo = { pid: process.pid, slot: init.slot, age: init.age, thread: index, log };
   const connections = new Map<number, BridgedSocket>();
-  const pipeline = new RequestPipeline({
-    app, metrics, failures, log,
+  const pipeline = buildPipeline({
+    app, settings: s, metrics, failures, log, hooks, workerInfo,
     accessLog: s.accesslog ? createAccessLog(s.accesslog, s.access_log_format) : null,
     concurrency: 1,
     closeAfterResponse: false,
-    keepAliveSeconds: s.keepalive,
-    headerTimeoutSeconds: s.header_timeout,
-    limits: limitsOf(s),
-    tls: null, // terminated by the main thread
-    hooks: {
-      preRequest: hooks.pre_request ? (req) => runHookSync(hooks, "pre_request", log, workerInfo, req) : undefined,
-      postRequest: hooks.post_request ? (req, res) => runHookSync(hooks, "post_request", log, workerInfo, req, res) : undefined,
-    },
+    terminatesTls: false, // the main thread has done it
     onRequestStart: (req) => post({ t: "start", id: (req.socket as unknown as { gpeId: number }).gpeId }),
     onRequestDone: () => post({ t: "done" }),
   });
@@ -84,7 +76,7 @@ async function boot(): Promise<void> {
     else exit();
   });
 
-  port.on("message", (m: BridgeMessage | { t: "stop" } | { t: "publish" }) => {
+  port.on("message", (m: BridgeMessage | { t: "stop" }) => {
     if (m.t === "open") {
       const socket = new BridgedSocket(m.id, port, m);
       (socket as unknown as { gpeId: number }).gpeId = m.id;
@@ -93,8 +85,6 @@ async function boot(): Promise<void> {
       pipeline.serve(socket as never);
     } else if (m.t === "stop") {
       pipeline.stopKeepAlive();
-    } else if (m.t === "publish") {
-      void publishMetrics();
     } else {
       connections.get(m.id)?.deliver(m);
     }

@@ -122,7 +122,11 @@ describe("metrics", () => {
     for (let i = 0; i < 4; i++) await request(s.url("/"));
     assert.equal((await request(s.url("/throw"))).status, 500);
     assert.equal((await request(s.url("/" + "x".repeat(5000)))).status, 414);
-    const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("app_jobs_total") === 4 && m; }, { what: "app metrics merged" });
+    // Every count below has reached the store (a worker busy past the scrape's flush wait writes on its interval).
+    const m = await waitFor(async () => {
+      const m = await s.scrape();
+      return m.sum("app_jobs_total") === 4 && m.sum("gunicorn_worker_error_handling_total") === 2 && m;
+    }, { what: "app metrics merged" });
     assert.equal(m.find("app_jobs_total").length, 1, "one series, summed over the workers");
     assert.equal(m.sum("gunicorn_worker_failed_requests_total", { error_type: "DatabaseError", endpoint: "/throw" }), 1);
     assert.equal(m.sum("gunicorn_worker_error_handling_total", { error_type: "DatabaseError" }), 1);

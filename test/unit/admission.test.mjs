@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { AcceptFront, LONG_WORK_MS, PendingConnections } from "../../dist/workers/accept-front.js";
 import { ConnectionDispatcher } from "../../dist/arbiter/dispatcher.js";
 
-const socket = (name) => ({ name, pause() {}, destroy() {} });
+// allowHalfOpen: a real socket has it as an own property (Duplex sets it), as the worker may set it.
+const socket = (name) => ({ name, allowHalfOpen: false, pause() {}, destroy() {} });
 
 /** One request at a time, like a sync worker. */
 function oneAtATime() {

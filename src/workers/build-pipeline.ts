@@ -1,0 +1,57 @@
+// One assembly of the request pipeline for both sides of a worker: the process's own event loop
+// (process-engine.ts) and each thread of a thread worker (thread-entry.ts).
+import type { IncomingMessage } from "node:http";
+import type { Logger } from "pino";
+import type { LoadedApp } from "../app/loader.js";
+import { runHookSync, type Hooks } from "../config/hooks.js";
+import type { WorkerSettings } from "../config/settings.js";
+import type { AccessLog } from "../logging/access-log.js";
+import type { FailureCounters, RequestMetrics } from "../metrics/request-metrics.js";
+import { RequestPipeline } from "./request-pipeline.js";
+
+export interface PipelineParts {
+  app: LoadedApp;
+  settings: WorkerSettings;
+  metrics: RequestMetrics;
+  failures: FailureCounters;
+  log: Logger;
+  hooks: Hooks;
+  /** What hooks receive as `worker`. */
+  workerInfo: object;
+  accessLog: AccessLog | null;
+  /** Most requests at once: 1 for sync workers and each thread, unbounded for async. */
+  concurrency: number;
+  closeAfterResponse: boolean;
+  /** TLS is terminated here (not in a thread, where the main thread has done it). */
+  terminatesTls: boolean;
+  onRequestStart?: ((req: IncomingMessage) => void) | undefined;
+  onRequestDone(): void;
+}
+
+export function buildPipeline(p: PipelineParts): RequestPipeline {
+  const s = p.settings;
+  const { hooks, log, workerInfo } = p;
+  return new RequestPipeline({
+    app: p.app,
+    metrics: p.metrics,
+    failures: p.failures,
+    log,
+    accessLog: p.accessLog,
+    concurrency: p.concurrency,
+    closeAfterResponse: p.closeAfterResponse,
+    keepAliveSeconds: s.keepalive,
+    headerTimeoutSeconds: s.header_timeout,
+    limits: {
+      requestLine: s.limit_request_line || 8190,
+      fields: s.limit_request_fields || 32768,
+      fieldSize: s.limit_request_field_size || 65536,
+    },
+    tls: p.terminatesTls && s.certfile && s.keyfile ? { certfile: s.certfile, keyfile: s.keyfile } : null,
+    hooks: {
+      preRequest: hooks.pre_request ? (req) => runHookSync(hooks, "pre_request", log, workerInfo, req) : undefined,
+      postRequest: hooks.post_request ? (req, res) => runHookSync(hooks, "post_request", log, workerInfo, req, res) : undefined,
+    },
+    onRequestStart: p.onRequestStart,
+    onRequestDone: p.onRequestDone,
+  });
+}

@@ -1,0 +1,39 @@
+// What a worker asks of its engine, the part that differs by worker type: the process's own event
+// loop (sync, async: process-engine.ts) or a pool of threads (thread-engine.ts).
+import type { Logger } from "pino";
+import type { Hooks } from "../config/hooks.js";
+import type { WorkerInitData } from "../config/settings.js";
+import type { AccessLog } from "../logging/access-log.js";
+import type { FamilyJSON } from "../metrics/family.js";
+import type { Admission } from "./accept-front.js";
+
+export interface EngineContext {
+  init: WorkerInitData;
+  log: Logger;
+  hooks: Hooks;
+  accessLog: AccessLog | null;
+  /** The object hooks receive as `worker`. */
+  workerInfo: object;
+  /** A request finished (counts towards max_requests). */
+  onRequestDone(): void;
+  /** A connection closed or started its first request: there may be room for another. */
+  onRoomChanged(): void;
+  /** Part of the engine died (a thread of a thread worker): finish what is in flight, exit with `code`. */
+  crashed(code: number): void;
+}
+
+export interface Engine extends Admission {
+  start(): Promise<void>;
+  /** Requests being handled now (queued inside the worker included). */
+  readonly active: number;
+  /** Connections open now. */
+  readonly connections: number;
+  /** Stop keeping connections alive; idle ones are closed. */
+  beginStop(): void;
+  /** The worker's own metric families (requests, durations, failures). */
+  families(): FamilyJSON[];
+  /** Counts an error the app threw outside any request, where the app runs on this thread. */
+  uncaught?(err: unknown): void;
+  /** App metric families gathered elsewhere than this thread's registry (the threads'). */
+  threadFamilies?(): FamilyJSON[];
+}

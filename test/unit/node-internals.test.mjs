@@ -1,0 +1,40 @@
+// The door to Node's private internals: its start-up check passes on this Node, and says so in
+// one line naming the Node version when an internal it relies on is gone.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import { checkNodeInternals, handleProblems, internalsProblems, NodeInternalsError } from "../../dist/platform/node-internals.js";
+
+describe("Node internals self-check", () => {
+  it("finds nothing wrong on this Node", () => {
+    assert.deepEqual(internalsProblems(), []);
+    checkNodeInternals();
+  });
+
+  it("fails with one line naming the Node version when an internal is gone", () => {
+    const saved = net._createServerHandle;
+    delete net._createServerHandle;
+    try {
+      const problems = internalsProblems();
+      assert.deepEqual(problems, ["net._createServerHandle is gone"]);
+      assert.throws(() => checkNodeInternals(problems), (err) => {
+        assert.ok(err instanceof NodeInternalsError);
+        assert.equal(err.message, `gpe-server does not support Node ${process.version}: net._createServerHandle is gone`);
+        assert.ok(!err.message.includes("\n"));
+        return true;
+      });
+    } finally {
+      net._createServerHandle = saved;
+    }
+  });
+
+  it("checks a listening handle for what the master and workers use", () => {
+    const handle = net._createServerHandle("127.0.0.1", 0, 4);
+    try {
+      assert.deepEqual(handleProblems(handle), []);
+    } finally {
+      handle.close();
+    }
+    assert.deepEqual(handleProblems({}), ["a listening handle has no readStop()", "a listening handle has no fd"]);
+  });
+});
