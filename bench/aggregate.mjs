@@ -41,7 +41,9 @@ function snapshot(instance, round) {
   const histogram = [];
   for (let w = 1; w <= 4; w++) {
     const worker_id = `worker_${w}`;
-    buckets.forEach((le, i) => histogram.push({ metricName: "gunicorn_worker_request_duration_seconds_bucket", labels: { worker_id, le }, value: round + i }));
+    buckets.forEach((le, i) => {
+      histogram.push({ metricName: "gunicorn_worker_request_duration_seconds_bucket", labels: { worker_id, le }, value: round + i });
+    });
     histogram.push({ metricName: "gunicorn_worker_request_duration_seconds_bucket", labels: { worker_id, le: "+Inf" }, value: round + 20 });
     histogram.push({ metricName: "gunicorn_worker_request_duration_seconds_sum", labels: { worker_id }, value: round * 0.01 });
     histogram.push({ metricName: "gunicorn_worker_request_duration_seconds_count", labels: { worker_id }, value: round + 20 });

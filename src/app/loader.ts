@@ -49,7 +49,14 @@ function errorChannel(): { emit: ErrorListener; onError(listener: ErrorListener)
     const status = typeof e?.status === "number" ? e.status : typeof e?.statusCode === "number" ? e.statusCode : 500;
     return status >= 400 && status < 500;
   };
-  return { emit: (req, err) => void (isClientError(err) || target(req, err)), onError: (listener) => void (target = listener) };
+  return {
+    emit: (req, err) => {
+      if (!isClientError(err)) target(req, err);
+    },
+    onError: (listener) => {
+      target = listener;
+    },
+  };
 }
 
 const FASTIFY_ROUTE = Symbol.for("gpe-server.route");
@@ -58,18 +65,44 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") {
-    const keys = Object.keys(value as object).slice(0, 5);
-    const ctor = (value as object).constructor?.name;
+    const keys = Object.keys(value).slice(0, 5);
+    const ctor = value.constructor?.name;
     return `${ctor && ctor !== "Object" ? `a ${ctor} object` : "an object"}${keys.length ? ` with keys ${keys.join(", ")}` : ""}`;
   }
   return `a ${typeof value}`;
 }
 
-const isFastify = (v: any): boolean =>
-  v !== null && (typeof v === "object" || typeof v === "function") && typeof v.routing === "function" && typeof v.ready === "function" && typeof v.addHook === "function";
+/** What the loader uses of a framework's app: just enough to recognise and adapt it. */
+type FastifyRequest = { raw: IncomingMessage & { [FASTIFY_ROUTE]?: string }; routeOptions?: { url?: string }; routerPath?: string };
+interface FastifyLike {
+  routing(req: IncomingMessage, res: ServerResponse): void;
+  ready(): Promise<unknown>;
+  addHook(name: string, hook: (request: FastifyRequest, ...rest: never[]) => void): void;
+}
+interface KoaLike {
+  callback(): Listener;
+  use(...args: unknown[]): unknown;
+  on(event: "error", listener: (err: unknown, ctx?: { req?: IncomingMessage }) => void): void;
+}
+interface ExpressLike {
+  handle: unknown;
+  set: unknown;
+  use(handler: (err: unknown, req: IncomingMessage, res: unknown, next: (e: unknown) => void) => void): void;
+}
+type Fields = Record<string, unknown>;
 
-const isKoa = (v: any): boolean =>
-  v !== null && typeof v === "object" && typeof v.callback === "function" && typeof v.use === "function";
+const isFastify = (v: unknown): v is FastifyLike =>
+  v !== null &&
+  (typeof v === "object" || typeof v === "function") &&
+  typeof (v as Fields).routing === "function" &&
+  typeof (v as Fields).ready === "function" &&
+  typeof (v as Fields).addHook === "function";
+
+const isKoa = (v: unknown): v is KoaLike =>
+  v !== null && typeof v === "object" && typeof (v as Fields).callback === "function" && typeof (v as Fields).use === "function";
+
+const isExpress = (v: object): v is ExpressLike & Listener =>
+  typeof (v as Fields).handle === "function" && typeof (v as Fields).use === "function" && typeof (v as Fields).set === "function";
 
 const expressRoute = (req: IncomingMessage): string | undefined => {
   const r = req as IncomingMessage & { route?: { path?: unknown }; baseUrl?: string };
@@ -79,16 +112,16 @@ const expressRoute = (req: IncomingMessage): string | undefined => {
 /** Turns an export into a listener, or explains what it found instead. */
 export async function adaptApp(value: unknown, what: string): Promise<LoadedApp> {
   if (isFastify(value)) {
-    const fastify = value as any;
+    const fastify = value;
     const errors = errorChannel();
     // Record the matched route template on the raw request, for the endpoint label, and hear
     // about errors Fastify answers itself.
     try {
-      fastify.addHook("onRequest", (request: any, _reply: unknown, done: () => void) => {
+      fastify.addHook("onRequest", (request: FastifyRequest, _reply: unknown, done: () => void) => {
         request.raw[FASTIFY_ROUTE] = request.routeOptions?.url ?? request.routerPath;
         done();
       });
-      fastify.addHook("onError", (request: any, _reply: unknown, error: unknown, done: () => void) => {
+      fastify.addHook("onError", (request: FastifyRequest, _reply: unknown, error: unknown, done: () => void) => {
         errors.emit(request.raw, error);
         done();
       });
@@ -99,22 +132,26 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
     return {
       listener: (req, res) => fastify.routing(req, res),
       kind: "fastify",
-      routeOf: (req) => (req as any)[FASTIFY_ROUTE],
+      routeOf: (req) => (req as IncomingMessage & { [FASTIFY_ROUTE]?: string })[FASTIFY_ROUTE],
       onError: errors.onError,
     };
   }
   if (isKoa(value)) {
-    const koa = value as any;
+    const koa = value;
     const errors = errorChannel();
     // callback() installs Koa's default error logger only if no "error" listener exists yet,
     // so ours is added after it, beside it.
     const listener = koa.callback();
-    koa.on("error", (err: unknown, ctx: any) => ctx?.req && errors.emit(ctx.req, err));
-    return { listener, kind: "koa", routeOf: (req) => (req as any)._matchedRoute, onError: errors.onError };
+    koa.on("error", (err, ctx) => {
+      if (ctx?.req) errors.emit(ctx.req, err);
+    });
+    // Koa's router records the matched route template on the request.
+    const routeOf = (req: IncomingMessage) => (req as IncomingMessage & { _matchedRoute?: string })._matchedRoute;
+    return { listener, kind: "koa", routeOf, onError: errors.onError };
   }
   if (typeof value === "function") {
-    const app = value as any;
-    const express = typeof app.handle === "function" && typeof app.use === "function" && typeof app.set === "function";
+    const app = value as Listener;
+    const express = isExpress(app);
     const errors = errorChannel();
     if (express) {
       // Runs only for errors the app's own error handlers passed on; Express then answers 500.
@@ -123,7 +160,7 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
         next(err);
       });
     }
-    return { listener: app as Listener, kind: express ? "express" : "handler", routeOf: expressRoute, onError: errors.onError };
+    return { listener: app, kind: express ? "express" : "handler", routeOf: expressRoute, onError: errors.onError };
   }
   throw new AppLoadError(`${what} is ${describe(value)}, not an app: export a (req, res) function, an Express, Koa or Fastify app, or name a factory with :name()`);
 }

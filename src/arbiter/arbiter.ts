@@ -4,7 +4,6 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Socket } from "node:net";
-import type http from "node:http";
 import type { Logger } from "pino";
 import type { Settings } from "../config/settings.js";
 import { resolveSettings, type Resolved } from "../config/load.js";
@@ -260,7 +259,9 @@ export class Arbiter {
         break;
       case "gpe:booted":
         w.lastHeartbeat = Date.now();
-        this.listeners.forEach((l, i) => w.send({ cmd: "gpe:listen", address: l.address, backlog: this.settings.backlog, last: i === this.listeners.length - 1 }, l.handle));
+        this.listeners.forEach((l, i) => {
+          w.send({ cmd: "gpe:listen", address: l.address, backlog: this.settings.backlog, last: i === this.listeners.length - 1 }, l.handle);
+        });
         break;
       case "gpe:ready":
         if (w.state === "booting") w.setState("running");
@@ -501,7 +502,9 @@ export class Arbiter {
         if (this.pidfile && oldPidfile) new Pidfile(oldPidfile).rename(this.pidfile.path);
       }
     });
-    this.listeners.forEach((l, index) => successor.send({ cmd: "gpe:inherit", index, address: l.bind.text }, l.handle as never));
+    this.listeners.forEach((l, index) => {
+      successor.send({ cmd: "gpe:inherit", index, address: l.bind.text }, l.handle as never);
+    });
     const metricsHandle = this.service.handle();
     successor.send({ cmd: "gpe:inherit-metrics", present: Boolean(metricsHandle) }, metricsHandle as never);
     this.log.info(`started a new master with pid ${successor.pid}; send TERM to this one (${process.pid}) once it serves`);

@@ -29,7 +29,7 @@ export async function main(argv: string[]): Promise<void> {
   const command = argv[0] !== undefined ? COMMANDS[argv[0]] : undefined;
   if (command) return (await import("./standalone.js")).runStandalone(await command(), argv.slice(1));
   if (argv[0] === "status") return (await import("./status.js")).runStatus(argv.slice(1));
-  let parsed;
+  let parsed: ReturnType<typeof parseCommandLine>;
   try {
     const fromEnv = process.env.GUNICORN_CMD_ARGS ? parseCommandLine(splitArgs(process.env.GUNICORN_CMD_ARGS), VERSION) : null;
     parsed = parseCommandLine(argv, VERSION);
@@ -38,7 +38,7 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof CommanderError) process.exit(err.exitCode);
     throw err;
   }
-  let resolved;
+  let resolved: Awaited<ReturnType<typeof resolveSettings>>;
   try {
     resolved = await resolveSettings({ cli: parsed.values });
   } catch (err) {

@@ -44,7 +44,7 @@ export async function runStandalone(command: StandaloneCommand, argv: string[]):
     fail(command.name, (err as Error).message);
   }
   const { log, flush } = createLogger({ errorlog: settings.errorlog, loglevel: settings.loglevel, bindings: { role: command.name } });
-  let security;
+  let security: ReturnType<typeof metricsSecurity>;
   try {
     security = metricsSecurity(settings);
   } catch (err) {

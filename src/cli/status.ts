@@ -129,7 +129,7 @@ export function renderStatus(s: StatusJSON): string {
   const u = s.summary;
   const summary = `master ${s.pid}  workers ${u.workers}  busy ${u.busy}  utilization ${(u.utilization * 100).toFixed(0)}%  ` +
     `req/s ${u.requestsPerSecond.toFixed(1)}  queued ${u.queued} (kernel ${u.listenQueue})  restarts ${restarts(u.restarts)}`;
-  return [line(header), ...rows.map(line), "", summary].join("\n") + "\n";
+  return `${[line(header), ...rows.map(line), "", summary].join("\n")}\n`;
 }
 
 // ---- the command ------------------------------------------------------------------------------
@@ -152,7 +152,7 @@ export async function runStatus(argv: string[]): Promise<void> {
     const base = (opts.pid ? await findByPid(opts.pid) : opts.metricsUrl).replace(/\/+$/, "");
     const url = `${base}/status.json`;
     if (opts.json) {
-      process.stdout.write(JSON.stringify(await getJSON(url), null, 2) + "\n");
+      process.stdout.write(`${JSON.stringify(await getJSON(url), null, 2)}\n`);
       return;
     }
     if (opts.watch === undefined) {

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { loadConfigFile, normalizeKey } from "./load.js";
 import { HOOK_NAMES, type HookName } from "../contracts/hooks.js";
 
-export type Hooks = Partial<Record<HookName, (...args: any[]) => unknown>>;
+export type Hooks = Partial<Record<HookName, (...args: unknown[]) => unknown>>;
 
 export function pickHooks(values: object): Hooks {
   const hooks: Hooks = {};

@@ -103,7 +103,7 @@ export async function resolveSettings({ cli, env = process.env }: ResolveInput):
   const sources: Record<string, Source> = Object.fromEntries(SETTINGS.map((s) => [s.name, "default" as Source]));
 
   const configFile = (cli.config as string | undefined) ?? env.GUNICORN_CONFIG ?? null;
-  let fileValues: Record<string, unknown> = {};
+  const fileValues: Record<string, unknown> = {};
   let configPath: string | null = null;
   if (configFile) {
     const loaded = await loadConfigFile(configFile);

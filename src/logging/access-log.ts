@@ -36,7 +36,7 @@ function pathOf(url: string | undefined): string {
 
 function basicUser(req: IncomingMessage): string {
   const auth = req.headers.authorization;
-  if (!auth || !auth.startsWith("Basic ")) return "-";
+  if (!auth?.startsWith("Basic ")) return "-";
   const decoded = Buffer.from(auth.slice(6), "base64").toString("utf8");
   const colon = decoded.indexOf(":");
   return dash(colon < 0 ? decoded : decoded.slice(0, colon));
@@ -46,7 +46,7 @@ const ATOMS: Record<string, Atom> = {
   h: (e) => dash(e.req.socket?.remoteAddress),
   l: () => "-",
   u: (e) => basicUser(e.req),
-  t: (e) => clfTime(new Date()),
+  t: (_e) => clfTime(new Date()),
   r: (e) => `${e.req.method} ${e.req.url} HTTP/${e.req.httpVersion}`,
   m: (e) => e.req.method ?? "-",
   U: (e) => pathOf(e.req.url),
@@ -116,7 +116,7 @@ export function createAccessLog(file: string, format: string): AccessLog {
   const destination = pino.destination({ dest: file === "-" ? 1 : file, sync: false, mkdir: file !== "-" });
   return {
     write: (e) => {
-      destination.write(build(e) + "\n");
+      destination.write(`${build(e)}\n`);
     },
     reopen: () => {
       if (file !== "-") destination.reopen();

@@ -45,10 +45,10 @@ export function formatOpenMetrics(families: readonly FamilyJSON[]): string {
       out += `${name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`;
     }
   }
-  return out + "# EOF\n";
+  return `${out}# EOF\n`;
 }
 
 /** Picks the format a scraper asked for in its Accept header. */
 export function negotiate(accept: string | undefined): "openmetrics" | "prometheus" {
-  return accept !== undefined && accept.includes("application/openmetrics-text") ? "openmetrics" : "prometheus";
+  return accept?.includes("application/openmetrics-text") ? "openmetrics" : "prometheus";
 }

@@ -12,12 +12,24 @@ interface Acc {
   n: number;
 }
 
+/** A reducer from how it folds the next value into the running one (the first value is kept as is). */
+const folding = (fold: (acc: number, v: number) => number, result: Reducer["result"] = (a) => a.value): Reducer => ({
+  add: (a, v) => {
+    a.value = a.n === 0 ? v : fold(a.value, v);
+    a.n++;
+  },
+  result,
+});
+
 export const AGGREGATORS: Record<string, Reducer> = {
-  sum: { add: (a, v) => void ((a.value = a.n === 0 ? v : a.value + v), a.n++), result: (a) => a.value },
-  first: { add: (a, v) => void (a.n === 0 && (a.value = v), a.n++), result: (a) => a.value },
-  min: { add: (a, v) => void ((a.value = a.n === 0 ? v : Math.min(a.value, v)), a.n++), result: (a) => a.value },
-  max: { add: (a, v) => void ((a.value = a.n === 0 ? v : Math.max(a.value, v)), a.n++), result: (a) => a.value },
-  average: { add: (a, v) => void ((a.value = a.n === 0 ? v : a.value + v), a.n++), result: (a) => (a.n === 0 ? 0 : a.value / a.n) },
+  sum: folding((acc, v) => acc + v),
+  first: folding((acc) => acc),
+  min: folding(Math.min),
+  max: folding(Math.max),
+  average: folding(
+    (acc, v) => acc + v,
+    (a) => (a.n === 0 ? 0 : a.value / a.n),
+  ),
 };
 
 export interface MergedSample {

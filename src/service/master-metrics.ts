@@ -83,7 +83,10 @@ export class MasterMetrics {
   restart(reason: RestartReason, slot: number, exitStatus: number): void {
     this.restarts.set(reason, (this.restarts.get(reason) ?? 0) + 1);
     let perSlot = this.slotRestarts.get(slot);
-    if (!perSlot) this.slotRestarts.set(slot, (perSlot = new Map()));
+    if (!perSlot) {
+      perSlot = new Map();
+      this.slotRestarts.set(slot, perSlot);
+    }
     perSlot.set(reason, (perSlot.get(reason) ?? 0) + 1);
     this.lastExit.set(slot, exitStatus);
   }

@@ -91,7 +91,10 @@ export class AcceptFront {
   }
 
   private accepted(socket: Socket): void {
-    if (!this.stopping && this.admission.hasRoom()) return this.take(socket);
+    if (!this.stopping && this.admission.hasRoom()) {
+      this.take(socket);
+      return;
+    }
     if (this.readAtOnce) stopReading(socket);
     if (this.stopping) this.handOff(socket);
     else if (this.held.length < HOLD_MAX && performance.now() - this.fullSince < LONG_WORK_MS) this.hold(socket);

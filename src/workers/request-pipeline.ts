@@ -334,7 +334,7 @@ export class RequestPipeline {
     }
     const [status, type] = clientErrorStatus(err.code);
     const current = currentResponse(socket);
-    if (current && current.headersSent) {
+    if (current?.headersSent) {
       socket.destroy();
       return;
     }

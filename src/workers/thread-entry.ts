@@ -5,7 +5,7 @@ import type { MessagePort } from "node:worker_threads";
 import { createLogger } from "../logging/logger.js";
 import { createAccessLog } from "../logging/access-log.js";
 import { loadHooks, type Hooks } from "../config/hooks.js";
-import { loadApp, parseAppSpec } from "../app/loader.js";
+import { loadApp, parseAppSpec, type LoadedApp } from "../app/loader.js";
 import { buildPipeline } from "./build-pipeline.js";
 import { countUncaught, onUncaughtAppError } from "./uncaught.js";
 import { FailureCounters, RequestMetrics, regionLength } from "../metrics/request-metrics.js";
@@ -37,7 +37,7 @@ const post = (e: ThreadEvent) => port.postMessage(e);
 async function boot(): Promise<void> {
   const { log } = createLogger({ errorlog: s.errorlog, loglevel: s.loglevel, bindings: { role: "worker", slot: init.slot, thread: index } });
   const hooks: Hooks = await loadHooks(init.configPath).catch(() => ({}));
-  let app;
+  let app: LoadedApp;
   try {
     app = await loadApp(init.app, init.cwd);
   } catch (err) {

@@ -244,7 +244,10 @@ export class Worker {
    */
   private maybeExit(): void {
     if (this.engine.active !== 0 || this.engine.connections !== 0) return;
-    if (this.exitAgreed || !process.connected) return this.finalExit(this.exitCode);
+    if (this.exitAgreed || !process.connected) {
+      this.finalExit(this.exitCode);
+      return;
+    }
     if (this.exitAsked) return;
     this.exitAsked = true;
     this.send({ cmd: "gpe:exiting" });

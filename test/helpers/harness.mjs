@@ -123,7 +123,10 @@ export function adopt(pgid) {
 export async function stopAll() {
   for (const pgid of groups) killPgid(pgid, "SIGKILL");
   groups.clear();
-  for (const child of running) child.stdout?.destroy(), child.stderr?.destroy();
+  for (const child of running) {
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+  }
   await sleep(50);
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
   tempDirs.clear();

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import http from "node:http";
 import net from "node:net";
 import { join } from "node:path";
-import { startServer, stopAll, request, waitFor, sleep, loadLoop, alive, childPids, tempDir, FIXTURES } from "../helpers/harness.mjs";
+import { startServer, stopAll, request, waitFor, sleep, loadLoop, alive, FIXTURES } from "../helpers/harness.mjs";
 
 after(stopAll);
 

@@ -3,9 +3,9 @@ import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { gunzipSync } from "node:zlib";
-import { startServer, stopAll, request, waitFor, sleep, loadLoop, tempDir, parseMetrics, alive } from "../helpers/harness.mjs";
+import { startServer, stopAll, request, waitFor, sleep, loadLoop, parseMetrics, alive } from "../helpers/harness.mjs";
 
 after(stopAll);
 
@@ -121,7 +121,7 @@ describe("metrics", () => {
     const s = await startServer({ workers: 2, app: join(import.meta.dirname, "..", "fixtures", "custom-metrics.mjs") });
     for (let i = 0; i < 4; i++) await request(s.url("/"));
     assert.equal((await request(s.url("/throw"))).status, 500);
-    assert.equal((await request(s.url("/" + "x".repeat(5000)))).status, 414);
+    assert.equal((await request(s.url(`/${"x".repeat(5000)}`))).status, 414);
     // Every count below has reached the store (a worker busy past the scrape's flush wait writes on its interval).
     const m = await waitFor(async () => {
       const m = await s.scrape();

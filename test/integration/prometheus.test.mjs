@@ -61,13 +61,13 @@ describe("Prometheus", () => {
     const s = await startServer({ workers: 2 });
     const dir = tempDir("gpe-prometheus-");
     const port = await freePort();
-    writeFileSync(join(dir, "prometheus.yml"), [
+    writeFileSync(join(dir, "prometheus.yml"), `${[
       "global: { scrape_interval: 1s, evaluation_interval: 1s }",
       `rule_files: ["${join(EXAMPLES, "prometheus/alerts.yml")}"]`,
       "scrape_configs:",
       "  - job_name: gpe-server",
       `    static_configs: [{ targets: ["127.0.0.1:${s.metricsPort}"] }]`,
-    ].join("\n") + "\n");
+    ].join("\n")}\n`);
     const prometheus = startProcess("prometheus", [
       `--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`,
       `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn",

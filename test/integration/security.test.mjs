@@ -136,7 +136,7 @@ const uidOf = (pid) => readFileSync(`/proc/${pid}/status`, "utf8").match(/^Uid:\
 
 describe("--user and --group", () => {
   it("binds a privileged port as root, then the master and every worker run as nobody:nogroup", async (t) => {
-    if (process.getuid() !== 0) return t.skip("needs root (the test runs as uid " + process.getuid() + ")");
+    if (process.getuid() !== 0) return t.skip(`needs root (the test runs as uid ${process.getuid()})`);
     if (!readableByOthers(ROOT)) return t.skip(`${ROOT} is not readable by other users, so nobody could not run it`);
     const port = await freePrivilegedPort();
     const s = await startServer({ workers: 2, args: ["-b", `127.0.0.1:${port}`, "--user", "nobody", "--group", "nogroup"] });

@@ -23,7 +23,9 @@ function rawExchange(port, parts, gapMs) {
     socket.on("error", reject);
     socket.on("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
     socket.setTimeout(10_000, () => socket.destroy(new Error("no answer")));
-    parts.forEach((part, i) => setTimeout(() => socket.write(part), i * gapMs));
+    parts.forEach((part, i) => {
+      setTimeout(() => socket.write(part), i * gapMs);
+    });
   });
 }
 
@@ -97,7 +99,9 @@ describe("sync worker reading ahead", () => {
       if (first) assert.equal((await first).status, 200);
       assert.match(split, /^HTTP\/1\.1 200/);
       assert.ok(split.endsWith(pid), "the head that came in two parts was answered");
-      echoed.forEach((back, i) => assert.equal(sha(back), sha(bodies[i]), `the ${bodies[i].length}-byte body came back changed (${back.length} bytes)`));
+      echoed.forEach((back, i) => {
+        assert.equal(sha(back), sha(bodies[i]), `the ${bodies[i].length}-byte body came back changed (${back.length} bytes)`);
+      });
       assert.equal((await request(s.url("/pid"))).body, pid, "the same worker goes on");
     });
   }

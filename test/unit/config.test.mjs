@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import { writeFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execFileSync } from "node:child_process";
 import { resolveSettings, normalizeKey } from "../../dist/config/load.js";
 import { parseBind, sharesPort } from "../../dist/config/bind.js";
 import { closest, integer, boolean, increasingNumbers } from "../../dist/config/validators.js";
