@@ -3,14 +3,15 @@ import net from "node:net";
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const anyFreePort = () => new Promise((resolve, reject) => {
-  const s = net.createServer();
-  s.once("error", reject);
-  s.listen(0, "127.0.0.1", () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
+const anyFreePort = () =>
+  new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
   });
-});
 
 const handedOut = new Set();
 /**

@@ -18,14 +18,18 @@ function fire() {
   const isSlow = ++sent % SLOW_EVERY === 0;
   const t0 = performance.now();
   open++;
-  const req = http.get(`${url}${isSlow ? "/cpu?ms=100" : "/"}`, { agent: false, headers: { connection: "close" } }, (res) => {
-    res.resume();
-    res.on("end", () => {
-      open--;
-      if (res.statusCode !== 200) errors++;
-      else (isSlow ? slow : fast).push(performance.now() - t0);
-    });
-  });
+  const req = http.get(
+    `${url}${isSlow ? "/cpu?ms=100" : "/"}`,
+    { agent: false, headers: { connection: "close" } },
+    (res) => {
+      res.resume();
+      res.on("end", () => {
+        open--;
+        if (res.statusCode !== 200) errors++;
+        else (isSlow ? slow : fast).push(performance.now() - t0);
+      });
+    },
+  );
   req.on("error", () => {
     open--;
     errors++;
@@ -53,11 +57,18 @@ function finish() {
       const s = [...xs].sort((a, b) => a - b);
       return s.length ? s[Math.min(s.length - 1, Math.floor(s.length * p))] : NaN;
     };
-    console.log(JSON.stringify({
-      fast: fast.length, slow: slow.length, errors, unfinished: open,
-      fastP50: pct(fast, 0.5), fastP99: pct(fast, 0.99), slowP99: pct(slow, 0.99),
-      allP99: pct([...fast, ...slow], 0.99),
-    }));
+    console.log(
+      JSON.stringify({
+        fast: fast.length,
+        slow: slow.length,
+        errors,
+        unfinished: open,
+        fastP50: pct(fast, 0.5),
+        fastP99: pct(fast, 0.99),
+        slowP99: pct(slow, 0.99),
+        allP99: pct([...fast, ...slow], 0.99),
+      }),
+    );
     process.exit(0);
   };
   wait();

@@ -36,13 +36,14 @@ if (spawnSync("wrk", ["--version"]).error) {
 
 // ---- plumbing ---------------------------------------------------------------------------------
 
-
 function get(url, headers = {}) {
   return new Promise((resolve, reject) => {
-    http.get(url, { agent: false, headers }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode));
-    }).on("error", reject);
+    http
+      .get(url, { agent: false, headers }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode));
+      })
+      .on("error", reject);
   });
 }
 
@@ -59,7 +60,12 @@ async function until(url, timeout = 60_000) {
 
 const children = new Set();
 function start(cmd, args, env = {}, cwd = undefined) {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"], detached: true, cwd });
+  const child = spawn(cmd, args, {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "inherit"],
+    detached: true,
+    cwd,
+  });
   children.add(child);
   return {
     child,
@@ -73,10 +79,14 @@ function start(cmd, args, env = {}, cwd = undefined) {
   };
 }
 process.on("exit", () => {
-  for (const c of children) try { process.kill(-c.pid, "SIGKILL"); } catch {}
+  for (const c of children)
+    try {
+      process.kill(-c.pid, "SIGKILL");
+    } catch {}
 });
 
-const childPids = (ppid) => readFileSync(`/proc/${ppid}/task/${ppid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+const childPids = (ppid) =>
+  readFileSync(`/proc/${ppid}/task/${ppid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
 const rss = (pid) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) * 1024;
 
 function toMs(text) {
@@ -85,8 +95,23 @@ function toMs(text) {
 }
 
 /** Runs wrk; returns requests/s, latency percentiles (ms) and failed requests. */
-function wrkArgs({ url, connections = 64, threads = Math.min(2, connections), duration = DURATION, close = false, script = null }) {
-  return [`-t${threads}`, `-c${connections}`, `-d${duration}s`, "--latency", ...(close ? ["-H", "Connection: close"] : []), ...(script ? ["-s", script] : []), url];
+function wrkArgs({
+  url,
+  connections = 64,
+  threads = Math.min(2, connections),
+  duration = DURATION,
+  close = false,
+  script = null,
+}) {
+  return [
+    `-t${threads}`,
+    `-c${connections}`,
+    `-d${duration}s`,
+    "--latency",
+    ...(close ? ["-H", "Connection: close"] : []),
+    ...(script ? ["-s", script] : []),
+    url,
+  ];
 }
 function parseWrk(out) {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
@@ -95,11 +120,21 @@ function parseWrk(out) {
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
-  return { rps, p50: pct(50), p99: pct(99), failed: non2xx + (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0), socketErrors: sock ? sock[0] : "none", total };
+  return {
+    rps,
+    p50: pct(50),
+    p99: pct(99),
+    failed: non2xx + (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
+    socketErrors: sock ? sock[0] : "none",
+    total,
+  };
 }
 /** One wrk run; `cpu` pins it (and its one thread) to that CPU. */
 const wrk = ({ cpu, ...opts }) => {
-  const [cmd, args] = cpu === undefined ? ["wrk", wrkArgs(opts)] : ["taskset", ["-c", String(cpu), "wrk", ...wrkArgs({ ...opts, threads: 1 })]];
+  const [cmd, args] =
+    cpu === undefined
+      ? ["wrk", wrkArgs(opts)]
+      : ["taskset", ["-c", String(cpu), "wrk", ...wrkArgs({ ...opts, threads: 1 })]];
   return parseWrk(spawnSync(cmd, args, { encoding: "utf8" }).stdout);
 };
 function wrkAsync(opts) {
@@ -120,7 +155,16 @@ function wrkAsync(opts) {
  * same address would spend its time finding free ones. With 8, an address is used again only
  * after its sockets have gone.
  */
-const CLOSE_HOSTS = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.0.8"];
+const CLOSE_HOSTS = [
+  "127.0.0.1",
+  "127.0.0.2",
+  "127.0.0.3",
+  "127.0.0.4",
+  "127.0.0.5",
+  "127.0.0.6",
+  "127.0.0.7",
+  "127.0.0.8",
+];
 const LOOPBACK = ["127.0.0.1"];
 const SCHED_NONE = { NODE_CLUSTER_SCHED_POLICY: "none" };
 /** What a competitor serves on: `url` is the first address; `nextUrl()` takes each in turn. */
@@ -130,7 +174,8 @@ function endpoints(port, hosts) {
 }
 
 /** The command that runs node with `args`, pinned with every process it forks to `cpu` if given. */
-const node = (cpu, args) => (cpu === undefined ? [process.execPath, args] : ["taskset", ["-c", String(cpu), process.execPath, ...args]]);
+const node = (cpu, args) =>
+  cpu === undefined ? [process.execPath, args] : ["taskset", ["-c", String(cpu), process.execPath, ...args]];
 
 // Each competitor takes extra environment, the loopback addresses to listen on, and a CPU to
 // pin the whole server to (the pinned scenario).
@@ -144,9 +189,20 @@ async function bare(workers, { env = {}, hosts = LOOPBACK, cpu } = {}) {
 async function promclient(workers, { hosts = LOOPBACK } = {}) {
   const port = await freePort();
   const metricsPort = await freePort();
-  const s = start(process.execPath, [join(HERE, "cluster-promclient.mjs"), String(port), String(workers), String(metricsPort), hosts.join(",")]);
+  const s = start(process.execPath, [
+    join(HERE, "cluster-promclient.mjs"),
+    String(port),
+    String(workers),
+    String(metricsPort),
+    hosts.join(","),
+  ]);
   await until(`http://127.0.0.1:${port}/`);
-  return { ...endpoints(port, hosts), metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, pid: s.child.pid, stop: s.stop };
+  return {
+    ...endpoints(port, hosts),
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    pid: s.child.pid,
+    stop: s.stop,
+  };
 }
 
 async function gpe(workers, extra = [], { env = {}, hosts = LOOPBACK, cpu } = {}) {
@@ -154,32 +210,84 @@ async function gpe(workers, extra = [], { env = {}, hosts = LOOPBACK, cpu } = {}
   const metricsPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "gpe-bench-"));
   const binds = hosts.flatMap((h) => ["-b", `${h}:${port}`]);
-  const s = start(...node(cpu, [CLI, "-w", String(workers), ...binds, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1", "--multiproc-dir", dir, "--log-level", "warning", ...extra, join(HERE, "hello.mjs")]), env);
+  const s = start(
+    ...node(cpu, [
+      CLI,
+      "-w",
+      String(workers),
+      ...binds,
+      "--metrics-port",
+      String(metricsPort),
+      "--metrics-bind",
+      "127.0.0.1",
+      "--multiproc-dir",
+      dir,
+      "--log-level",
+      "warning",
+      ...extra,
+      join(HERE, "hello.mjs"),
+    ]),
+    env,
+  );
   await until(`http://127.0.0.1:${port}/`);
   await until(`http://127.0.0.1:${metricsPort}/metrics`);
   // Every worker booted: the status page lists them running.
   for (let i = 0; i < 600; i++) {
-    const status = await new Promise((resolve) => http.get(`http://127.0.0.1:${metricsPort}/status.json`, (res) => {
-      let b = "";
-      res.on("data", (d) => (b += d));
-      res.on("end", () => resolve(JSON.parse(b)));
-    }).on("error", () => resolve(null)));
+    const status = await new Promise((resolve) =>
+      http
+        .get(`http://127.0.0.1:${metricsPort}/status.json`, (res) => {
+          let b = "";
+          res.on("data", (d) => (b += d));
+          res.on("end", () => resolve(JSON.parse(b)));
+        })
+        .on("error", () => resolve(null)),
+    );
     if (status && status.workers.filter((w) => w.state === "running").length === workers) break;
     await sleep(100);
   }
   return {
-    ...endpoints(port, hosts), metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, pid: s.child.pid, dir,
-    stop: async () => { await s.stop(); rmSync(dir, { recursive: true, force: true }); },
+    ...endpoints(port, hosts),
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    pid: s.child.pid,
+    dir,
+    stop: async () => {
+      await s.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
-const HAVE_GUNICORN = !spawnSync("gunicorn", ["--version"]).error && spawnSync("/usr/bin/python3", ["-c", "import prometheus_client"]).status === 0;
+const HAVE_GUNICORN =
+  !spawnSync("gunicorn", ["--version"]).error &&
+  spawnSync("/usr/bin/python3", ["-c", "import prometheus_client"]).status === 0;
 async function gunicorn(workers) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "gunicorn-bench-"));
-  const s = start("gunicorn", ["-w", String(workers), "-b", `127.0.0.1:${port}`, "-c", "gunicorn_bench.conf.py", "--log-level", "warning", "wsgi_hello:app"], { PROMETHEUS_MULTIPROC_DIR: dir }, HERE);
+  const s = start(
+    "gunicorn",
+    [
+      "-w",
+      String(workers),
+      "-b",
+      `127.0.0.1:${port}`,
+      "-c",
+      "gunicorn_bench.conf.py",
+      "--log-level",
+      "warning",
+      "wsgi_hello:app",
+    ],
+    { PROMETHEUS_MULTIPROC_DIR: dir },
+    HERE,
+  );
   await until(`http://127.0.0.1:${port}/`);
-  return { ...endpoints(port, LOOPBACK), pid: s.child.pid, stop: async () => { await s.stop(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    ...endpoints(port, LOOPBACK),
+    pid: s.child.pid,
+    stop: async () => {
+      await s.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 // ---- results ----------------------------------------------------------------------------------
@@ -251,19 +359,32 @@ function throughput(c, opts) {
   const r = wrk({ url: `${c.nextUrl()}/`, ...opts });
   return { rps: r.rps, cpuUs: ((treeCpuSeconds(c.pid) - before) / r.total) * 1e6 };
 }
-const warmup = (opts, path = "/") => (c) => void wrk({ url: `${c.nextUrl()}${path}`, duration: 2, ...opts });
+const warmup =
+  (opts, path = "/") =>
+  (c) =>
+    void wrk({ url: `${c.nextUrl()}${path}`, duration: 2, ...opts });
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** How sure a paired ratio is: its 95 % interval, the rounds, and the single rounds' extremes. */
-const spread = (q, digits = 3) => `95 % CI ${fmt(q.low, digits)}-${fmt(q.high, digits)} over ${q.n} rounds, single rounds ${fmt(q.min, digits)}-${fmt(q.max, digits)}`;
+const spread = (q, digits = 3) =>
+  `95 % CI ${fmt(q.low, digits)}-${fmt(q.high, digits)} over ${q.n} rounds, single rounds ${fmt(q.min, digits)}-${fmt(q.max, digits)}`;
 
 /** Sum of a family's samples in a scrape. */
 function counterSum(url, name) {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let body = "";
-      res.on("data", (d) => (body += d));
-      res.on("end", () => resolve(body.split("\n").filter((l) => l.startsWith(name)).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(" ") + 1)), 0)));
-    }).on("error", reject);
+    http
+      .get(url, (res) => {
+        let body = "";
+        res.on("data", (d) => (body += d));
+        res.on("end", () =>
+          resolve(
+            body
+              .split("\n")
+              .filter((l) => l.startsWith(name))
+              .reduce((a, l) => a + Number(l.slice(l.lastIndexOf(" ") + 1)), 0),
+          ),
+        );
+      })
+      .on("error", reject);
   });
 }
 
@@ -286,7 +407,9 @@ async function scrapeLatency(url, n = SCRAPES) {
 
 // ---- scenarios --------------------------------------------------------------------------------
 
-console.log(`# gpe-server bench: node ${process.version}, wrk -t2, ${DURATION}s runs, ${ROUNDS} alternating rounds in at least ${SITTINGS} sittings (a multiple of the competitors), ${new Date().toISOString()}`);
+console.log(
+  `# gpe-server bench: node ${process.version}, wrk -t2, ${DURATION}s runs, ${ROUNDS} alternating rounds in at least ${SITTINGS} sittings (a multiple of the competitors), ${new Date().toISOString()}`,
+);
 
 const rpsOf = (r, name) => r.get(name).map((x) => x.rps);
 const cpuOf = (r, name) => median(r.get(name).map((x) => x.cpuUs));
@@ -297,30 +420,48 @@ if (SCENARIOS.includes("keepalive")) {
   // bare server runs too: how far it lands from 1.000 is the noise floor of this very run.
   for (const workers of (process.env.BENCH_KA_WORKERS ?? "2,4,8,32").split(",").map(Number)) {
     const few = workers <= 4;
-    const r = await alternate([
-      ["bare", () => bare(workers)],
-      ...(few ? [["bare again", () => bare(workers)], ["prom-client", () => promclient(workers)]] : []),
-      ["gpe async", () => gpe(workers, ["-k", "async"])],
-      ...(few ? [["gpe sync", () => gpe(workers, ["-k", "sync", "--keep-alive", "2"])]] : []),
-    ], (c) => throughput(c, {}), { warmup: warmup({}) });
+    const r = await alternate(
+      [
+        ["bare", () => bare(workers)],
+        ...(few
+          ? [
+              ["bare again", () => bare(workers)],
+              ["prom-client", () => promclient(workers)],
+            ]
+          : []),
+        ["gpe async", () => gpe(workers, ["-k", "async"])],
+        ...(few ? [["gpe sync", () => gpe(workers, ["-k", "sync", "--keep-alive", "2"])]] : []),
+      ],
+      (c) => throughput(c, {}),
+      { warmup: warmup({}) },
+    );
     const base = rpsOf(r, "bare");
     for (const name of few ? ["bare again", "prom-client", "gpe async", "gpe sync"] : ["gpe async"]) {
       const q = pairedRatio(rpsOf(r, name), base);
       const ours = name.startsWith("gpe");
-      report(`keep-alive, ${workers} workers, ${name}`, `${fmt(q.ratio, 3)} × bare (${spread(q)}; ${Math.round(median(rpsOf(r, name)))} vs ${Math.round(median(base))} req/s; CPU ${fmt(cpuOf(r, name), 1)} vs ${fmt(cpuOf(r, "bare"), 1)} µs a request)`, ours ? "≥ 0.98" : "", ours ? q.ratio >= 0.98 : null);
+      report(
+        `keep-alive, ${workers} workers, ${name}`,
+        `${fmt(q.ratio, 3)} × bare (${spread(q)}; ${Math.round(median(rpsOf(r, name)))} vs ${Math.round(median(base))} req/s; CPU ${fmt(cpuOf(r, name), 1)} vs ${fmt(cpuOf(r, "bare"), 1)} µs a request)`,
+        ours ? "≥ 0.98" : "",
+        ours ? q.ratio >= 0.98 : null,
+      );
     }
   }
 }
 
 if (SCENARIOS.includes("close")) {
   for (const workers of [2, 4]) {
-    const r = await alternate([
-      ["bare", () => bare(workers, { hosts: CLOSE_HOSTS })],
-      ["bare sched none", () => bare(workers, { env: SCHED_NONE, hosts: CLOSE_HOSTS })],
-      ["prom-client", () => promclient(workers, { hosts: CLOSE_HOSTS })],
-      ["gpe async", () => gpe(workers, ["-k", "async"], { hosts: CLOSE_HOSTS })],
-      ["gpe sync", () => gpe(workers, ["-k", "sync"], { hosts: CLOSE_HOSTS })],
-    ], (c) => throughput(c, { close: true }), { warmup: warmup({ close: true }) });
+    const r = await alternate(
+      [
+        ["bare", () => bare(workers, { hosts: CLOSE_HOSTS })],
+        ["bare sched none", () => bare(workers, { env: SCHED_NONE, hosts: CLOSE_HOSTS })],
+        ["prom-client", () => promclient(workers, { hosts: CLOSE_HOSTS })],
+        ["gpe async", () => gpe(workers, ["-k", "async"], { hosts: CLOSE_HOSTS })],
+        ["gpe sync", () => gpe(workers, ["-k", "sync"], { hosts: CLOSE_HOSTS })],
+      ],
+      (c) => throughput(c, { close: true }),
+      { warmup: warmup({ close: true }) },
+    );
     // The best bare variant is the one faster over the whole run. (Taking the faster of the two in
     // each round instead would pick whichever was luckier, and read several percent high.)
     const rr = rpsOf(r, "bare");
@@ -328,11 +469,19 @@ if (SCENARIOS.includes("close")) {
     const noneVsRr = pairedRatio(none, rr);
     const bestName = noneVsRr.ratio > 1 ? "bare sched none" : "bare";
     const best = rpsOf(r, bestName);
-    report(`Connection: close, ${workers} workers, bare sched none`, `${fmt(noneVsRr.ratio, 3)} × bare round-robin (${spread(noneVsRr)}); best bare: ${bestName}`);
+    report(
+      `Connection: close, ${workers} workers, bare sched none`,
+      `${fmt(noneVsRr.ratio, 3)} × bare round-robin (${spread(noneVsRr)}); best bare: ${bestName}`,
+    );
     for (const name of ["prom-client", "gpe async", "gpe sync"]) {
       const q = pairedRatio(rpsOf(r, name), best);
       const ours = name.startsWith("gpe");
-      report(`Connection: close, ${workers} workers, ${name}`, `${fmt(q.ratio, 3)} × best bare (${spread(q)}; ${Math.round(median(rpsOf(r, name)))} req/s; rr ${Math.round(median(rr))}, none ${Math.round(median(none))}; CPU ${fmt(cpuOf(r, name), 1)} vs ${fmt(cpuOf(r, bestName), 1)} µs a request)`, ours ? "≥ 0.95" : "", ours ? q.ratio >= 0.95 : null);
+      report(
+        `Connection: close, ${workers} workers, ${name}`,
+        `${fmt(q.ratio, 3)} × best bare (${spread(q)}; ${Math.round(median(rpsOf(r, name)))} req/s; rr ${Math.round(median(rr))}, none ${Math.round(median(none))}; CPU ${fmt(cpuOf(r, name), 1)} vs ${fmt(cpuOf(r, bestName), 1)} µs a request)`,
+        ours ? "≥ 0.95" : "",
+        ours ? q.ratio >= 0.95 : null,
+      );
     }
   }
 }
@@ -345,16 +494,29 @@ if (SCENARIOS.includes("pinned")) {
   if (spawnSync("taskset", ["-c", "0", "true"]).status !== 0) {
     console.log("pinned scenario skipped: taskset (util-linux) is missing or cannot pin");
   } else {
-    for (const [label, close] of [["keep-alive", false], ["Connection: close", true]]) {
+    for (const [label, close] of [
+      ["keep-alive", false],
+      ["Connection: close", true],
+    ]) {
       const hosts = close ? CLOSE_HOSTS : LOOPBACK;
       const opts = { close, connections: 32, cpu: 1 };
-      const r = await alternate([
-        ["bare", () => bare(1, { env: SCHED_NONE, hosts, cpu: 0 })],
-        ["gpe async", () => gpe(1, ["-k", "async"], { hosts, cpu: 0 })],
-      ], (c) => throughput(c, opts), { warmup: warmup(opts) });
+      const r = await alternate(
+        [
+          ["bare", () => bare(1, { env: SCHED_NONE, hosts, cpu: 0 })],
+          ["gpe async", () => gpe(1, ["-k", "async"], { hosts, cpu: 0 })],
+        ],
+        (c) => throughput(c, opts),
+        { warmup: warmup(opts) },
+      );
       const q = pairedRatio(rpsOf(r, "gpe async"), rpsOf(r, "bare"));
-      const cost = pairedRatio(r.get("gpe async").map((x) => x.cpuUs), r.get("bare").map((x) => x.cpuUs));
-      report(`pinned, ${label}, 1 worker on its own core`, `gpe async ${fmt(q.ratio, 3)} × bare (${spread(q)}; ${Math.round(median(rpsOf(r, "gpe async")))} vs ${Math.round(median(rpsOf(r, "bare")))} req/s); CPU a request ${fmt(cost.ratio, 3)} × (${fmt(cpuOf(r, "gpe async"), 1)} vs ${fmt(cpuOf(r, "bare"), 1)} µs, 95 % CI ${fmt(cost.low, 3)}-${fmt(cost.high, 3)})`);
+      const cost = pairedRatio(
+        r.get("gpe async").map((x) => x.cpuUs),
+        r.get("bare").map((x) => x.cpuUs),
+      );
+      report(
+        `pinned, ${label}, 1 worker on its own core`,
+        `gpe async ${fmt(q.ratio, 3)} × bare (${spread(q)}; ${Math.round(median(rpsOf(r, "gpe async")))} vs ${Math.round(median(rpsOf(r, "bare")))} req/s); CPU a request ${fmt(cost.ratio, 3)} × (${fmt(cpuOf(r, "gpe async"), 1)} vs ${fmt(cpuOf(r, "bare"), 1)} µs, 95 % CI ${fmt(cost.low, 3)}-${fmt(cost.high, 3)})`,
+      );
     }
   }
 }
@@ -368,14 +530,20 @@ if (SCENARIOS.includes("mixed")) {
   // by idling connections it has already opened).
   const rate = Number(process.env.BENCH_MIXED_RATE ?? 500);
   const seconds = Math.max(DURATION, 10);
-  const r = await alternate([
-    ["cluster round-robin", () => bare(4)],
-    ["gpe sync", () => gpe(4, ["-k", "sync"])],
-    ["gpe async", () => gpe(4, ["-k", "async"])],
-  ], async (c) => {
-    const out = spawnSync(process.execPath, [join(HERE, "open-loop.mjs"), c.url, String(rate), String(seconds)], { encoding: "utf8" }).stdout;
-    return JSON.parse(out);
-  }, { rounds: MIXED_ROUNDS });
+  const r = await alternate(
+    [
+      ["cluster round-robin", () => bare(4)],
+      ["gpe sync", () => gpe(4, ["-k", "sync"])],
+      ["gpe async", () => gpe(4, ["-k", "async"])],
+    ],
+    async (c) => {
+      const out = spawnSync(process.execPath, [join(HERE, "open-loop.mjs"), c.url, String(rate), String(seconds)], {
+        encoding: "utf8",
+      }).stdout;
+      return JSON.parse(out);
+    },
+    { rounds: MIXED_ROUNDS },
+  );
   const p99 = (name) => median(r.get(name).map((x) => x.fastP99));
   const rr = p99("cluster round-robin");
   const rrAll = median(r.get("cluster round-robin").map((x) => x.allP99));
@@ -383,17 +551,31 @@ if (SCENARIOS.includes("mixed")) {
     const ratio = p99(name) / rr;
     const runs = r.get(name);
     const errors = runs.reduce((a, x) => a + x.errors + x.unfinished, 0);
-    report(`mixed load at ${rate} req/s, fast requests' p99, 4 workers, ${name}`, `${fmt(p99(name), 1)} ms = ${fmt(ratio, 2)} × round-robin's ${fmt(rr, 1)} ms (median of ${MIXED_ROUNDS} rounds; p99 of all requests ${fmt(median(runs.map((x) => x.allP99)), 1)} vs ${fmt(rrAll, 1)} ms; ${errors} failed)`, name === "gpe sync" ? "≤ 0.5" : "", name === "gpe sync" ? ratio <= 0.5 : null);
+    report(
+      `mixed load at ${rate} req/s, fast requests' p99, 4 workers, ${name}`,
+      `${fmt(p99(name), 1)} ms = ${fmt(ratio, 2)} × round-robin's ${fmt(rr, 1)} ms (median of ${MIXED_ROUNDS} rounds; p99 of all requests ${fmt(median(runs.map((x) => x.allP99)), 1)} vs ${fmt(rrAll, 1)} ms; ${errors} failed)`,
+      name === "gpe sync" ? "≤ 0.5" : "",
+      name === "gpe sync" ? ratio <= 0.5 : null,
+    );
   }
 }
 
 if (SCENARIOS.includes("thread")) {
-  const r = await alternate([
-    ["1 thread", () => gpe(1, ["-k", "thread", "--threads", "1"])],
-    ["2 threads", () => gpe(1, ["-k", "thread", "--threads", "2"])],
-  ], (c) => wrk({ url: `${c.url}/cpu?ms=5`, connections: 8 }).rps, { warmup: warmup({ connections: 8 }, "/cpu?ms=5") });
+  const r = await alternate(
+    [
+      ["1 thread", () => gpe(1, ["-k", "thread", "--threads", "1"])],
+      ["2 threads", () => gpe(1, ["-k", "thread", "--threads", "2"])],
+    ],
+    (c) => wrk({ url: `${c.url}/cpu?ms=5`, connections: 8 }).rps,
+    { warmup: warmup({ connections: 8 }, "/cpu?ms=5") },
+  );
   const q = pairedRatio(r.get("2 threads"), r.get("1 thread"));
-  report("thread worker, CPU-bound, 1 process × 2 threads vs × 1", `${fmt(q.ratio, 2)} × (${spread(q, 2)}; ${Math.round(median(r.get("2 threads")))} vs ${Math.round(median(r.get("1 thread")))} req/s)`, "≥ 1.7", q.ratio >= 1.7);
+  report(
+    "thread worker, CPU-bound, 1 process × 2 threads vs × 1",
+    `${fmt(q.ratio, 2)} × (${spread(q, 2)}; ${Math.round(median(r.get("2 threads")))} vs ${Math.round(median(r.get("1 thread")))} req/s)`,
+    "≥ 1.7",
+    q.ratio >= 1.7,
+  );
 }
 
 if (SCENARIOS.includes("scrape")) {
@@ -407,8 +589,18 @@ if (SCENARIOS.includes("scrape")) {
         await sleep(1000);
         const busy = await scrapeLatency(g.metricsUrl);
         load.kill("SIGKILL");
-        const target = workers === 8 && series === 200 ? ["≤ 10 ms", idle.p99 <= 10] : workers === 32 && series === 1000 ? ["≤ 50 ms", idle.p99 <= 50] : ["", null];
-        report(`scrape, ${workers} workers × ${series} series`, `idle median ${fmt(idle.median)} ms, p99 ${fmt(idle.p99)} ms; under load median ${fmt(busy.median)} ms, p99 ${fmt(busy.p99)} ms`, target[0] ? `idle p99 ${target[0]}` : "", target[1]);
+        const target =
+          workers === 8 && series === 200
+            ? ["≤ 10 ms", idle.p99 <= 10]
+            : workers === 32 && series === 1000
+              ? ["≤ 50 ms", idle.p99 <= 50]
+              : ["", null];
+        report(
+          `scrape, ${workers} workers × ${series} series`,
+          `idle median ${fmt(idle.median)} ms, p99 ${fmt(idle.p99)} ms; under load median ${fmt(busy.median)} ms, p99 ${fmt(busy.p99)} ms`,
+          target[0] ? `idle p99 ${target[0]}` : "",
+          target[1],
+        );
       } finally {
         await g.stop();
       }
@@ -426,12 +618,14 @@ if (SCENARIOS.includes("restarts")) {
     // Requests until RESTARTS workers have been replaced (a retiring worker may serve one more).
     const drive = async (g, count) => {
       let sent = 0;
-      await Promise.all(Array.from({ length: 8 }, async () => {
-        while (sent < count) {
-          sent++;
-          await get(`${g.url}/`).catch(() => {});
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (sent < count) {
+            sent++;
+            await get(`${g.url}/`).catch(() => {});
+          }
+        }),
+      );
     };
     let requests = 0;
     while ((await counterSum(cycled.metricsUrl, "gunicorn_master_worker_restarts_total")) < RESTARTS) {
@@ -449,7 +643,12 @@ if (SCENARIOS.includes("restarts")) {
     const files = spawnSync("sh", ["-c", `ls ${cycled.dir} | wc -l`], { encoding: "utf8" }).stdout.trim();
     const restarts = await counterSum(cycled.metricsUrl, "gunicorn_master_worker_restarts_total");
     const ratio = c.p99 / f.p99;
-    report(`scrape after ${RESTARTS} restarts (8 workers × 200 series)`, `p99 ${fmt(c.p99)} ms = ${fmt(ratio)} × a fresh twin's ${fmt(f.p99)} ms (medians ${fmt(c.median)} / ${fmt(f.median)} ms; ${SCRAPES} scrapes each, in turn); ${restarts} restarts, ${files} files in the store`, "≤ 1.2 × fresh", ratio <= 1.2);
+    report(
+      `scrape after ${RESTARTS} restarts (8 workers × 200 series)`,
+      `p99 ${fmt(c.p99)} ms = ${fmt(ratio)} × a fresh twin's ${fmt(f.p99)} ms (medians ${fmt(c.median)} / ${fmt(f.median)} ms; ${SCRAPES} scrapes each, in turn); ${restarts} restarts, ${files} files in the store`,
+      "≤ 1.2 × fresh",
+      ratio <= 1.2,
+    );
   } finally {
     await fresh.stop();
     await cycled.stop();
@@ -457,7 +656,10 @@ if (SCENARIOS.includes("restarts")) {
 }
 
 if (SCENARIOS.includes("reload")) {
-  for (const [label, close] of [["keep-alive", false], ["Connection: close", true]]) {
+  for (const [label, close] of [
+    ["keep-alive", false],
+    ["Connection: close", true],
+  ]) {
     const g = await gpe(4, ["-k", "async"]);
     try {
       const baseline = wrk({ url: `${g.url}/`, connections: 16, close });
@@ -469,7 +671,12 @@ if (SCENARIOS.includes("reload")) {
       }, 2000);
       const r = await run;
       clearInterval(timer);
-      report(`reload under load (${label}): HUP every 2 s for 20 s, 4 async workers`, `${hups} reloads, ${r.failed} failed of ${r.total} (${r.socketErrors}); p99 ${fmt(r.p99, 1)} ms vs ${fmt(baseline.p99, 1)} ms without reloads`, "0 failed", r.failed === 0);
+      report(
+        `reload under load (${label}): HUP every 2 s for 20 s, 4 async workers`,
+        `${hups} reloads, ${r.failed} failed of ${r.total} (${r.socketErrors}); p99 ${fmt(r.p99, 1)} ms vs ${fmt(baseline.p99, 1)} ms without reloads`,
+        "0 failed",
+        r.failed === 0,
+      );
     } finally {
       await g.stop();
     }
@@ -485,15 +692,28 @@ if (SCENARIOS.includes("memory")) {
     const bareWorkers = mean(childPids(b.pid).map(rss));
     const gpeWorkers = mean(childPids(g.pid).map(rss));
     const master = rss(g.pid);
-    report("memory: gpe-server master RSS", `${fmt(master / 1048576, 1)} MiB (bare node:cluster primary ${fmt(rss(b.pid) / 1048576, 1)} MiB)`, "≤ 80 MB", master <= 80e6);
+    report(
+      "memory: gpe-server master RSS",
+      `${fmt(master / 1048576, 1)} MiB (bare node:cluster primary ${fmt(rss(b.pid) / 1048576, 1)} MiB)`,
+      "≤ 80 MB",
+      master <= 80e6,
+    );
     // An idle server should not keep waking up: CPU over 10 s of no traffic, master and workers,
     // once the traffic's after-effects (JIT, GC) have settled.
     await sleep(10_000);
     const before = [treeCpuSeconds(b.pid), treeCpuSeconds(g.pid)];
     await sleep(10_000);
     const idle = [treeCpuSeconds(b.pid) - before[0], treeCpuSeconds(g.pid) - before[1]].map((x) => (x / 10) * 100);
-    report("idle CPU (4 workers and their master, 10 s without traffic)", `gpe-server ${fmt(idle[1])} % of a core, bare node:cluster ${fmt(idle[0])} %`);
-    report("memory: per-worker overhead", `${fmt((gpeWorkers - bareWorkers) / 1048576, 1)} MiB (gpe worker ${fmt(gpeWorkers / 1048576, 1)} MiB vs bare ${fmt(bareWorkers / 1048576, 1)} MiB)`, "≤ 10 MB", gpeWorkers - bareWorkers <= 10e6);
+    report(
+      "idle CPU (4 workers and their master, 10 s without traffic)",
+      `gpe-server ${fmt(idle[1])} % of a core, bare node:cluster ${fmt(idle[0])} %`,
+    );
+    report(
+      "memory: per-worker overhead",
+      `${fmt((gpeWorkers - bareWorkers) / 1048576, 1)} MiB (gpe worker ${fmt(gpeWorkers / 1048576, 1)} MiB vs bare ${fmt(bareWorkers / 1048576, 1)} MiB)`,
+      "≤ 10 MB",
+      gpeWorkers - bareWorkers <= 10e6,
+    );
   } finally {
     await b.stop();
     await g.stop();
@@ -504,14 +724,24 @@ if (SCENARIOS.includes("gunicorn")) {
   if (!HAVE_GUNICORN) {
     console.log("gunicorn scenario skipped: apt-get install -y gunicorn python3-prometheus-client");
   } else {
-    const r = await alternate([
-      ["gunicorn", () => gunicorn(4)],
-      ["gpe async", () => gpe(4, ["-k", "async"])],
-    ], (c) => throughput(c, {}), { warmup: warmup({}) });
+    const r = await alternate(
+      [
+        ["gunicorn", () => gunicorn(4)],
+        ["gpe async", () => gpe(4, ["-k", "async"])],
+      ],
+      (c) => throughput(c, {}),
+      { warmup: warmup({}) },
+    );
     const q = pairedRatio(rpsOf(r, "gpe async"), rpsOf(r, "gunicorn"));
-    report("vs gunicorn + prometheus_client (4 sync workers, multiprocess)", `${fmt(q.ratio, 2)} × (${spread(q, 2)}; ${Math.round(median(rpsOf(r, "gpe async")))} vs ${Math.round(median(rpsOf(r, "gunicorn")))} req/s; CPU ${fmt(cpuOf(r, "gpe async"), 1)} vs ${fmt(cpuOf(r, "gunicorn"), 1)} µs a request)`, "≥ 5", q.ratio >= 5);
+    report(
+      "vs gunicorn + prometheus_client (4 sync workers, multiprocess)",
+      `${fmt(q.ratio, 2)} × (${spread(q, 2)}; ${Math.round(median(rpsOf(r, "gpe async")))} vs ${Math.round(median(rpsOf(r, "gunicorn")))} req/s; CPU ${fmt(cpuOf(r, "gpe async"), 1)} vs ${fmt(cpuOf(r, "gunicorn"), 1)} µs a request)`,
+      "≥ 5",
+      q.ratio >= 5,
+    );
   }
 }
 
 console.log("\n| scenario | result | target |\n|---|---|---|");
-for (const row of rows) console.log(`| ${row.scenario} | ${row.value} | ${row.target ? `${row.target}: ${row.met}` : ""} |`);
+for (const row of rows)
+  console.log(`| ${row.scenario} | ${row.value} | ${row.target ? `${row.target}: ${row.met}` : ""} |`);

@@ -5,8 +5,10 @@
 // reader can tell a real gap from noise.
 
 /** Two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom. */
-const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
-  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+const T95 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11,
+  2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
 
 /** The t quantile for `df` degrees of freedom (the normal's beyond the table). */
 export const t95 = (df) => (df >= 1 && df <= T95.length ? T95[df - 1] : 1.96);
@@ -16,7 +18,8 @@ export const t95 = (df) => (df >= 1 && df <= T95.length ? T95[df - 1] : 1.96);
  * (t interval on the logarithms), and the smallest and largest single ratio.
  */
 export function pairedRatio(values, baselines) {
-  if (values.length !== baselines.length || values.length === 0) throw new Error("pairedRatio: need equal, non-empty lists");
+  if (values.length !== baselines.length || values.length === 0)
+    throw new Error("pairedRatio: need equal, non-empty lists");
   const logs = values.map((v, i) => Math.log(v / baselines[i]));
   const n = logs.length;
   const mean = logs.reduce((a, b) => a + b, 0) / n;

@@ -5,8 +5,16 @@
 import client from "prom-client";
 
 const orders = new client.Counter({ name: "shop_orders_total", help: "Orders placed.", labelNames: ["product"] });
-const basket = new client.Histogram({ name: "shop_basket_value_euros", help: "Basket value.", buckets: [5, 20, 50, 100] });
-const cacheEntries = new client.Gauge({ name: "shop_cache_entries", help: "Entries in this worker's cache.", aggregator: "worker" });
+const basket = new client.Histogram({
+  name: "shop_basket_value_euros",
+  help: "Basket value.",
+  buckets: [5, 20, 50, 100],
+});
+const cacheEntries = new client.Gauge({
+  name: "shop_cache_entries",
+  help: "Entries in this worker's cache.",
+  aggregator: "worker",
+});
 const cache = new Map();
 
 export default function app(req, res) {

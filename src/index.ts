@@ -42,7 +42,10 @@ type SnakeToCamel<S extends string> = S extends `${infer H}_${infer T}` ? `${H}$
 type Plain = Omit<Settings, keyof Hooks | "config" | "worker_class"> & { worker_class: WorkerClass | WorkerClassAlias };
 
 /** What a config file may export: gunicorn's setting names (or their camelCase spelling) and hooks. */
-export type Config = Partial<Plain> & Partial<{ [K in keyof Plain as SnakeToCamel<K & string>]: Plain[K] }> & Hooks & Partial<{ [K in keyof Hooks as SnakeToCamel<K & string>]: Hooks[K] }>;
+export type Config = Partial<Plain> &
+  Partial<{ [K in keyof Plain as SnakeToCamel<K & string>]: Plain[K] }> &
+  Hooks &
+  Partial<{ [K in keyof Hooks as SnakeToCamel<K & string>]: Hooks[K] }>;
 
 export function defineConfig(config: Config): Config {
   return config;

@@ -73,7 +73,11 @@ function describe(value: unknown): string {
 }
 
 /** What the loader uses of a framework's app: just enough to recognise and adapt it. */
-type FastifyRequest = { raw: IncomingMessage & { [FASTIFY_ROUTE]?: string }; routeOptions?: { url?: string }; routerPath?: string };
+type FastifyRequest = {
+  raw: IncomingMessage & { [FASTIFY_ROUTE]?: string };
+  routeOptions?: { url?: string };
+  routerPath?: string;
+};
 interface FastifyLike {
   routing(req: IncomingMessage, res: ServerResponse): void;
   ready(): Promise<unknown>;
@@ -99,10 +103,15 @@ const isFastify = (v: unknown): v is FastifyLike =>
   typeof (v as Fields).addHook === "function";
 
 const isKoa = (v: unknown): v is KoaLike =>
-  v !== null && typeof v === "object" && typeof (v as Fields).callback === "function" && typeof (v as Fields).use === "function";
+  v !== null &&
+  typeof v === "object" &&
+  typeof (v as Fields).callback === "function" &&
+  typeof (v as Fields).use === "function";
 
 const isExpress = (v: object): v is ExpressLike & Listener =>
-  typeof (v as Fields).handle === "function" && typeof (v as Fields).use === "function" && typeof (v as Fields).set === "function";
+  typeof (v as Fields).handle === "function" &&
+  typeof (v as Fields).use === "function" &&
+  typeof (v as Fields).set === "function";
 
 const expressRoute = (req: IncomingMessage): string | undefined => {
   const r = req as IncomingMessage & { route?: { path?: unknown }; baseUrl?: string };
@@ -162,7 +171,9 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
     }
     return { listener: app, kind: express ? "express" : "handler", routeOf: expressRoute, onError: errors.onError };
   }
-  throw new AppLoadError(`${what} is ${describe(value)}, not an app: export a (req, res) function, an Express, Koa or Fastify app, or name a factory with :name()`);
+  throw new AppLoadError(
+    `${what} is ${describe(value)}, not an app: export a (req, res) function, an Express, Koa or Fastify app, or name a factory with :name()`,
+  );
 }
 
 export async function loadApp(app: string, cwd = process.cwd()): Promise<LoadedApp> {
@@ -174,7 +185,10 @@ export async function loadApp(app: string, cwd = process.cwd()): Promise<LoadedA
     mod = await importModule(path);
   } catch (err) {
     const e = err as Error;
-    throw new AppLoadError(`app ${spec.file} failed to load: ${e?.name ?? "Error"}: ${e?.message?.split("\n")[0] ?? String(err)}`, { cause: err });
+    throw new AppLoadError(
+      `app ${spec.file} failed to load: ${e?.name ?? "Error"}: ${e?.message?.split("\n")[0] ?? String(err)}`,
+      { cause: err },
+    );
   }
   let exported: unknown;
   let what: string;
@@ -183,7 +197,9 @@ export async function loadApp(app: string, cwd = process.cwd()): Promise<LoadedA
     exported = mod[spec.exportName] ?? (mod.default as Record<string, unknown> | undefined)?.[spec.exportName];
     if (exported === undefined) {
       const names = Object.keys(mod).filter((k) => k !== "__esModule");
-      throw new AppLoadError(`${spec.file} has no export named ${JSON.stringify(spec.exportName)} (it exports: ${names.join(", ") || "nothing"})`);
+      throw new AppLoadError(
+        `${spec.file} has no export named ${JSON.stringify(spec.exportName)} (it exports: ${names.join(", ") || "nothing"})`,
+      );
     }
   } else {
     what = `the default export of ${spec.file}`;
@@ -194,11 +210,15 @@ export async function loadApp(app: string, cwd = process.cwd()): Promise<LoadedA
     }
   }
   if (spec.factory) {
-    if (typeof exported !== "function") throw new AppLoadError(`${what} is ${describe(exported)}, not a factory function`);
+    if (typeof exported !== "function")
+      throw new AppLoadError(`${what} is ${describe(exported)}, not a factory function`);
     try {
       exported = await (exported as () => unknown)();
     } catch (err) {
-      throw new AppLoadError(`factory ${spec.exportName}() in ${spec.file} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      throw new AppLoadError(
+        `factory ${spec.exportName}() in ${spec.file} failed: ${(err as Error)?.message ?? String(err)}`,
+        { cause: err },
+      );
     }
     what = `the value returned by ${spec.exportName}()`;
   }

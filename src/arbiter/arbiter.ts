@@ -34,7 +34,17 @@ const QUICK_CRASH_MS = 10_000;
 const KILLED_FROM_OUTSIDE = new Set<string>(["SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP"]);
 const MAX_BACKOFF_MS = 10_000;
 const ABORT_GRACE_MS = 2_000;
-const SIGNALS = ["SIGHUP", "SIGTERM", "SIGINT", "SIGQUIT", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
+const SIGNALS = [
+  "SIGHUP",
+  "SIGTERM",
+  "SIGINT",
+  "SIGQUIT",
+  "SIGTTIN",
+  "SIGTTOU",
+  "SIGUSR1",
+  "SIGUSR2",
+  "SIGWINCH",
+] as const;
 
 export class StartupError extends Error {}
 
@@ -88,7 +98,11 @@ export class Arbiter {
     this.sources = o.resolved.sources;
     this.target = this.settings.workers;
     this.procName = this.settings.proc_name ?? o.app;
-    this.logger = createLogger({ errorlog: this.settings.errorlog, loglevel: this.settings.loglevel, bindings: { role: "master" } });
+    this.logger = createLogger({
+      errorlog: this.settings.errorlog,
+      loglevel: this.settings.loglevel,
+      bindings: { role: "master" },
+    });
     this.log = this.logger.log;
     this.dispatcher = new ConnectionDispatcher(() => this.currentWorkers(), this.settings.backlog);
     this.service = new MetricsService(this.settings, this.log, {
@@ -102,7 +116,13 @@ export class Arbiter {
 
   /** What hooks receive as `server`. */
   private get server(): object {
-    return { pid: process.pid, settings: this.settings, log: this.log, app: this.o.app, workers: () => [...this.workers.values()].map((w) => w.info()) };
+    return {
+      pid: process.pid,
+      settings: this.settings,
+      log: this.log,
+      app: this.o.app,
+      workers: () => [...this.workers.values()].map((w) => w.info()),
+    };
   }
 
   // ---- start --------------------------------------------------------------------------------
@@ -163,7 +183,10 @@ export class Arbiter {
       });
     }
     this.log.info(`Starting gpe-server ${process.env.npm_package_version ?? ""}`.trim());
-    for (const l of this.listeners) this.log.info(`Listening at: ${l.bind.kind === "unix" ? l.address : `http${s.certfile ? "s" : ""}://${l.address}`} (${process.pid})`);
+    for (const l of this.listeners)
+      this.log.info(
+        `Listening at: ${l.bind.kind === "unix" ? l.address : `http${s.certfile ? "s" : ""}://${l.address}`} (${process.pid})`,
+      );
     this.log.info(`Using worker: ${s.worker_class}`);
     await this.service.start();
     this.manageWorkers();
@@ -189,15 +212,30 @@ export class Arbiter {
       this.service.metrics.signal(name);
       this.log.info(`Handling signal: ${name.toLowerCase()}`);
       switch (name) {
-        case "HUP": void this.reload(); break;
-        case "TERM": this.stop(true); break;
+        case "HUP":
+          void this.reload();
+          break;
+        case "TERM":
+          this.stop(true);
+          break;
         case "INT":
-        case "QUIT": this.stop(false); break;
-        case "TTIN": this.setTarget(this.target + 1); break;
-        case "TTOU": if (this.target > 1) this.setTarget(this.target - 1); break;
-        case "USR1": this.reopenLogs(); break;
-        case "USR2": void this.reexec(); break;
-        case "WINCH": break; // gunicorn stops workers on WINCH only when daemonized; we never daemonize
+        case "QUIT":
+          this.stop(false);
+          break;
+        case "TTIN":
+          this.setTarget(this.target + 1);
+          break;
+        case "TTOU":
+          if (this.target > 1) this.setTarget(this.target - 1);
+          break;
+        case "USR1":
+          this.reopenLogs();
+          break;
+        case "USR2":
+          void this.reexec();
+          break;
+        case "WINCH":
+          break; // gunicorn stops workers on WINCH only when daemonized; we never daemonize
       }
     }
   }
@@ -224,11 +262,19 @@ export class Arbiter {
 
   private spawnWorker(slot: number): void {
     const s = this.settings;
-    const jitter = s.max_requests > 0 && s.max_requests_jitter > 0 ? Math.floor(Math.random() * (s.max_requests_jitter + 1)) : 0;
+    const jitter =
+      s.max_requests > 0 && s.max_requests_jitter > 0 ? Math.floor(Math.random() * (s.max_requests_jitter + 1)) : 0;
     const init: WorkerInitData = {
-      app: this.o.app, slot, age: ++this.age, workerClass: s.worker_class, settings: withoutHooks(s),
-      configPath: this.o.resolved.configPath, maxRequests: s.max_requests > 0 ? s.max_requests + jitter : 0,
-      masterPid: process.pid, procName: this.procName, cwd: process.cwd(),
+      app: this.o.app,
+      slot,
+      age: ++this.age,
+      workerClass: s.worker_class,
+      settings: withoutHooks(s),
+      configPath: this.o.resolved.configPath,
+      maxRequests: s.max_requests > 0 ? s.max_requests + jitter : 0,
+      masterPid: process.pid,
+      procName: this.procName,
+      cwd: process.cwd(),
       keepAliveExplicit: this.sources.keepalive !== "default",
     };
     runHookSync(this.hooks, "pre_fork", this.log, this.server, { slot, age: init.age });
@@ -254,13 +300,22 @@ export class Arbiter {
         w.inFlight = m.inFlight;
         w.eventLoopUtilization = m.elu;
         w.eventLoopLag = m.lag;
-        if (m.storeWriteErrors > w.storeWriteErrors) this.service.countWriteErrors(m.storeWriteErrors - w.storeWriteErrors);
+        if (m.storeWriteErrors > w.storeWriteErrors)
+          this.service.countWriteErrors(m.storeWriteErrors - w.storeWriteErrors);
         w.storeWriteErrors = m.storeWriteErrors;
         break;
       case "gpe:booted":
         w.lastHeartbeat = Date.now();
         this.listeners.forEach((l, i) => {
-          w.send({ cmd: "gpe:listen", address: l.address, backlog: this.settings.backlog, last: i === this.listeners.length - 1 }, l.handle);
+          w.send(
+            {
+              cmd: "gpe:listen",
+              address: l.address,
+              backlog: this.settings.backlog,
+              last: i === this.listeners.length - 1,
+            },
+            l.handle,
+          );
         });
         break;
       case "gpe:ready":
@@ -337,7 +392,7 @@ export class Arbiter {
     this.service.metrics.signal("CHLD");
     this.service.workerExited(w.slot, w.pid);
     const bootFailed = code === EXIT_BOOT_ERROR || code === EXIT_APP_LOAD_ERROR;
-    const reason: RestartReason = bootFailed ? "boot_error" : w.exitReason ?? (signal ? "signal" : "crash");
+    const reason: RestartReason = bootFailed ? "boot_error" : (w.exitReason ?? (signal ? "signal" : "crash"));
     const expected = w.exitReason !== null;
     if (!this.stopping) {
       this.service.metrics.restart(reason, w.slot, exitStatus(code, signal));
@@ -366,7 +421,8 @@ export class Arbiter {
     const message = w.bootError ?? "worker failed to boot";
     if (this.reloading && w.generation === this.generation) {
       this.log.error(`reload failed, keeping the running workers: ${message}`);
-      for (const other of this.workers.values()) if (other.generation === this.generation) this.retire(other, "boot_error");
+      for (const other of this.workers.values())
+        if (other.generation === this.generation) this.retire(other, "boot_error");
       this.generation = this.reloading.previous;
       this.reloading = null;
       this.reloadAgain = false; // the same code would fail again; the next HUP tries anew
@@ -389,7 +445,8 @@ export class Arbiter {
       slot.quickCrashes++;
       const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (slot.quickCrashes - 1));
       slot.nextSpawnAt = Date.now() + delay;
-      if (slot.quickCrashes > 1) this.log.warn(`slot ${w.slot} crashed ${slot.quickCrashes} times in a row; next start in ${delay} ms`);
+      if (slot.quickCrashes > 1)
+        this.log.warn(`slot ${w.slot} crashed ${slot.quickCrashes} times in a row; next start in ${delay} ms`);
     } else {
       slot.quickCrashes = 0;
       slot.nextSpawnAt = 0;
@@ -507,7 +564,9 @@ export class Arbiter {
     });
     const metricsHandle = this.service.handle();
     successor.send({ cmd: "gpe:inherit-metrics", present: Boolean(metricsHandle) }, metricsHandle as never);
-    this.log.info(`started a new master with pid ${successor.pid}; send TERM to this one (${process.pid}) once it serves`);
+    this.log.info(
+      `started a new master with pid ${successor.pid}; send TERM to this one (${process.pid}) once it serves`,
+    );
   }
 
   /** Graceful (TERM) or fast (INT/QUIT) stop of the whole server. */
@@ -536,7 +595,9 @@ export class Arbiter {
     if (this.tickTimer) clearInterval(this.tickTimer);
     // A USR2 successor shares the sockets, the store and the archive: leave them to it.
     const handedOver = this.successor !== null && this.successor.exitCode === null;
-    void this.service.closeForwarder(this.stopping === "graceful" && !handedOver).finally(() => this.exit(code, handedOver));
+    void this.service
+      .closeForwarder(this.stopping === "graceful" && !handedOver)
+      .finally(() => this.exit(code, handedOver));
   }
 
   private exit(code: number, handedOver: boolean): void {

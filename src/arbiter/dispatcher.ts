@@ -26,7 +26,10 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
   private readonly busy = new Set<W>();
   private cursor = 0;
 
-  constructor(private readonly workers: () => readonly W[], private readonly limit: number) {}
+  constructor(
+    private readonly workers: () => readonly W[],
+    private readonly limit: number,
+  ) {}
 
   get queued(): number {
     return this.waiting.length;

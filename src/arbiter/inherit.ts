@@ -3,7 +3,10 @@
 import { parseBind } from "../config/bind.js";
 import type { Listener } from "./listeners.js";
 
-export function receiveInheritedSockets(binds: readonly string[], count: number): Promise<{ listeners: Listener[]; metricsHandle: object | null }> {
+export function receiveInheritedSockets(
+  binds: readonly string[],
+  count: number,
+): Promise<{ listeners: Listener[]; metricsHandle: object | null }> {
   return new Promise((resolve, reject) => {
     const listeners: Listener[] = [];
     const timer = setTimeout(() => reject(new Error("the old master did not pass its sockets within 10 s")), 10_000);
@@ -16,7 +19,8 @@ export function receiveInheritedSockets(binds: readonly string[], count: number)
         process.off("message", onMessage);
         // The old master's channel is no longer needed; this master lives on its own.
         process.channel?.unref();
-        if (listeners.length !== count) reject(new Error(`expected ${count} inherited sockets, got ${listeners.length}`));
+        if (listeners.length !== count)
+          reject(new Error(`expected ${count} inherited sockets, got ${listeners.length}`));
         else resolve({ listeners, metricsHandle: m.present ? (handle as object) : null });
       }
     };

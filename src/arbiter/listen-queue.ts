@@ -8,7 +8,6 @@ import type { Listener } from "./listeners.js";
 import { handleFd } from "../platform/node-internals.js";
 import type { ListenQueue } from "../service/master-metrics.js";
 
-
 const LISTEN_STATE = "0A";
 
 /**

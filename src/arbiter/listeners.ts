@@ -8,7 +8,6 @@ import { createServerHandle, type ServerHandle } from "../platform/node-internal
 
 export class BindError extends Error {}
 
-
 export interface Listener {
   bind: BindAddress;
   handle: ServerHandle;
@@ -23,14 +22,18 @@ function probe(bind: BindAddress): Promise<void> {
     server.once("error", (err: NodeJS.ErrnoException) => {
       reject(new BindError(`cannot bind ${bind.text}: ${socketErrorText(err)}`));
     });
-    const options = bind.kind === "unix" ? { path: bind.path, exclusive: true } : { host: bind.host, port: bind.port, exclusive: true };
+    const options =
+      bind.kind === "unix"
+        ? { path: bind.path, exclusive: true }
+        : { host: bind.host, port: bind.port, exclusive: true };
     server.listen(options, () => server.close(() => resolve()));
   });
 }
 
 function removeStaleUnixSocket(path: string): void {
   if (!existsSync(path)) return;
-  if (!lstatSync(path).isSocket()) throw new BindError(`cannot bind unix:${path}: a file that is not a socket is in the way`);
+  if (!lstatSync(path).isSocket())
+    throw new BindError(`cannot bind unix:${path}: a file that is not a socket is in the way`);
   unlinkSync(path); // a socket file left by an earlier run
 }
 
@@ -41,9 +44,10 @@ export async function openListeners(binds: readonly string[]): Promise<Listener[
       const bind = parseBind(text);
       if (bind.kind === "unix") removeStaleUnixSocket(bind.path);
       if (bind.kind === "unix" || bind.port !== 0) await probe(bind);
-      const handle = bind.kind === "unix"
-        ? createServerHandle(bind.path, -1, -1)
-        : createServerHandle(bind.host, bind.port, bind.family);
+      const handle =
+        bind.kind === "unix"
+          ? createServerHandle(bind.path, -1, -1)
+          : createServerHandle(bind.host, bind.port, bind.family);
       if (typeof handle === "number") throw new BindError(`cannot bind ${bind.text}: error ${handle}`);
       let address = formatBind(bind);
       if (bind.kind === "tcp") {

@@ -29,7 +29,9 @@ export class Pidfile {
     try {
       writeFileSync(this.path, `${pid}\n`, { mode: 0o644 });
     } catch (err) {
-      throw new PidfileError(`cannot write pidfile ${this.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new PidfileError(
+        `cannot write pidfile ${this.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   }
 

@@ -34,8 +34,18 @@ function createAggregator(settings: Settings, log: Logger): MetricsService {
         }
       }
       return [
-        { name: "gunicorn_aggregator_instances", help: "Hosts whose snapshot was found in Redis at this scrape.", type: "gauge", values: [{ labels: {}, value: snapshots.length }] },
-        { name: "gunicorn_aggregator_skipped_keys_total", help: "Redis keys under the prefix that held no usable snapshot.", type: "counter", values: [{ labels: {}, value: skipped }] },
+        {
+          name: "gunicorn_aggregator_instances",
+          help: "Hosts whose snapshot was found in Redis at this scrape.",
+          type: "gauge",
+          values: [{ labels: {}, value: snapshots.length }],
+        },
+        {
+          name: "gunicorn_aggregator_skipped_keys_total",
+          help: "Redis keys under the prefix that held no usable snapshot.",
+          type: "counter",
+          values: [{ labels: {}, value: skipped }],
+        },
         ...mergeFleet(snapshots),
       ];
     },
@@ -47,7 +57,20 @@ function createAggregator(settings: Settings, log: Logger): MetricsService {
 
 export const aggregateCommand: StandaloneCommand = {
   name: "aggregate",
-  description: "Serve /metrics for every gpe-server instance that forwards to Redis, each series labelled with its instance.",
-  settings: ["config", "redis_url", "redis_host", "redis_port", "redis_db", "redis_key_prefix", "metrics_port", "metrics_bind", "errorlog", "loglevel", ...METRICS_SECURITY_SETTINGS],
+  description:
+    "Serve /metrics for every gpe-server instance that forwards to Redis, each series labelled with its instance.",
+  settings: [
+    "config",
+    "redis_url",
+    "redis_host",
+    "redis_port",
+    "redis_db",
+    "redis_key_prefix",
+    "metrics_port",
+    "metrics_bind",
+    "errorlog",
+    "loglevel",
+    ...METRICS_SECURITY_SETTINGS,
+  ],
   create: createAggregator,
 };

@@ -34,10 +34,25 @@ function createExporter(settings: Settings, log: Logger): MetricsService {
 
 export const exporterCommand: StandaloneCommand = {
   name: "exporter",
-  description: "Serve /metrics from a metrics store directory written by gpe-server in another process or container (a sidecar).",
+  description:
+    "Serve /metrics from a metrics store directory written by gpe-server in another process or container (a sidecar).",
   settings: [
-    "config", "multiproc_dir", "metrics_port", "metrics_bind", "errorlog", "loglevel", ...METRICS_SECURITY_SETTINGS,
-    "redis_enabled", "redis_url", "redis_host", "redis_port", "redis_db", "redis_key_prefix", "redis_ttl_seconds", "redis_forward_interval", "instance",
+    "config",
+    "multiproc_dir",
+    "metrics_port",
+    "metrics_bind",
+    "errorlog",
+    "loglevel",
+    ...METRICS_SECURITY_SETTINGS,
+    "redis_enabled",
+    "redis_url",
+    "redis_host",
+    "redis_port",
+    "redis_db",
+    "redis_key_prefix",
+    "redis_ttl_seconds",
+    "redis_forward_interval",
+    "instance",
   ],
   create: createExporter,
 };

@@ -12,7 +12,9 @@ import { loadApp } from "../app/loader.js";
 import { checkNodeInternals } from "../platform/node-internals.js";
 import type { StandaloneCommand } from "./standalone.js";
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
 
 function fail(message: string): never {
   process.stderr.write(`gpe-server: ${message}\n`);
@@ -31,7 +33,9 @@ export async function main(argv: string[]): Promise<void> {
   if (argv[0] === "status") return (await import("./status.js")).runStatus(argv.slice(1));
   let parsed: ReturnType<typeof parseCommandLine>;
   try {
-    const fromEnv = process.env.GUNICORN_CMD_ARGS ? parseCommandLine(splitArgs(process.env.GUNICORN_CMD_ARGS), VERSION) : null;
+    const fromEnv = process.env.GUNICORN_CMD_ARGS
+      ? parseCommandLine(splitArgs(process.env.GUNICORN_CMD_ARGS), VERSION)
+      : null;
     parsed = parseCommandLine(argv, VERSION);
     if (fromEnv) parsed.values = { ...fromEnv.values, ...parsed.values };
   } catch (err) {
@@ -68,9 +72,17 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     fail((err as Error).message);
   }
-  const inherited = process.env.GPE_INHERIT ? await receiveInheritedSockets(resolved.settings.bind, Number(process.env.GPE_INHERIT)) : undefined;
+  const inherited = process.env.GPE_INHERIT
+    ? await receiveInheritedSockets(resolved.settings.bind, Number(process.env.GPE_INHERIT))
+    : undefined;
   delete process.env.GPE_INHERIT;
-  const arbiter = new Arbiter({ app: parsed.app, resolved, cli: parsed.values, argv: [process.argv[1]!, ...argv], inherited });
+  const arbiter = new Arbiter({
+    app: parsed.app,
+    resolved,
+    cli: parsed.values,
+    argv: [process.argv[1]!, ...argv],
+    inherited,
+  });
   try {
     await arbiter.start();
   } catch (err) {

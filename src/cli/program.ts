@@ -14,14 +14,23 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 export function buildProgram(version: string): { program: Command; attributeOf: Map<string, string> } {
   const program = new Command("gpe-server")
     .usage("[options] APP")
-    .description("Pre-fork HTTP server for Node.js apps, with Prometheus metrics built in.\nAPP is path/to/app.js, path/to/app.js:name or path/to/app.js:factory().")
+    .description(
+      "Pre-fork HTTP server for Node.js apps, with Prometheus metrics built in.\nAPP is path/to/app.js, path/to/app.js:name or path/to/app.js:factory().",
+    )
     .argument("[APP]", "the app module")
     .version(version, "-v, --version", "print the version and exit");
   commonBehaviour(program, "gpe-server");
-  program.addHelpText("after", "\nOther commands (each has --help):\n  gpe-server aggregate   serve /metrics for every instance that forwards to Redis\n  gpe-server exporter    serve /metrics from a store directory, without an app (a sidecar)\n  gpe-server status      each worker's state, load and restarts, from a running master\n");
+  program.addHelpText(
+    "after",
+    "\nOther commands (each has --help):\n  gpe-server aggregate   serve /metrics for every instance that forwards to Redis\n  gpe-server exporter    serve /metrics from a store directory, without an app (a sidecar)\n  gpe-server status      each worker's state, load and restarts, from a running master\n",
+  );
   const attributeOf = addSettingOptions(program);
   program
-    .addOption(new Option("--check-config", "check the configuration and the app, print what is wrong, exit 0 or 1").helpGroup("Config:"))
+    .addOption(
+      new Option("--check-config", "check the configuration and the app, print what is wrong, exit 0 or 1").helpGroup(
+        "Config:",
+      ),
+    )
     .addOption(new Option("--print-config", "print the resolved settings and exit").helpGroup("Config:"));
   return { program, attributeOf };
 }
@@ -57,7 +66,15 @@ export function commonBehaviour(program: Command, name: string): Command {
     .allowExcessArguments(false)
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(`${name}: ${text.replace(/^error: /, "").trim().replace(/\s*\n\s*/g, " ")}\n`) });
+    .configureOutput({
+      outputError: (text, write) =>
+        write(
+          `${name}: ${text
+            .replace(/^error: /, "")
+            .trim()
+            .replace(/\s*\n\s*/g, " ")}\n`,
+        ),
+    });
 }
 
 /** Parses argv; only values actually given count, so lower-precedence sources can fill the rest. */

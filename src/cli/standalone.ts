@@ -29,7 +29,10 @@ function fail(command: string, message: string): never {
 }
 
 export async function runStandalone(command: StandaloneCommand, argv: string[]): Promise<void> {
-  const program = commonBehaviour(new Command(`gpe-server ${command.name}`).description(command.description), `gpe-server ${command.name}`);
+  const program = commonBehaviour(
+    new Command(`gpe-server ${command.name}`).description(command.description),
+    `gpe-server ${command.name}`,
+  );
   const attributeOf = addSettingOptions(program, command.settings);
   try {
     program.parse(argv, { from: "user" });
@@ -43,7 +46,11 @@ export async function runStandalone(command: StandaloneCommand, argv: string[]):
   } catch (err) {
     fail(command.name, (err as Error).message);
   }
-  const { log, flush } = createLogger({ errorlog: settings.errorlog, loglevel: settings.loglevel, bindings: { role: command.name } });
+  const { log, flush } = createLogger({
+    errorlog: settings.errorlog,
+    loglevel: settings.loglevel,
+    bindings: { role: command.name },
+  });
   let security: ReturnType<typeof metricsSecurity>;
   try {
     security = metricsSecurity(settings);
@@ -59,7 +66,9 @@ export async function runStandalone(command: StandaloneCommand, argv: string[]):
     await service.close(false);
     fail(command.name, (err as Error).message);
   }
-  log.info(`Metrics at: http${settings.metrics_certfile ? "s" : ""}://${settings.metrics_bind}:${port}/metrics (${process.pid})`);
+  log.info(
+    `Metrics at: http${settings.metrics_certfile ? "s" : ""}://${settings.metrics_bind}:${port}/metrics (${process.pid})`,
+  );
   service.started?.(port);
   let stopping = false;
   const stop = (graceful: boolean) => {
@@ -80,5 +89,10 @@ export async function runStandalone(command: StandaloneCommand, argv: string[]):
 
 /** The settings that secure a metrics port; every command that serves one takes them. */
 export const METRICS_SECURITY_SETTINGS = [
-  "metrics_certfile", "metrics_keyfile", "metrics_client_cafile", "metrics_client_auth_required", "metrics_auth", "metrics_auth_file",
+  "metrics_certfile",
+  "metrics_keyfile",
+  "metrics_client_cafile",
+  "metrics_client_auth_required",
+  "metrics_auth",
+  "metrics_auth_file",
 ] as const;

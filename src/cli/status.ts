@@ -20,7 +20,9 @@ function authorization(): string | undefined {
     try {
       secret = readFileSync(process.env.GPE_METRICS_AUTH_FILE, "utf8").split(/\r?\n/)[0];
     } catch (err) {
-      throw new StatusError(`cannot read GPE_METRICS_AUTH_FILE ${process.env.GPE_METRICS_AUTH_FILE} (${(err as NodeJS.ErrnoException).code})`);
+      throw new StatusError(
+        `cannot read GPE_METRICS_AUTH_FILE ${process.env.GPE_METRICS_AUTH_FILE} (${(err as NodeJS.ErrnoException).code})`,
+      );
     }
   }
   if (!secret) return undefined;
@@ -36,7 +38,12 @@ function getJSON(url: string, timeoutMs = 3000): Promise<StatusJSON> {
       res.setEncoding("utf8");
       res.on("data", (d: string) => (body += d));
       res.on("end", () => {
-        if (res.statusCode === 401) return reject(new StatusError(`${url} wants credentials: set GPE_METRICS_AUTH and GPE_METRICS_AUTH_SECRET (or _FILE) as for the server`));
+        if (res.statusCode === 401)
+          return reject(
+            new StatusError(
+              `${url} wants credentials: set GPE_METRICS_AUTH and GPE_METRICS_AUTH_SECRET (or _FILE) as for the server`,
+            ),
+          );
         if (res.statusCode !== 200) return reject(new StatusError(`${url} answered ${res.statusCode}`));
         try {
           resolve(JSON.parse(body) as StatusJSON);
@@ -46,7 +53,13 @@ function getJSON(url: string, timeoutMs = 3000): Promise<StatusJSON> {
       });
     });
     req.on("timeout", () => req.destroy(new StatusError(`${url}: no answer within ${timeoutMs} ms`)));
-    req.on("error", (err) => reject(err instanceof StatusError ? err : new StatusError(`cannot reach ${url}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
+    req.on("error", (err) =>
+      reject(
+        err instanceof StatusError
+          ? err
+          : new StatusError(`cannot reach ${url}: ${(err as NodeJS.ErrnoException).code ?? err.message}`),
+      ),
+    );
   });
 }
 
@@ -57,7 +70,11 @@ function listeningAddresses(pid: number): string[] {
     fds = readdirSync(`/proc/${pid}/fd`);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new StatusError(code === "ENOENT" ? `no process with pid ${pid} (a stale pidfile?)` : `cannot inspect process ${pid} (${code}); use --metrics-url`);
+    throw new StatusError(
+      code === "ENOENT"
+        ? `no process with pid ${pid} (a stale pidfile?)`
+        : `cannot inspect process ${pid} (${code}); use --metrics-url`,
+    );
   }
   // Newest descriptor first: the master opens its metrics server after the app's sockets, so
   // the first probe normally finds it and no request reaches the app.
@@ -72,13 +89,24 @@ function listeningAddresses(pid: number): string[] {
   }
   const inodes = new Set(order.keys());
   const found: { fd: number; address: string }[] = [];
-  for (const [table, v6] of [["tcp", false], ["tcp6", true]] as const) {
+  for (const [table, v6] of [
+    ["tcp", false],
+    ["tcp6", true],
+  ] as const) {
     for (const f of listeningRows(`/proc/${pid}/net/${table}`)) {
       if (!inodes.has(f[9]!)) continue;
       const [hexHost, hexPort] = f[1]!.split(":");
       const port = parseInt(hexPort!, 16);
       const any = /^0+$/.test(hexHost!);
-      const host = any ? "127.0.0.1" : v6 ? "[::1]" : hexHost!.match(/../g)!.reverse().map((b) => parseInt(b, 16)).join(".");
+      const host = any
+        ? "127.0.0.1"
+        : v6
+          ? "[::1]"
+          : hexHost!
+              .match(/../g)!
+              .reverse()
+              .map((b) => parseInt(b, 16))
+              .join(".");
       found.push({ fd: order.get(f[9]!)!, address: `${host}:${port}` });
     }
   }
@@ -116,18 +144,36 @@ function duration(seconds: number): string {
   const m = Math.floor((s % 3600) / 60);
   return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : m > 0 ? `${m}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
 }
-const restarts = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k}=${v}`).join(",") || "0";
+const restarts = (r: Record<string, number>) =>
+  Object.entries(r)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",") || "0";
 
 export function renderStatus(s: StatusJSON): string {
   const header = ["SLOT", "PID", "TYPE", "STATE", "BUSY", "REQS", "REQ/S", "RSS", "CPU%", "UPTIME", "HB", "RESTARTS"];
   const rows = s.workers.map((w: WorkerStatus) => [
-    w.workerId, String(w.pid), s.workerClass, w.state, `${w.inFlight}/${w.capacity}`, String(w.requests), w.requestsPerSecond.toFixed(1),
-    mib(w.memoryBytes), w.cpuPercent === null ? "-" : w.cpuPercent.toFixed(0), duration(w.uptimeSeconds), `${w.heartbeatAgeSeconds.toFixed(1)}s`, restarts(w.restarts),
+    w.workerId,
+    String(w.pid),
+    s.workerClass,
+    w.state,
+    `${w.inFlight}/${w.capacity}`,
+    String(w.requests),
+    w.requestsPerSecond.toFixed(1),
+    mib(w.memoryBytes),
+    w.cpuPercent === null ? "-" : w.cpuPercent.toFixed(0),
+    duration(w.uptimeSeconds),
+    `${w.heartbeatAgeSeconds.toFixed(1)}s`,
+    restarts(w.restarts),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 4 || i === 11 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i < 4 || i === 11 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   const u = s.summary;
-  const summary = `master ${s.pid}  workers ${u.workers}  busy ${u.busy}  utilization ${(u.utilization * 100).toFixed(0)}%  ` +
+  const summary =
+    `master ${s.pid}  workers ${u.workers}  busy ${u.busy}  utilization ${(u.utilization * 100).toFixed(0)}%  ` +
     `req/s ${u.requestsPerSecond.toFixed(1)}  queued ${u.queued} (kernel ${u.listenQueue})  restarts ${restarts(u.restarts)}`;
   return `${[line(header), ...rows.map(line), "", summary].join("\n")}\n`;
 }
@@ -137,7 +183,12 @@ export function renderStatus(s: StatusJSON): string {
 export async function runStatus(argv: string[]): Promise<void> {
   const program = commonBehaviour(new Command("gpe-server status"), "gpe-server status")
     .description("Show each worker's state, load and restarts, from a running gpe-server's metrics port.")
-    .addOption(new Option("--metrics-url <URL>", "the master's metrics server").default(`http://127.0.0.1:${process.env.PROMETHEUS_METRICS_PORT ?? 9090}`, "http://127.0.0.1:$PROMETHEUS_METRICS_PORT or :9090"))
+    .addOption(
+      new Option("--metrics-url <URL>", "the master's metrics server").default(
+        `http://127.0.0.1:${process.env.PROMETHEUS_METRICS_PORT ?? 9090}`,
+        "http://127.0.0.1:$PROMETHEUS_METRICS_PORT or :9090",
+      ),
+    )
     .addOption(new Option("--pid <FILE>", "find the master by its pidfile instead (Linux)").conflicts("metricsUrl"))
     .addOption(new Option("--watch [SECONDS]", "refresh in place, like top (default every 2 s)"))
     .addOption(new Option("--json", "print the status as JSON, for scripts").conflicts("watch"));
@@ -160,7 +211,8 @@ export async function runStatus(argv: string[]): Promise<void> {
       return;
     }
     const seconds = opts.watch === true ? 2 : Number(opts.watch);
-    if (!(seconds >= 0.2)) throw new StatusError(`--watch: expected seconds (at least 0.2), got ${JSON.stringify(opts.watch)}`);
+    if (!(seconds >= 0.2))
+      throw new StatusError(`--watch: expected seconds (at least 0.2), got ${JSON.stringify(opts.watch)}`);
     for (;;) {
       let text: string;
       try {

@@ -19,7 +19,9 @@ export function pickHooks(values: object): Hooks {
 
 /** The settings a worker needs: everything but the hooks (functions do not cross processes). */
 export function withoutHooks<S extends object>(settings: S): Omit<S, HookName> {
-  return Object.fromEntries(Object.entries(settings).filter(([k]) => !(HOOK_NAMES as readonly string[]).includes(k))) as Omit<S, HookName>;
+  return Object.fromEntries(
+    Object.entries(settings).filter(([k]) => !(HOOK_NAMES as readonly string[]).includes(k)),
+  ) as Omit<S, HookName>;
 }
 
 export async function loadHooks(configPath: string | null): Promise<Hooks> {
@@ -45,7 +47,9 @@ export function runHookSync(hooks: Hooks, name: HookName, log: Logger, ...args: 
   try {
     const result = hook(...args);
     if (result && typeof (result as Promise<unknown>).then === "function") {
-      (result as Promise<unknown>).then(undefined, (err: unknown) => log.error({ err, hook: name }, `hook ${name} failed`));
+      (result as Promise<unknown>).then(undefined, (err: unknown) =>
+        log.error({ err, hook: name }, `hook ${name} failed`),
+      );
     }
   } catch (err) {
     log.error({ err, hook: name }, `hook ${name} failed: ${(err as Error)?.message ?? String(err)}`);

@@ -32,7 +32,10 @@ export interface Resolved {
 }
 
 export function normalizeKey(key: string): string {
-  const snake = key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/-/g, "_").toLowerCase();
+  const snake = key
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/-/g, "_")
+    .toLowerCase();
   return KEY_ALIASES[snake] ?? snake;
 }
 
@@ -57,7 +60,9 @@ export async function loadConfigFile(file: string): Promise<{ path: string; valu
   if (!existsSync(path)) throw new SettingError(`config file not found: ${file}`);
   const ext = extname(path);
   if (!CONFIG_EXTENSIONS.has(ext)) {
-    throw new SettingError(`config file ${file}: unsupported extension ${ext || "(none)"} (use .ts, .mts, .cts, .js, .mjs, .cjs or .json)`);
+    throw new SettingError(
+      `config file ${file}: unsupported extension ${ext || "(none)"} (use .ts, .mts, .cts, .js, .mjs, .cjs or .json)`,
+    );
   }
   let exported: unknown;
   try {
@@ -75,21 +80,30 @@ export async function loadConfigFile(file: string): Promise<{ path: string; valu
     throw new SettingError(`cannot load config file ${file}: ${firstLine(err)}`);
   }
   if (exported === null || typeof exported !== "object" || Array.isArray(exported)) {
-    throw new SettingError(`config file ${file}: the default export must be an object of settings, got ${exported === null ? "null" : Array.isArray(exported) ? "an array" : typeof exported}`);
+    throw new SettingError(
+      `config file ${file}: the default export must be an object of settings, got ${exported === null ? "null" : Array.isArray(exported) ? "an array" : typeof exported}`,
+    );
   }
   return { path, values: exported as Record<string, unknown> };
 }
 
 export function firstLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  return message.split("\n").find((l) => l.trim() !== "")?.trim() ?? message;
+  return (
+    message
+      .split("\n")
+      .find((l) => l.trim() !== "")
+      ?.trim() ?? message
+  );
 }
 
 function checkKnown(key: string, origin: string): string {
   const name = normalizeKey(key);
   if (SETTINGS_BY_NAME.has(name)) return name;
   const guess = closest(name, SETTINGS_BY_NAME.keys());
-  throw new SettingError(`${origin}: unknown setting ${JSON.stringify(key)}${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ""}`);
+  throw new SettingError(
+    `${origin}: unknown setting ${JSON.stringify(key)}${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ""}`,
+  );
 }
 
 export interface ResolveInput {
@@ -148,10 +162,18 @@ export async function resolveSettings({ cli, env = process.env }: ResolveInput):
     throw new SettingError("metrics_certfile and metrics_keyfile must be given together");
   }
   if (resolved.metrics_client_cafile !== null && resolved.metrics_certfile === null) {
-    throw new SettingError("metrics_client_cafile needs HTTPS on the metrics port: give metrics_certfile and metrics_keyfile");
+    throw new SettingError(
+      "metrics_client_cafile needs HTTPS on the metrics port: give metrics_certfile and metrics_keyfile",
+    );
   }
-  if (resolved.metrics_auth !== "none" && resolved.metrics_auth_file === null && resolved.metrics_auth_secret === null) {
-    throw new SettingError(`metrics_auth ${resolved.metrics_auth} needs a secret: metrics_auth_file, or GPE_METRICS_AUTH_SECRET in the environment`);
+  if (
+    resolved.metrics_auth !== "none" &&
+    resolved.metrics_auth_file === null &&
+    resolved.metrics_auth_secret === null
+  ) {
+    throw new SettingError(
+      `metrics_auth ${resolved.metrics_auth} needs a secret: metrics_auth_file, or GPE_METRICS_AUTH_SECRET in the environment`,
+    );
   }
   if (resolved.redis_enabled && !resolved.metrics_enabled) {
     throw new SettingError("redis_enabled needs the metrics store: remove --no-metrics (or metrics_enabled = false)");

@@ -79,7 +79,8 @@ export const userOrGroup: Validator<string | null> = (raw, name) => {
   if (raw === null || raw === undefined) return null;
   if (typeof raw === "number" && Number.isInteger(raw) && raw >= 0) return String(raw);
   const value = text(raw, name).trim();
-  if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(value) && !/^\d+$/.test(value)) throw new SettingError(`${name}: ${show(raw)} is not a user or group name or id`);
+  if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(value) && !/^\d+$/.test(value))
+    throw new SettingError(`${name}: ${show(raw)} is not a user or group name or id`);
   return value;
 };
 
@@ -98,7 +99,10 @@ export function listOf<T>(item: Validator<T>): Validator<T[]> {
     const items = Array.isArray(raw)
       ? raw
       : typeof raw === "string"
-        ? raw.split(",").map((s) => s.trim()).filter((s) => s !== "")
+        ? raw
+            .split(",")
+            .map((s) => s.trim())
+            .filter((s) => s !== "")
         : [raw];
     return items.map((value) => item(value, name));
   };

@@ -10,7 +10,13 @@ const EXPORTER_CLASSES = {
 } as const satisfies Record<string, WorkerClass>;
 
 type ExporterName = keyof typeof EXPORTER_CLASSES;
-export type WorkerClassAlias = "gthread" | "eventlet" | "gevent" | "tornado" | ExporterName | `gunicorn_prometheus_exporter.${ExporterName}`;
+export type WorkerClassAlias =
+  | "gthread"
+  | "eventlet"
+  | "gevent"
+  | "tornado"
+  | ExporterName
+  | `gunicorn_prometheus_exporter.${ExporterName}`;
 
 export const WORKER_CLASS_ALIASES: Record<WorkerClassAlias, WorkerClass> = {
   gthread: "thread",

@@ -26,7 +26,8 @@ export function clfTime(date: Date): string {
 }
 
 const dash = (v: string | undefined | null): string => (v === undefined || v === null || v === "" ? "-" : v);
-const header = (v: string | string[] | number | undefined): string => dash(Array.isArray(v) ? v.join(", ") : v === undefined ? undefined : String(v));
+const header = (v: string | string[] | number | undefined): string =>
+  dash(Array.isArray(v) ? v.join(", ") : v === undefined ? undefined : String(v));
 
 function pathOf(url: string | undefined): string {
   const u = url ?? "/";

@@ -48,7 +48,8 @@ export function metricsToJSON(value: FamilyJSON[] | { families: FamilyJSON[] }):
 }
 
 const hasNonFinite = (f: FamilyJSON): boolean => f.values.some((s) => !Number.isFinite(s.value));
-const nonFiniteAsString = (key: string, v: unknown): unknown => (key === "value" && typeof v === "number" && !Number.isFinite(v) ? String(v) : v);
+const nonFiniteAsString = (key: string, v: unknown): unknown =>
+  key === "value" && typeof v === "number" && !Number.isFinite(v) ? String(v) : v;
 
 export function metricsFromJSON(text: string): unknown {
   const parsed: unknown = JSON.parse(text);

@@ -56,7 +56,12 @@ export function labelKey(name: string, labels: Labels): string {
 }
 
 /** Which reducer a family uses; null means the family is left out of the merged output. */
-function reducerFor(type: MetricType, aggregator: string | undefined, metricName: string | undefined, family: string): Reducer | null {
+function reducerFor(
+  type: MetricType,
+  aggregator: string | undefined,
+  metricName: string | undefined,
+  family: string,
+): Reducer | null {
   if (aggregator === "omit") return null;
   if (type === "counter" || type === "histogram") return AGGREGATORS.sum!;
   if (type === "summary") {

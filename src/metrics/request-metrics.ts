@@ -8,14 +8,22 @@ const STATUS_SLOTS = 600; // status codes 0..599; anything else is counted as 0
 
 function methodIndex(method: string | undefined): number {
   switch (method) {
-    case "GET": return 0;
-    case "POST": return 1;
-    case "PUT": return 2;
-    case "DELETE": return 3;
-    case "PATCH": return 4;
-    case "HEAD": return 5;
-    case "OPTIONS": return 6;
-    default: return 7;
+    case "GET":
+      return 0;
+    case "POST":
+      return 1;
+    case "PUT":
+      return 2;
+    case "DELETE":
+      return 3;
+    case "PATCH":
+      return 4;
+    case "HEAD":
+      return 5;
+    case "OPTIONS":
+      return 6;
+    default:
+      return 7;
   }
 }
 
@@ -75,7 +83,11 @@ export class RequestMetrics {
     for (let i = 0; i <= first.bounds.length; i++) {
       for (const r of regions) cumulative += r.values[r.bucketsAt + i]!;
       const le = i < first.bounds.length ? String(first.bounds[i]) : "+Inf";
-      duration.push({ metricName: "gunicorn_worker_request_duration_seconds_bucket", labels: { worker_id, le }, value: cumulative });
+      duration.push({
+        metricName: "gunicorn_worker_request_duration_seconds_bucket",
+        labels: { worker_id, le },
+        value: cumulative,
+      });
     }
     let sum = 0;
     let count = 0;
@@ -84,10 +96,24 @@ export class RequestMetrics {
       count += r.values[r.countAt]!;
     }
     duration.push({ metricName: "gunicorn_worker_request_duration_seconds_sum", labels: { worker_id }, value: sum });
-    duration.push({ metricName: "gunicorn_worker_request_duration_seconds_count", labels: { worker_id }, value: count });
+    duration.push({
+      metricName: "gunicorn_worker_request_duration_seconds_count",
+      labels: { worker_id },
+      value: count,
+    });
     return [
-      { name: "gunicorn_worker_requests_total", help: "Requests served, by worker slot, method and status.", type: "counter", values: requests },
-      { name: "gunicorn_worker_request_duration_seconds", help: "Time from request start to response end.", type: "histogram", values: duration },
+      {
+        name: "gunicorn_worker_requests_total",
+        help: "Requests served, by worker slot, method and status.",
+        type: "counter",
+        values: requests,
+      },
+      {
+        name: "gunicorn_worker_request_duration_seconds",
+        help: "Time from request start to response end.",
+        type: "histogram",
+        values: duration,
+      },
     ];
   }
 }
@@ -122,10 +148,21 @@ export class FailureCounters {
 
   families(slot: number): FamilyJSON[] {
     const worker_id = slotLabel(slot);
-    const withSlot = (m: Map<string, SampleJSON>) => [...m.values()].map((s) => ({ labels: { worker_id, ...s.labels }, value: s.value }));
+    const withSlot = (m: Map<string, SampleJSON>) =>
+      [...m.values()].map((s) => ({ labels: { worker_id, ...s.labels }, value: s.value }));
     return [
-      { name: "gunicorn_worker_failed_requests_total", help: "Requests whose handler threw or rejected, by error class.", type: "counter", values: withSlot(this.failed) },
-      { name: "gunicorn_worker_error_handling_total", help: "Error responses the server produced itself (uncaught error, bad request, limits, timeouts).", type: "counter", values: withSlot(this.handled) },
+      {
+        name: "gunicorn_worker_failed_requests_total",
+        help: "Requests whose handler threw or rejected, by error class.",
+        type: "counter",
+        values: withSlot(this.failed),
+      },
+      {
+        name: "gunicorn_worker_error_handling_total",
+        help: "Error responses the server produced itself (uncaught error, bad request, limits, timeouts).",
+        type: "counter",
+        values: withSlot(this.handled),
+      },
     ];
   }
 }

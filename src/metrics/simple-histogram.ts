@@ -23,7 +23,11 @@ export class SimpleHistogram {
 
   family(): FamilyJSON {
     const bucket = `${this.name}_bucket`;
-    const values: SampleJSON[] = this.bounds.map((le, i) => ({ metricName: bucket, labels: { le }, value: this.counts[i]! }));
+    const values: SampleJSON[] = this.bounds.map((le, i) => ({
+      metricName: bucket,
+      labels: { le },
+      value: this.counts[i]!,
+    }));
     values.push(
       { metricName: bucket, labels: { le: "+Inf" }, value: this.count },
       { metricName: `${this.name}_sum`, labels: {}, value: this.sum },

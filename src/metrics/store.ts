@@ -1,7 +1,17 @@
 // The shared file-backed store: one JSON file per live worker, one archive per master. Files are
 // replaced atomically (write a temp file, rename) so a reader never sees half a snapshot.
 import {
-  chownSync, closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync,
+  chownSync,
+  closeSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
 } from "node:fs";
 import { join } from "node:path";
 import { metricsFromJSON, metricsToJSON, type StoreSnapshot } from "./family.js";
@@ -29,7 +39,10 @@ function pidAlive(pid: number): boolean {
  * symlink) owned by us. With `clean`, removes our own files left by processes that are gone;
  * files we did not write are never touched.
  */
-export function prepareStoreDir(dir: string, { clean, owner }: { clean: boolean; owner?: { uid: number; gid: number } }): void {
+export function prepareStoreDir(
+  dir: string,
+  { clean, owner }: { clean: boolean; owner?: { uid: number; gid: number } },
+): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
@@ -39,7 +52,9 @@ export function prepareStoreDir(dir: string, { clean, owner }: { clean: boolean;
   if (stat.isSymbolicLink()) throw new StoreDirError(`metrics directory ${dir} is a symbolic link; refusing to use it`);
   if (!stat.isDirectory()) throw new StoreDirError(`metrics directory ${dir} is not a directory`);
   if (typeof process.getuid === "function" && stat.uid !== process.getuid() && stat.uid !== owner?.uid) {
-    throw new StoreDirError(`metrics directory ${dir} is owned by uid ${stat.uid}, not by this user (uid ${process.getuid()}); refusing to use it`);
+    throw new StoreDirError(
+      `metrics directory ${dir} is owned by uid ${stat.uid}, not by this user (uid ${process.getuid()}); refusing to use it`,
+    );
   }
   // With --user, the directory belongs to the user the master and workers become.
   if (owner && (stat.uid !== owner.uid || stat.gid !== owner.gid)) chownSync(dir, owner.uid, owner.gid);

@@ -115,7 +115,8 @@ export class WorkerSnapshot {
     } catch (err) {
       this.writeErrors++;
       // Logged once per run of failures, not once per flush.
-      if (!this.failedOnce) this.log.error({ err }, `cannot write metrics file in ${this.dir}: ${(err as Error).message}`);
+      if (!this.failedOnce)
+        this.log.error({ err }, `cannot write metrics file in ${this.dir}: ${(err as Error).message}`);
       this.failedOnce = true;
     }
   }

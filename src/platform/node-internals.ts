@@ -8,7 +8,13 @@ import net, { type Socket } from "node:net";
 export type ServerHandle = { close(): void; getsockname?(out: { port?: number }): number; fd?: number };
 
 type PrivateNet = {
-  _createServerHandle(address: string | null, port: number, addressType: number, fd?: number, flags?: number): ServerHandle | number;
+  _createServerHandle(
+    address: string | null,
+    port: number,
+    addressType: number,
+    fd?: number,
+    flags?: number,
+  ): ServerHandle | number;
 };
 type PrivateSocket = Socket & {
   _handle?: { readStop(): number; reading: boolean; fd?: number } | null;
@@ -18,7 +24,13 @@ type PrivateSocket = Socket & {
 type PrivateResponse = ServerResponse & { _keepAliveTimeout: number; _last: boolean; _header: string | null };
 
 /** Binds a server handle without listening (returns an errno number on failure). */
-export function createServerHandle(address: string | null, port: number, addressType: number, fd?: number, flags?: number): ServerHandle | number {
+export function createServerHandle(
+  address: string | null,
+  port: number,
+  addressType: number,
+  fd?: number,
+  flags?: number,
+): ServerHandle | number {
   return (net as unknown as PrivateNet)._createServerHandle(address, port, addressType, fd, flags);
 }
 
@@ -81,10 +93,12 @@ export class NodeInternalsError extends Error {
 /** What is wrong with this Node's internals, as short phrases; empty when all is as expected. */
 export function internalsProblems(): string[] {
   const problems: string[] = [];
-  if (typeof (net as unknown as Partial<PrivateNet>)._createServerHandle !== "function") problems.push("net._createServerHandle is gone");
+  if (typeof (net as unknown as Partial<PrivateNet>)._createServerHandle !== "function")
+    problems.push("net._createServerHandle is gone");
   const socket = new net.Socket() as PrivateSocket;
   if (!("_handle" in socket)) problems.push("net.Socket has no _handle");
-  if (typeof socket._readableState?.reading !== "boolean") problems.push("net.Socket's _readableState.reading is not a boolean");
+  if (typeof socket._readableState?.reading !== "boolean")
+    problems.push("net.Socket's _readableState.reading is not a boolean");
   const res = new http.ServerResponse(new http.IncomingMessage(socket)) as PrivateResponse;
   for (const field of ["_keepAliveTimeout", "_last", "_header"] as const) {
     if (!(field in res)) problems.push(`http.ServerResponse has no ${field}`);

@@ -32,7 +32,13 @@ export function createRedisClient(s: RedisSettings, extra: RedisOptions = {}): R
     if (!url.password && s.redis_password) options.password = s.redis_password;
     return new Redis(s.redis_url, options);
   }
-  return new Redis({ ...options, host: s.redis_host, port: s.redis_port, db: s.redis_db, password: s.redis_password ?? undefined });
+  return new Redis({
+    ...options,
+    host: s.redis_host,
+    port: s.redis_port,
+    db: s.redis_db,
+    password: s.redis_password ?? undefined,
+  });
 }
 
 /** Patterns for SCAN MATCH treat *?[]\ as special; a prefix is matched literally. */
@@ -62,7 +68,9 @@ export function watchConnection(
   const outage = (why: string) => {
     if (closing || outageLogged) return;
     outageLogged = true;
-    log.warn(`${connected ? "lost the connection to Redis" : "cannot reach Redis"} at ${target}: ${why}; ${consequence}`);
+    log.warn(
+      `${connected ? "lost the connection to Redis" : "cannot reach Redis"} at ${target}: ${why}; ${consequence}`,
+    );
   };
   client.on("ready", () => {
     connected = true;

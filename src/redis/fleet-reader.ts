@@ -48,7 +48,13 @@ export class FleetReader {
     const seen = new Set<string>();
     let cursor = "0";
     do {
-      const [nextCursor, keys] = await this.client.scan(cursor, "MATCH", instancePattern(this.prefix), "COUNT", SCAN_COUNT);
+      const [nextCursor, keys] = await this.client.scan(
+        cursor,
+        "MATCH",
+        instancePattern(this.prefix),
+        "COUNT",
+        SCAN_COUNT,
+      );
       for (const key of keys) seen.add(key);
       cursor = nextCursor;
     } while (cursor !== "0");

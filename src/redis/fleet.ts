@@ -21,7 +21,13 @@ export function parseFleetSnapshot(text: string): FleetSnapshot | string {
     return "corrupt (not valid JSON)";
   }
   const v = value as FleetSnapshot;
-  if (typeof v !== "object" || v === null || v.format !== FLEET_FORMAT || typeof v.instance !== "string" || !Array.isArray(v.families)) {
+  if (
+    typeof v !== "object" ||
+    v === null ||
+    v.format !== FLEET_FORMAT ||
+    typeof v.instance !== "string" ||
+    !Array.isArray(v.families)
+  ) {
     return "not a gpe-server fleet snapshot";
   }
   return v;

@@ -15,7 +15,14 @@ type ForwardErrorReason = (typeof FORWARD_ERROR_REASONS)[number];
 
 export type ForwarderSettings = Pick<
   Settings,
-  "redis_url" | "redis_host" | "redis_port" | "redis_db" | "redis_password" | "redis_key_prefix" | "redis_ttl_seconds" | "redis_forward_interval"
+  | "redis_url"
+  | "redis_host"
+  | "redis_port"
+  | "redis_db"
+  | "redis_password"
+  | "redis_key_prefix"
+  | "redis_ttl_seconds"
+  | "redis_forward_interval"
 >;
 
 export class RedisForwarder {
@@ -26,7 +33,11 @@ export class RedisForwarder {
   private inFlight: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly errors = new Map<ForwardErrorReason, number>(FORWARD_ERROR_REASONS.map((r) => [r, 0]));
-  private readonly duration = new SimpleHistogram("gunicorn_redis_forward_duration_seconds", "Time to gather and write one snapshot to Redis.", DURATION_BUCKETS);
+  private readonly duration = new SimpleHistogram(
+    "gunicorn_redis_forward_duration_seconds",
+    "Time to gather and write one snapshot to Redis.",
+    DURATION_BUCKETS,
+  );
   private lastSuccess = 0;
 
   constructor(
@@ -72,8 +83,16 @@ export class RedisForwarder {
   private async send(): Promise<void> {
     const started = performance.now();
     try {
-      const snapshot: FleetSnapshot = { format: FLEET_FORMAT, instance: this.instance, written: Date.now(), families: await this.gather() };
-      const results = await this.client.multi().set(this.key, metricsToJSON(snapshot), "EX", this.settings.redis_ttl_seconds).exec();
+      const snapshot: FleetSnapshot = {
+        format: FLEET_FORMAT,
+        instance: this.instance,
+        written: Date.now(),
+        families: await this.gather(),
+      };
+      const results = await this.client
+        .multi()
+        .set(this.key, metricsToJSON(snapshot), "EX", this.settings.redis_ttl_seconds)
+        .exec();
       const failed = results?.find(([err]) => err)?.[0];
       if (!results || failed) throw failed ?? new Error("transaction aborted");
       this.duration.observe((performance.now() - started) / 1000);
@@ -100,13 +119,25 @@ export class RedisForwarder {
 
   families(): FamilyJSON[] {
     return [
-      { name: "gunicorn_redis_connected", help: "1 while the master holds a ready connection to Redis.", type: "gauge", values: [{ labels: {}, value: this.connection.connected ? 1 : 0 }] },
       {
-        name: "gunicorn_redis_forward_errors_total", help: "Forwards to Redis that did not happen or failed, by reason (disconnected, busy: the previous one was still running, failed).", type: "counter",
+        name: "gunicorn_redis_connected",
+        help: "1 while the master holds a ready connection to Redis.",
+        type: "gauge",
+        values: [{ labels: {}, value: this.connection.connected ? 1 : 0 }],
+      },
+      {
+        name: "gunicorn_redis_forward_errors_total",
+        help: "Forwards to Redis that did not happen or failed, by reason (disconnected, busy: the previous one was still running, failed).",
+        type: "counter",
         values: [...this.errors].map(([reason, value]) => ({ labels: { reason }, value })),
       },
       this.duration.family(),
-      { name: "gunicorn_redis_last_forward_timestamp_seconds", help: "When the last forward to Redis succeeded (Unix time; 0 if none yet).", type: "gauge", values: [{ labels: {}, value: this.lastSuccess / 1000 }] },
+      {
+        name: "gunicorn_redis_last_forward_timestamp_seconds",
+        help: "When the last forward to Redis succeeded (Unix time; 0 if none yet).",
+        type: "gauge",
+        values: [{ labels: {}, value: this.lastSuccess / 1000 }],
+      },
     ];
   }
 }

@@ -4,7 +4,14 @@
 import type { Logger } from "pino";
 import { Merger, monotonicPart } from "../metrics/merge.js";
 import { slotLabel, type FamilyJSON, type StoreSnapshot } from "../metrics/family.js";
-import { archiveFileName, readSnapshot, removeFile, StoreReader, workerFileName, writeSnapshot } from "../metrics/store.js";
+import {
+  archiveFileName,
+  readSnapshot,
+  removeFile,
+  StoreReader,
+  workerFileName,
+  writeSnapshot,
+} from "../metrics/store.js";
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 
@@ -44,8 +51,13 @@ export class StoreCollector {
 
   private writeArchive(): void {
     const snapshot: StoreSnapshot = {
-      format: "gpe-store-1", kind: "archive", pid: this.masterPid, slot: 0, written: Date.now(),
-      families: this.archive.toJSON(), folded: this.folded,
+      format: "gpe-store-1",
+      kind: "archive",
+      pid: this.masterPid,
+      slot: 0,
+      written: Date.now(),
+      families: this.archive.toJSON(),
+      folded: this.folded,
     };
     try {
       writeSnapshot(this.dir, archiveFileName(this.masterPid), snapshot);

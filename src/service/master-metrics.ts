@@ -3,7 +3,13 @@
 import pidusage from "pidusage";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { slotLabel, type FamilyJSON, type SampleJSON } from "../metrics/family.js";
-import { COUNTED_SIGNALS, RESTART_REASONS, WORKER_STATES, type RestartReason, type WorkerState } from "../contracts/lifecycle.js";
+import {
+  COUNTED_SIGNALS,
+  RESTART_REASONS,
+  WORKER_STATES,
+  type RestartReason,
+  type WorkerState,
+} from "../contracts/lifecycle.js";
 
 /** One TCP listening socket's accept queue, as the master reads it from the kernel. */
 export interface ListenQueue {
@@ -22,7 +28,6 @@ const SAMPLE_INTERVAL_MS = 5000;
  * intervals keep every live worker's history and let a dead one's go soon.
  */
 const HISTORY_MS = 2 * SAMPLE_INTERVAL_MS;
-
 
 export interface WorkerView {
   pid: number;
@@ -60,7 +65,9 @@ export class MasterMetrics {
   private readonly slotRestarts = new Map<number, Map<string, number>>();
   private readonly lastExit = new Map<number, number>();
   private readonly dispatchWait = new SimpleHistogram(
-    "gunicorn_master_dispatch_wait_seconds", "Time a handed-back connection waited in the master before a worker got it.", DISPATCH_BUCKETS,
+    "gunicorn_master_dispatch_wait_seconds",
+    "Time a handed-back connection waited in the master before a worker got it.",
+    DISPATCH_BUCKETS,
   );
   private readonly registry = new Registry();
   private sampler: NodeJS.Timeout | null = null;
@@ -110,7 +117,12 @@ export class MasterMetrics {
     const running = this.workers().filter((w) => w.state === "running");
     const inFlight = running.reduce((n, w) => n + w.inFlight, 0);
     const capacity = running.reduce((n, w) => n + w.capacity, 0);
-    return { busy: running.filter((w) => w.inFlight > 0).length, inFlight, capacity, utilization: capacity > 0 ? Math.min(1, inFlight / capacity) : 0 };
+    return {
+      busy: running.filter((w) => w.inFlight > 0).length,
+      inFlight,
+      capacity,
+      utilization: capacity > 0 ? Math.min(1, inFlight / capacity) : 0,
+    };
   }
 
   restartsOf(slot: number): ReadonlyMap<string, number> {
@@ -206,21 +218,57 @@ export class MasterMetrics {
       (f) => f.type === "counter" || !f.name.endsWith("_total"),
     );
     return [
-      { name: "gunicorn_worker_memory_bytes", help: "Resident memory of the worker process.", type: "gauge", values: perSlot((w) => this.usage.get(w.pid)?.memory) },
-      { name: "gunicorn_worker_cpu_percent", help: "CPU use of the worker process since the last sample, in percent of one core.", type: "gauge", values: perSlot((w) => this.usage.get(w.pid)?.cpu) },
-      { name: "gunicorn_worker_uptime_seconds", help: "Seconds since the worker process started.", type: "gauge", values: perSlot((w) => (now - w.startedAt) / 1000) },
       {
-        name: "gunicorn_worker_state", help: "1 for the worker's current state.", type: "gauge",
-        values: slots.flatMap((w) => WORKER_STATES.map((state) => ({ labels: { worker_id: slotLabel(w.slot), state }, value: w.state === state ? 1 : 0 }))),
+        name: "gunicorn_worker_memory_bytes",
+        help: "Resident memory of the worker process.",
+        type: "gauge",
+        values: perSlot((w) => this.usage.get(w.pid)?.memory),
       },
-      { name: "gunicorn_worker_state_timestamp_seconds", help: "When the worker entered its current state (Unix time).", type: "gauge", values: perSlot((w) => w.stateSince / 1000) },
-      { name: "gunicorn_workers", help: "Worker processes alive and serving (booting or running).", type: "gauge", values: [{ labels: {}, value: live }] },
       {
-        name: "gunicorn_master_worker_restarts_total", help: "Workers that exited and were replaced or removed, by reason.", type: "counter",
+        name: "gunicorn_worker_cpu_percent",
+        help: "CPU use of the worker process since the last sample, in percent of one core.",
+        type: "gauge",
+        values: perSlot((w) => this.usage.get(w.pid)?.cpu),
+      },
+      {
+        name: "gunicorn_worker_uptime_seconds",
+        help: "Seconds since the worker process started.",
+        type: "gauge",
+        values: perSlot((w) => (now - w.startedAt) / 1000),
+      },
+      {
+        name: "gunicorn_worker_state",
+        help: "1 for the worker's current state.",
+        type: "gauge",
+        values: slots.flatMap((w) =>
+          WORKER_STATES.map((state) => ({
+            labels: { worker_id: slotLabel(w.slot), state },
+            value: w.state === state ? 1 : 0,
+          })),
+        ),
+      },
+      {
+        name: "gunicorn_worker_state_timestamp_seconds",
+        help: "When the worker entered its current state (Unix time).",
+        type: "gauge",
+        values: perSlot((w) => w.stateSince / 1000),
+      },
+      {
+        name: "gunicorn_workers",
+        help: "Worker processes alive and serving (booting or running).",
+        type: "gauge",
+        values: [{ labels: {}, value: live }],
+      },
+      {
+        name: "gunicorn_master_worker_restarts_total",
+        help: "Workers that exited and were replaced or removed, by reason.",
+        type: "counter",
         values: [...this.restarts].map(([reason, value]) => ({ labels: { reason }, value })),
       },
       {
-        name: "gunicorn_master_signals_total", help: "Signals the master handled, by signal.", type: "counter",
+        name: "gunicorn_master_signals_total",
+        help: "Signals the master handled, by signal.",
+        type: "counter",
         values: [...this.signals].map(([signal, value]) => ({ labels: { signal }, value })),
       },
       storeErrorsFamily(storeErrors),
@@ -230,30 +278,93 @@ export class MasterMetrics {
   }
   /** How busy the pool is, how long work waits, and how each slot has fared. */
   private saturationFamilies(slots: readonly WorkerView[], now: number): FamilyJSON[] {
-    const perSlot = (value: (w: WorkerView) => number): SampleJSON[] => slots.map((w) => ({ labels: { worker_id: slotLabel(w.slot) }, value: value(w) }));
+    const perSlot = (value: (w: WorkerView) => number): SampleJSON[] =>
+      slots.map((w) => ({ labels: { worker_id: slotLabel(w.slot) }, value: value(w) }));
     const pool = this.pool();
     const everySlot = [...this.slotRestarts.keys()].sort((a, b) => a - b);
     const listen = this.listenSample;
     return [
-      { name: "gunicorn_worker_requests_in_flight", help: "Requests the worker is handling now (queued inside it included).", type: "gauge", values: perSlot((w) => w.inFlight) },
-      { name: "gunicorn_worker_capacity", help: "Requests the worker can handle at once: 1 (sync), threads (thread), worker_connections (async).", type: "gauge", values: perSlot((w) => w.capacity) },
-      { name: "gunicorn_workers_busy", help: "Running workers with at least one request in flight.", type: "gauge", values: [{ labels: {}, value: pool.busy }] },
-      { name: "gunicorn_pool_utilization", help: "Requests in flight over the capacity of all running workers (0..1).", type: "gauge", values: [{ labels: {}, value: pool.utilization }] },
-      { name: "gunicorn_worker_event_loop_utilization", help: "Share of the last heartbeat interval the worker's event loop was busy (0..1).", type: "gauge", values: perSlot((w) => w.eventLoopUtilization) },
-      { name: "gunicorn_worker_event_loop_lag_seconds", help: "Mean event-loop delay of the worker over the last heartbeat interval.", type: "gauge", values: perSlot((w) => w.eventLoopLag) },
-      { name: "gunicorn_worker_heartbeat_age_seconds", help: "Seconds since the worker last proved it is alive; grows while its event loop is blocked.", type: "gauge", values: perSlot((w) => (now - w.lastHeartbeat) / 1000) },
       {
-        name: "gunicorn_worker_restarts_total", help: "Workers of this slot that exited, by reason.", type: "counter",
-        values: everySlot.flatMap((slot) => [...this.slotRestarts.get(slot)!].map(([reason, value]) => ({ labels: { worker_id: slotLabel(slot), reason }, value }))),
+        name: "gunicorn_worker_requests_in_flight",
+        help: "Requests the worker is handling now (queued inside it included).",
+        type: "gauge",
+        values: perSlot((w) => w.inFlight),
       },
       {
-        name: "gunicorn_worker_last_exit_code", help: "Exit status of the slot's last worker to exit (128 + signal number when killed by a signal).", type: "gauge",
-        values: everySlot.map((slot) => ({ labels: { worker_id: slotLabel(slot) }, value: this.lastExit.get(slot) ?? 0 })),
+        name: "gunicorn_worker_capacity",
+        help: "Requests the worker can handle at once: 1 (sync), threads (thread), worker_connections (async).",
+        type: "gauge",
+        values: perSlot((w) => w.capacity),
       },
-      { name: "gunicorn_master_queued_connections", help: "Connections handed back by busy workers and waiting in the master for a worker with room.", type: "gauge", values: [{ labels: {}, value: this.queued() }] },
+      {
+        name: "gunicorn_workers_busy",
+        help: "Running workers with at least one request in flight.",
+        type: "gauge",
+        values: [{ labels: {}, value: pool.busy }],
+      },
+      {
+        name: "gunicorn_pool_utilization",
+        help: "Requests in flight over the capacity of all running workers (0..1).",
+        type: "gauge",
+        values: [{ labels: {}, value: pool.utilization }],
+      },
+      {
+        name: "gunicorn_worker_event_loop_utilization",
+        help: "Share of the last heartbeat interval the worker's event loop was busy (0..1).",
+        type: "gauge",
+        values: perSlot((w) => w.eventLoopUtilization),
+      },
+      {
+        name: "gunicorn_worker_event_loop_lag_seconds",
+        help: "Mean event-loop delay of the worker over the last heartbeat interval.",
+        type: "gauge",
+        values: perSlot((w) => w.eventLoopLag),
+      },
+      {
+        name: "gunicorn_worker_heartbeat_age_seconds",
+        help: "Seconds since the worker last proved it is alive; grows while its event loop is blocked.",
+        type: "gauge",
+        values: perSlot((w) => (now - w.lastHeartbeat) / 1000),
+      },
+      {
+        name: "gunicorn_worker_restarts_total",
+        help: "Workers of this slot that exited, by reason.",
+        type: "counter",
+        values: everySlot.flatMap((slot) =>
+          [...this.slotRestarts.get(slot)!].map(([reason, value]) => ({
+            labels: { worker_id: slotLabel(slot), reason },
+            value,
+          })),
+        ),
+      },
+      {
+        name: "gunicorn_worker_last_exit_code",
+        help: "Exit status of the slot's last worker to exit (128 + signal number when killed by a signal).",
+        type: "gauge",
+        values: everySlot.map((slot) => ({
+          labels: { worker_id: slotLabel(slot) },
+          value: this.lastExit.get(slot) ?? 0,
+        })),
+      },
+      {
+        name: "gunicorn_master_queued_connections",
+        help: "Connections handed back by busy workers and waiting in the master for a worker with room.",
+        type: "gauge",
+        values: [{ labels: {}, value: this.queued() }],
+      },
       this.dispatchWait.family(),
-      { name: "gunicorn_listen_queue_length", help: "Connections waiting in the kernel's accept queue of a listening socket (Linux).", type: "gauge", values: listen.map((q) => ({ labels: { bind: q.bind }, value: q.length })) },
-      { name: "gunicorn_listen_queue_max", help: "Size of the kernel's accept queue of a listening socket (Linux).", type: "gauge", values: listen.map((q) => ({ labels: { bind: q.bind }, value: q.max })) },
+      {
+        name: "gunicorn_listen_queue_length",
+        help: "Connections waiting in the kernel's accept queue of a listening socket (Linux).",
+        type: "gauge",
+        values: listen.map((q) => ({ labels: { bind: q.bind }, value: q.length })),
+      },
+      {
+        name: "gunicorn_listen_queue_max",
+        help: "Size of the kernel's accept queue of a listening socket (Linux).",
+        type: "gauge",
+        values: listen.map((q) => ({ labels: { bind: q.bind }, value: q.max })),
+      },
     ];
   }
 }
@@ -261,7 +372,12 @@ export class MasterMetrics {
 /** Store files skipped, by kind; shared by the master and the standalone exporter. */
 export function storeErrorsFamily(storeErrors: ReadonlyMap<string, number>): FamilyJSON {
   return {
-    name: "gunicorn_metrics_store_errors_total", help: "Metrics store problems: files skipped as corrupt, foreign or unreadable, and failed writes by workers.", type: "counter",
-    values: ["corrupt", "foreign", "unreadable", "write"].map((kind) => ({ labels: { kind }, value: storeErrors.get(kind) ?? 0 })),
+    name: "gunicorn_metrics_store_errors_total",
+    help: "Metrics store problems: files skipped as corrupt, foreign or unreadable, and failed writes by workers.",
+    type: "counter",
+    values: ["corrupt", "foreign", "unreadable", "write"].map((kind) => ({
+      labels: { kind },
+      value: storeErrors.get(kind) ?? 0,
+    })),
   };
 }

@@ -41,7 +41,10 @@ export class MetricsService {
     private readonly log: Logger,
     private readonly pool: WorkerPool,
   ) {
-    this.metrics = new MasterMetrics(() => pool.workers(), { queued: () => pool.queued(), listenQueues: () => pool.listenQueues() });
+    this.metrics = new MasterMetrics(() => pool.workers(), {
+      queued: () => pool.queued(),
+      listenQueues: () => pool.listenQueues(),
+    });
   }
 
   /** Makes the store directory ready (emptied unless a USR2 predecessor left it to us). */
@@ -55,7 +58,11 @@ export class MetricsService {
   async listen(appBinds: readonly { bind: BindAddress; address: string }[], inherited: object | null): Promise<void> {
     const s = this.settings;
     if (!s.metrics_enabled) return;
-    const board = new StatusBoard({ metrics: this.metrics, workerClass: s.worker_class, store: () => this.collector?.collect() ?? [] });
+    const board = new StatusBoard({
+      metrics: this.metrics,
+      workerClass: s.worker_class,
+      store: () => this.collector?.collect() ?? [],
+    });
     this.board = board;
     const server = createMetricsServer(
       { gather: () => this.gather(), status: () => board.snapshot() },
@@ -71,7 +78,10 @@ export class MetricsService {
       // The app's sockets are bound but not listening yet (workers listen): a metrics server on
       // the same port would listen first, and then no worker could.
       const taken = appBinds.find((l) => sharesPort(l.bind, s.metrics_bind, s.metrics_port));
-      if (taken) throw new Error(`the metrics port ${s.metrics_port} is also the app's (${taken.address}): give --metrics-port another port`);
+      if (taken)
+        throw new Error(
+          `the metrics port ${s.metrics_port} is also the app's (${taken.address}): give --metrics-port another port`,
+        );
       this.port = await listenMetrics(server, s.metrics_bind, s.metrics_port);
     }
     const auth = s.metrics_auth !== "none" ? ` (${s.metrics_auth} auth)` : "";

@@ -9,7 +9,13 @@ import type { Settings } from "../config/settings.js";
 
 export type SecuritySettings = Pick<
   Settings,
-  "metrics_certfile" | "metrics_keyfile" | "metrics_client_cafile" | "metrics_client_auth_required" | "metrics_auth" | "metrics_auth_file" | "metrics_auth_secret"
+  | "metrics_certfile"
+  | "metrics_keyfile"
+  | "metrics_client_cafile"
+  | "metrics_client_auth_required"
+  | "metrics_auth"
+  | "metrics_auth_file"
+  | "metrics_auth_secret"
 >;
 
 export class MetricsSecurityError extends Error {}
@@ -36,7 +42,10 @@ const digest = (text: string): Buffer => createHash("sha256").update(text).diges
 export function metricsSecurity(s: SecuritySettings): MetricsSecurity {
   let tls: HttpsOptions | null = null;
   if (s.metrics_certfile && s.metrics_keyfile) {
-    tls = { cert: readSetting("metrics_certfile", s.metrics_certfile), key: readSetting("metrics_keyfile", s.metrics_keyfile) };
+    tls = {
+      cert: readSetting("metrics_certfile", s.metrics_certfile),
+      key: readSetting("metrics_keyfile", s.metrics_keyfile),
+    };
     if (s.metrics_client_cafile) {
       tls.ca = readSetting("metrics_client_cafile", s.metrics_client_cafile);
       // Ask every client for a certificate; one signed by another CA is always refused, and with
@@ -46,15 +55,25 @@ export function metricsSecurity(s: SecuritySettings): MetricsSecurity {
     }
   }
   if (s.metrics_auth === "none") return { tls, authorize: null, challenge: "" };
-  const secret = (s.metrics_auth_file ? readSetting("metrics_auth_file", s.metrics_auth_file).toString("utf8").split(/\r?\n/)[0]! : s.metrics_auth_secret ?? "").trim();
+  const secret = (
+    s.metrics_auth_file
+      ? readSetting("metrics_auth_file", s.metrics_auth_file).toString("utf8").split(/\r?\n/)[0]!
+      : (s.metrics_auth_secret ?? "")
+  ).trim();
   if (secret === "") throw new MetricsSecurityError("metrics_auth: the secret is empty");
-  if (s.metrics_auth === "basic" && !secret.includes(":")) throw new MetricsSecurityError("metrics_auth basic: the secret must be user:password");
+  if (s.metrics_auth === "basic" && !secret.includes(":"))
+    throw new MetricsSecurityError("metrics_auth basic: the secret must be user:password");
   // Compared as digests, in constant time: neither the length nor a prefix of the secret leaks.
-  const expected = digest(s.metrics_auth === "basic" ? `Basic ${Buffer.from(secret).toString("base64")}` : `Bearer ${secret}`);
+  const expected = digest(
+    s.metrics_auth === "basic" ? `Basic ${Buffer.from(secret).toString("base64")}` : `Bearer ${secret}`,
+  );
   return {
     tls,
     authorize: (req) => timingSafeEqual(digest(String(req.headers.authorization ?? "")), expected),
-    challenge: s.metrics_auth === "basic" ? 'Basic realm="gpe-server metrics", charset="UTF-8"' : 'Bearer realm="gpe-server metrics"',
+    challenge:
+      s.metrics_auth === "basic"
+        ? 'Basic realm="gpe-server metrics", charset="UTF-8"'
+        : 'Bearer realm="gpe-server metrics"',
   };
 }
 

@@ -5,7 +5,13 @@ import http from "node:http";
 import https from "node:https";
 import { untrustedClient, type MetricsSecurity } from "./security.js";
 import { gzipSync } from "node:zlib";
-import { formatOpenMetrics, formatPrometheus, negotiate, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from "../metrics/exposition.js";
+import {
+  formatOpenMetrics,
+  formatPrometheus,
+  negotiate,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+} from "../metrics/exposition.js";
 import type { FamilyJSON } from "../metrics/family.js";
 import { STATUS_PAGE } from "./status-page.js";
 import { socketErrorText } from "../config/bind.js";
@@ -23,7 +29,11 @@ export type MetricsHttpServer = http.Server | https.Server;
 
 const OPEN: MetricsSecurity = { tls: null, authorize: null, challenge: "" };
 
-export function createMetricsServer(source: MetricsSource, onError: (err: Error) => void, security: MetricsSecurity = OPEN): MetricsHttpServer {
+export function createMetricsServer(
+  source: MetricsSource,
+  onError: (err: Error) => void,
+  security: MetricsSecurity = OPEN,
+): MetricsHttpServer {
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET" && req.method !== "HEAD") {
@@ -40,15 +50,24 @@ export function createMetricsServer(source: MetricsSource, onError: (err: Error)
       return;
     }
     if (security.authorize && !security.authorize(req)) {
-      res.writeHead(401, { "content-type": "text/plain", "www-authenticate": security.challenge }).end("authentication required\n");
+      res
+        .writeHead(401, { "content-type": "text/plain", "www-authenticate": security.challenge })
+        .end("authentication required\n");
       return;
     }
     if (source.status && path === "/status.json") {
-      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(source.status()));
+      res
+        .writeHead(200, { "content-type": "application/json", "cache-control": "no-store" })
+        .end(JSON.stringify(source.status()));
       return;
     }
     if (source.status && path === "/") {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-security-policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'" }).end(STATUS_PAGE);
+      res
+        .writeHead(200, {
+          "content-type": "text/html; charset=utf-8",
+          "content-security-policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+        })
+        .end(STATUS_PAGE);
       return;
     }
     if (path !== "/metrics") {
@@ -59,7 +78,10 @@ export function createMetricsServer(source: MetricsSource, onError: (err: Error)
       (families) => {
         const open = negotiate(req.headers.accept) === "openmetrics";
         const body = open ? formatOpenMetrics(families) : formatPrometheus(families);
-        const headers: http.OutgoingHttpHeaders = { "content-type": open ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, vary: "Accept, Accept-Encoding" };
+        const headers: http.OutgoingHttpHeaders = {
+          "content-type": open ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE,
+          vary: "Accept, Accept-Encoding",
+        };
         if (/\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) {
           headers["content-encoding"] = "gzip";
           res.writeHead(200, headers).end(gzipSync(body));

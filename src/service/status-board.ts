@@ -108,11 +108,18 @@ export class StatusBoard {
       const workerId = slotLabel(w.slot);
       const usage = metrics.usageOf(w.pid);
       return {
-        slot: w.slot, workerId, pid: w.pid, state: w.state,
-        inFlight: w.inFlight, capacity: w.capacity,
-        requests: totals.get(workerId) ?? 0, requestsPerSecond: this.rates.get(workerId) ?? 0,
-        memoryBytes: usage?.memory ?? null, cpuPercent: usage?.cpu ?? null,
-        uptimeSeconds: (now - w.startedAt) / 1000, heartbeatAgeSeconds: (now - w.lastHeartbeat) / 1000,
+        slot: w.slot,
+        workerId,
+        pid: w.pid,
+        state: w.state,
+        inFlight: w.inFlight,
+        capacity: w.capacity,
+        requests: totals.get(workerId) ?? 0,
+        requestsPerSecond: this.rates.get(workerId) ?? 0,
+        memoryBytes: usage?.memory ?? null,
+        cpuPercent: usage?.cpu ?? null,
+        uptimeSeconds: (now - w.startedAt) / 1000,
+        heartbeatAgeSeconds: (now - w.lastHeartbeat) / 1000,
         restarts: Object.fromEntries(metrics.restartsOf(w.slot)),
       };
     });
@@ -124,9 +131,14 @@ export class StatusBoard {
       workers,
       summary: {
         workers: workers.filter((w) => w.state === "booting" || w.state === "running").length,
-        busy: pool.busy, inFlight: pool.inFlight, capacity: pool.capacity, utilization: pool.utilization,
-        queued: metrics.queued(), listenQueue: metrics.listenQueues().reduce((n, q) => n + q.length, 0),
-        requests: [...totals.values()].reduce((a, b) => a + b, 0), requestsPerSecond: this.totalRate,
+        busy: pool.busy,
+        inFlight: pool.inFlight,
+        capacity: pool.capacity,
+        utilization: pool.utilization,
+        queued: metrics.queued(),
+        listenQueue: metrics.listenQueues().reduce((n, q) => n + q.length, 0),
+        requests: [...totals.values()].reduce((a, b) => a + b, 0),
+        requestsPerSecond: this.totalRate,
         restarts: Object.fromEntries([...metrics.restarts].filter(([, n]) => n > 0)),
       },
       history: [...this.history],

@@ -76,8 +76,9 @@ export class AcceptFront {
     // (ours never does): without noDelay, Nagle's algorithm adds a write path to every response;
     // without allowHalfOpen, a client that shuts its side after its request loses the answer on
     // its way back from a thread.
-    const server = net.createServer({ pauseOnConnect: !this.readAtOnce, noDelay: true, allowHalfOpen: true }, (socket) =>
-      this.accepted(socket),
+    const server = net.createServer(
+      { pauseOnConnect: !this.readAtOnce, noDelay: true, allowHalfOpen: true },
+      (socket) => this.accepted(socket),
     );
     this.servers.push(server);
     return new Promise((resolve, reject) => {

@@ -49,7 +49,9 @@ export function buildPipeline(p: PipelineParts): RequestPipeline {
     tls: p.terminatesTls && s.certfile && s.keyfile ? { certfile: s.certfile, keyfile: s.keyfile } : null,
     hooks: {
       preRequest: hooks.pre_request ? (req) => runHookSync(hooks, "pre_request", log, workerInfo, req) : undefined,
-      postRequest: hooks.post_request ? (req, res) => runHookSync(hooks, "post_request", log, workerInfo, req, res) : undefined,
+      postRequest: hooks.post_request
+        ? (req, res) => runHookSync(hooks, "post_request", log, workerInfo, req, res)
+        : undefined,
     },
     onRequestStart: p.onRequestStart,
     onRequestDone: p.onRequestDone,

@@ -20,7 +20,10 @@ export class ProcessEngine implements Engine {
   /** One listener for every socket's close (`this` is the socket): nothing allocated per connection. */
   private readonly onSocketClose: (this: Socket) => void;
 
-  constructor(app: LoadedApp, private readonly ctx: EngineContext) {
+  constructor(
+    app: LoadedApp,
+    private readonly ctx: EngineContext,
+  ) {
     const s = ctx.init.settings;
     const sync = ctx.init.workerClass === "sync";
     this.metrics = RequestMetrics.inMemory(s.metrics_buckets);
@@ -80,7 +83,9 @@ export class ProcessEngine implements Engine {
   }
 
   families(): FamilyJSON[] {
-    return [...RequestMetrics.families([this.metrics], this.ctx.init.slot), ...this.failures.families(this.ctx.init.slot)];
+    return [
+      ...RequestMetrics.families([this.metrics], this.ctx.init.slot),
+      ...this.failures.families(this.ctx.init.slot),
+    ];
   }
-
 }

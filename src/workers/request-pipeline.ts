@@ -64,7 +64,11 @@ class TrackedResponse extends http.ServerResponse {
 }
 
 export const errorType = (err: unknown): string =>
-  (err instanceof Error ? err.constructor?.name || err.name : typeof err === "object" && err !== null ? "Object" : typeof err) || "Error";
+  (err instanceof Error
+    ? err.constructor?.name || err.name
+    : typeof err === "object" && err !== null
+      ? "Object"
+      : typeof err) || "Error";
 
 /**
  * The connection's last response has been handed to the kernel, and Node has begun closing the
@@ -79,7 +83,13 @@ export const errorType = (err: unknown): string =>
  */
 function closeNow(req: IncomingMessage): void {
   const socket = req.socket;
-  if (req.complete && socket instanceof Socket && !socket.destroyed && socket.readableLength === 0 && socket.writableLength === 0) {
+  if (
+    req.complete &&
+    socket instanceof Socket &&
+    !socket.destroyed &&
+    socket.readableLength === 0 &&
+    socket.writableLength === 0
+  ) {
     socket.destroy();
   }
 }
@@ -126,7 +136,9 @@ export class RequestPipeline {
     const headersTimeout = o.headerTimeoutSeconds * 1000;
     const serverOptions: http.ServerOptions = {
       ServerResponse: TrackedResponse as typeof http.ServerResponse,
-      maxHeaderSize, requestTimeout: 0, headersTimeout,
+      maxHeaderSize,
+      requestTimeout: 0,
+      headersTimeout,
       // Checked in checkLimits instead, so that the 400 is counted like every other.
       requireHostHeader: false,
       // How often Node looks for clients past headersTimeout: often enough to make it exact-ish.
@@ -308,7 +320,9 @@ export class RequestPipeline {
       // Body bytes: what the socket took during this response, less the header block.
       const header = headLength(res);
       const declared = Number(res.getHeader("content-length"));
-      const bytes = Number.isFinite(declared) ? declared : Math.max(0, (req.socket?.bytesWritten ?? 0) - res.bytesBefore - header);
+      const bytes = Number.isFinite(declared)
+        ? declared
+        : Math.max(0, (req.socket?.bytesWritten ?? 0) - res.bytesBefore - header);
       this.o.accessLog.write({ req, res, startedAt: res.startedAt, finishedAt: now, bytesSent: bytes });
     }
     if (this.o.hooks.postRequest) {

@@ -6,7 +6,15 @@ import type { MessagePort, Worker } from "node:worker_threads";
 import type { Socket } from "node:net";
 
 export type BridgeMessage =
-  | { t: "open"; id: number; remoteAddress?: string | undefined; remotePort?: number | undefined; localAddress?: string | undefined; localPort?: number | undefined; encrypted: boolean }
+  | {
+      t: "open";
+      id: number;
+      remoteAddress?: string | undefined;
+      remotePort?: number | undefined;
+      localAddress?: string | undefined;
+      localPort?: number | undefined;
+      encrypted: boolean;
+    }
   | { t: "d"; id: number; b: Uint8Array }
   | { t: "e"; id: number } // end of input from this side
   | { t: "c"; id: number } // closed
@@ -16,9 +24,22 @@ export type BridgeMessage =
 const copyOf = (chunk: Uint8Array): Uint8Array => new Uint8Array(chunk);
 
 /** Main-thread side: pumps one accepted socket to a thread and back. */
-export function bridgeSocket(socket: Socket, id: number, thread: Worker, encrypted: boolean): (m: BridgeMessage) => void {
+export function bridgeSocket(
+  socket: Socket,
+  id: number,
+  thread: Worker,
+  encrypted: boolean,
+): (m: BridgeMessage) => void {
   const post = (m: BridgeMessage, transfer?: ArrayBuffer[]) => thread.postMessage(m, transfer as never);
-  post({ t: "open", id, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localAddress: socket.localAddress, localPort: socket.localPort, encrypted });
+  post({
+    t: "open",
+    id,
+    remoteAddress: socket.remoteAddress,
+    remotePort: socket.remotePort,
+    localAddress: socket.localAddress,
+    localPort: socket.localPort,
+    encrypted,
+  });
   socket.on("data", (chunk: Buffer) => {
     const b = copyOf(chunk);
     post({ t: "d", id, b }, [b.buffer as ArrayBuffer]);
@@ -67,7 +88,11 @@ export class BridgedSocket extends Duplex {
   private idleTimer: NodeJS.Timeout | null = null;
   private closedByPeer = false;
 
-  constructor(private readonly id: number, private readonly port: MessagePort, open: Extract<BridgeMessage, { t: "open" }>) {
+  constructor(
+    private readonly id: number,
+    private readonly port: MessagePort,
+    open: Extract<BridgeMessage, { t: "open" }>,
+  ) {
     super({ allowHalfOpen: true });
     this.remoteAddress = open.remoteAddress;
     this.remotePort = open.remotePort;

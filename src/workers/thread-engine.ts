@@ -36,7 +36,10 @@ export class ThreadEngine implements Engine {
   constructor(private readonly ctx: EngineContext) {
     this.pending = new PendingConnections();
     const s = ctx.init.settings;
-    this.secureContext = s.certfile && s.keyfile ? tls.createSecureContext({ cert: readFileSync(s.certfile), key: readFileSync(s.keyfile) }) : null;
+    this.secureContext =
+      s.certfile && s.keyfile
+        ? tls.createSecureContext({ cert: readFileSync(s.certfile), key: readFileSync(s.keyfile) })
+        : null;
   }
 
   async start(): Promise<void> {
@@ -45,29 +48,35 @@ export class ThreadEngine implements Engine {
     const metricsBuffer = new SharedArrayBuffer(length * 8 * s.threads);
     const booted: Promise<void>[] = [];
     for (let index = 0; index < s.threads; index++) {
-      this.regions.push(new RequestMetrics(new Float64Array(metricsBuffer, index * length * 8, length), s.metrics_buckets));
+      this.regions.push(
+        new RequestMetrics(new Float64Array(metricsBuffer, index * length * 8, length), s.metrics_buckets),
+      );
       const data: ThreadData = { init: this.ctx.init, index, metricsBuffer };
       const worker = new Worker(THREAD_ENTRY, { workerData: data });
       const thread: PoolThread = { worker, inFlight: 0, connections: 0, families: [], routes: new Map() };
       this.threads.push(thread);
-      booted.push(new Promise((resolve, reject) => {
-        worker.on("message", (e: ThreadEvent) => {
-          if (e.t === "ready") resolve();
-          else if (e.t === "boot-error") reject(Object.assign(new Error(e.message), { name: "AppLoadError" }));
-          else this.fromThread(thread, e);
-        });
-        worker.once("error", reject);
-        worker.once("exit", (code) => {
-          reject(new Error(`thread ${index} exited with code ${code}`));
-          this.ctx.log.error(`thread ${index} exited with code ${code}; this worker finishes its requests and is replaced`);
-          // Its connections have nobody to answer them now.
-          thread.inFlight = 0;
-          for (const id of [...thread.routes.keys()]) this.sockets.get(id)?.destroy();
-          // The pool is short of a thread: the other threads finish what they have, then the
-          // process exits with the thread's code, so the master counts a crash.
-          this.ctx.crashed(code === 0 ? 1 : code);
-        });
-      }));
+      booted.push(
+        new Promise((resolve, reject) => {
+          worker.on("message", (e: ThreadEvent) => {
+            if (e.t === "ready") resolve();
+            else if (e.t === "boot-error") reject(Object.assign(new Error(e.message), { name: "AppLoadError" }));
+            else this.fromThread(thread, e);
+          });
+          worker.once("error", reject);
+          worker.once("exit", (code) => {
+            reject(new Error(`thread ${index} exited with code ${code}`));
+            this.ctx.log.error(
+              `thread ${index} exited with code ${code}; this worker finishes its requests and is replaced`,
+            );
+            // Its connections have nobody to answer them now.
+            thread.inFlight = 0;
+            for (const id of [...thread.routes.keys()]) this.sockets.get(id)?.destroy();
+            // The pool is short of a thread: the other threads finish what they have, then the
+            // process exits with the thread's code, so the master counts a crash.
+            this.ctx.crashed(code === 0 ? 1 : code);
+          });
+        }),
+      );
     }
     await Promise.all(booted);
   }
@@ -85,7 +94,11 @@ export class ThreadEngine implements Engine {
       case "metrics":
         thread.families = e.families;
         break;
-      case "d": case "e": case "c": case "p": case "r":
+      case "d":
+      case "e":
+      case "c":
+      case "p":
+      case "r":
         thread.routes.get(e.id)?.(e);
         break;
     }
@@ -98,9 +111,13 @@ export class ThreadEngine implements Engine {
   }
 
   take(raw: Socket): void {
-    const thread = this.threads.reduce((best, t) => (t.inFlight + t.connections < best.inFlight + best.connections ? t : best));
+    const thread = this.threads.reduce((best, t) =>
+      t.inFlight + t.connections < best.inFlight + best.connections ? t : best,
+    );
     const id = this.nextId++;
-    const socket = this.secureContext ? new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext }) : raw;
+    const socket = this.secureContext
+      ? new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext })
+      : raw;
     this.open++;
     thread.connections++;
     this.sockets.set(id, socket);
@@ -135,5 +152,4 @@ export class ThreadEngine implements Engine {
   threadFamilies(): FamilyJSON[] {
     return this.threads.flatMap((t) => t.families);
   }
-
 }

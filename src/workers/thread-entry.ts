@@ -35,7 +35,11 @@ const s = init.settings;
 const post = (e: ThreadEvent) => port.postMessage(e);
 
 async function boot(): Promise<void> {
-  const { log } = createLogger({ errorlog: s.errorlog, loglevel: s.loglevel, bindings: { role: "worker", slot: init.slot, thread: index } });
+  const { log } = createLogger({
+    errorlog: s.errorlog,
+    loglevel: s.loglevel,
+    bindings: { role: "worker", slot: init.slot, thread: index },
+  });
   const hooks: Hooks = await loadHooks(init.configPath).catch(() => ({}));
   let app: LoadedApp;
   try {
@@ -50,7 +54,13 @@ async function boot(): Promise<void> {
   const workerInfo = { pid: process.pid, slot: init.slot, age: init.age, thread: index, log };
   const connections = new Map<number, BridgedSocket>();
   const pipeline = buildPipeline({
-    app, settings: s, metrics, failures, log, hooks, workerInfo,
+    app,
+    settings: s,
+    metrics,
+    failures,
+    log,
+    hooks,
+    workerInfo,
     accessLog: s.accesslog ? createAccessLog(s.accesslog, s.access_log_format) : null,
     concurrency: 1,
     closeAfterResponse: false,
@@ -70,11 +80,15 @@ async function boot(): Promise<void> {
 
   // As in a process worker, but only this thread ends (after publishing its metrics); the process
   // then lets its other threads finish and exits with the same code (thread-engine.ts).
-  onUncaughtAppError(log, (err) => countUncaught(failures, err), () => {
-    const exit = () => process.exit(EXIT_UNCAUGHT);
-    if (s.metrics_enabled) publishMetrics().then(exit, exit);
-    else exit();
-  });
+  onUncaughtAppError(
+    log,
+    (err) => countUncaught(failures, err),
+    () => {
+      const exit = () => process.exit(EXIT_UNCAUGHT);
+      if (s.metrics_enabled) publishMetrics().then(exit, exit);
+      else exit();
+    },
+  );
 
   port.on("message", (m: BridgeMessage | { t: "stop" }) => {
     if (m.t === "open") {

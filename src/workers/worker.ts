@@ -46,12 +46,23 @@ export class Worker {
   constructor(private readonly init: WorkerInitData) {
     this.s = init.settings;
     process.title = `gpe-server: worker [${init.procName}]`;
-    const logger = createLogger({ errorlog: this.s.errorlog, loglevel: this.s.loglevel, bindings: { role: "worker", slot: init.slot } });
+    const logger = createLogger({
+      errorlog: this.s.errorlog,
+      loglevel: this.s.loglevel,
+      bindings: { role: "worker", slot: init.slot },
+    });
     this.log = logger.log;
     this.reopenLog = logger.reopen;
     this.flushLog = logger.flush;
     this.accessLog = this.s.accesslog ? createAccessLog(this.s.accesslog, this.s.access_log_format) : null;
-    this.workerInfo = { pid: process.pid, ppid: init.masterPid, slot: init.slot, age: init.age, workerClass: init.workerClass, log: this.log };
+    this.workerInfo = {
+      pid: process.pid,
+      ppid: init.masterPid,
+      slot: init.slot,
+      age: init.age,
+      workerClass: init.workerClass,
+      log: this.log,
+    };
     this.serverInfo = { pid: init.masterPid, settings: this.s, log: this.log };
     process.on("message", (m: unknown, handle: unknown) => {
       if (!isProtocolMessage(m)) return;
@@ -73,7 +84,11 @@ export class Worker {
     }
     await runHook(this.hooks, "post_fork", this.log, this.serverInfo, this.workerInfo);
     const ctx: EngineContext = {
-      init: this.init, log: this.log, hooks: this.hooks, accessLog: this.accessLog, workerInfo: this.workerInfo,
+      init: this.init,
+      log: this.log,
+      hooks: this.hooks,
+      accessLog: this.accessLog,
+      workerInfo: this.workerInfo,
       onRequestDone: () => this.requestDone(),
       onRoomChanged: () => this.roomChanged(),
       crashed: (code) => {
@@ -99,7 +114,9 @@ export class Worker {
     await runHook(this.hooks, "post_worker_init", this.log, this.workerInfo);
     const engine = this.engine;
     this.snapshot = new WorkerSnapshot(
-      this.s.multiproc_dir, this.init.slot, this.s.metrics_flush_interval,
+      this.s.multiproc_dir,
+      this.init.slot,
+      this.s.metrics_flush_interval,
       () => engine.families(),
       this.s.metrics_enabled ? await findAppRegistries(parseAppSpec(this.init.app).file) : [],
       this.log,
@@ -121,7 +138,11 @@ export class Worker {
     this.front = new AcceptFront(this.engine, (m, handle) => this.send(m, handle), this.init.workerClass === "async");
     // An error the app throws outside any request: write the metrics and exit; the master replaces
     // the worker (with a backoff if it keeps happening).
-    onUncaughtAppError(this.log, (err) => this.engine.uncaught?.(err), () => this.finalExit(EXIT_UNCAUGHT));
+    onUncaughtAppError(
+      this.log,
+      (err) => this.engine.uncaught?.(err),
+      () => this.finalExit(EXIT_UNCAUGHT),
+    );
     process.on("SIGTERM", () => this.gracefulStop());
     process.on("SIGHUP", () => this.gracefulStop());
     process.on("SIGINT", () => this.quickStop());
@@ -143,7 +164,12 @@ export class Worker {
     const heartbeatMs = this.s.timeout > 0 ? Math.max(100, Math.min(1000, (this.s.timeout * 1000) / 4)) : 1000;
     const probe = new LoadProbe(heartbeatMs);
     const beat = (): void =>
-      this.send({ cmd: "gpe:hb", inFlight: this.engine.active, ...probe.sample(), storeWriteErrors: this.snapshot.writeErrors });
+      this.send({
+        cmd: "gpe:hb",
+        inFlight: this.engine.active,
+        ...probe.sample(),
+        storeWriteErrors: this.snapshot.writeErrors,
+      });
     setInterval(beat, heartbeatMs).unref();
     const early = this.early ?? [];
     this.early = null;

@@ -23,7 +23,11 @@ const killAllGroups = () => {
   for (const pgid of groups) killPgid(pgid, "SIGKILL");
 };
 process.on("exit", killAllGroups);
-for (const [signal, number] of [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]]) {
+for (const [signal, number] of [
+  ["SIGINT", 2],
+  ["SIGTERM", 15],
+  ["SIGHUP", 1],
+]) {
   process.once(signal, () => {
     killAllGroups();
     process.exit(128 + number);
@@ -59,13 +63,20 @@ export async function waitFor(check, { timeout = 10_000, interval = 50, what = "
     }
     await sleep(interval);
   }
-  throw new Error(`timed out waiting for ${typeof what === "function" ? what() : what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+  throw new Error(
+    `timed out waiting for ${typeof what === "function" ? what() : what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
+  );
 }
 
 /** Runs the CLI to completion (for bad-input checks). */
 export function runCli(args, { env = {}, cwd = ROOT, timeout = 15_000 } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: "1", ...env },
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     running.add(child);
     groups.add(child.pid);
     let stdout = "";
@@ -94,14 +105,43 @@ function killPgid(pgid, signal) {
 }
 
 /** Starts a server and waits until all its workers have booted. */
-export async function startServer({ app = join(FIXTURES, "app.mjs"), workers = 2, args = [], env = {}, waitWorkers = workers, metrics = true } = {}) {
+export async function startServer({
+  app = join(FIXTURES, "app.mjs"),
+  workers = 2,
+  args = [],
+  env = {},
+  waitWorkers = workers,
+  metrics = true,
+} = {}) {
   const port = await freePort();
   const metricsPort = await freePort();
   const dir = tempDir("gpe-store-");
-  const fullArgs = ["--die-with-parent", "-w", String(workers), "-b", `127.0.0.1:${port}`, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1", "--multiproc-dir", dir, ...(metrics ? [] : ["--no-metrics"]), ...args, app];
-  const { child, logs, exited } = startProcess(process.execPath, [CLI, ...fullArgs], { env: { NO_COLOR: "1", GPE_METRICS_FLUSH_INTERVAL: "0.2", ...env } });
+  const fullArgs = [
+    "--die-with-parent",
+    "-w",
+    String(workers),
+    "-b",
+    `127.0.0.1:${port}`,
+    "--metrics-port",
+    String(metricsPort),
+    "--metrics-bind",
+    "127.0.0.1",
+    "--multiproc-dir",
+    dir,
+    ...(metrics ? [] : ["--no-metrics"]),
+    ...args,
+    app,
+  ];
+  const { child, logs, exited } = startProcess(process.execPath, [CLI, ...fullArgs], {
+    env: { NO_COLOR: "1", GPE_METRICS_FLUSH_INTERVAL: "0.2", ...env },
+  });
   const server = {
-    child, pid: child.pid, port, metricsPort, dir, exited,
+    child,
+    pid: child.pid,
+    port,
+    metricsPort,
+    dir,
+    exited,
     url: (path = "/") => `http://127.0.0.1:${port}${path}`,
     logs,
     workerPids: () => childPids(child.pid),
@@ -109,7 +149,10 @@ export async function startServer({ app = join(FIXTURES, "app.mjs"), workers = 2
     scrape: (opts) => scrape(metricsPort, opts),
   };
   if (waitWorkers > 0) {
-    await waitFor(() => (logs().match(/Booted worker/g) ?? []).length >= waitWorkers, { timeout: 20_000, what: `${waitWorkers} workers to boot; logs:\n${logs()}` });
+    await waitFor(() => (logs().match(/Booted worker/g) ?? []).length >= waitWorkers, {
+      timeout: 20_000,
+      what: `${waitWorkers} workers to boot; logs:\n${logs()}`,
+    });
   }
   return server;
 }
@@ -161,15 +204,19 @@ export function alive(pid) {
 /** One HTTP request without connection reuse; resolves with status, headers and body. */
 export function request(url, { method = "GET", headers = {}, body, timeout = 10_000 } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers: { connection: "close", ...headers }, agent: false, timeout }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => {
-        const bytes = Buffer.concat(chunks);
-        resolve({ status: res.statusCode, headers: res.headers, body: bytes.toString(), bytes });
-      });
-      res.on("error", reject);
-    });
+    const req = http.request(
+      url,
+      { method, headers: { connection: "close", ...headers }, agent: false, timeout },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => {
+          const bytes = Buffer.concat(chunks);
+          resolve({ status: res.statusCode, headers: res.headers, body: bytes.toString(), bytes });
+        });
+        res.on("error", reject);
+      },
+    );
     req.on("timeout", () => req.destroy(new Error("request timed out")));
     req.on("error", reject);
     if (body !== undefined) req.write(body);
@@ -194,8 +241,12 @@ export function parseMetrics(text, res = {}) {
     for (const [, k, v] of (m[3] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[k] = v;
     samples.push({ name: m[1], labels, value: Number(m[4]) });
   }
-  const sum = (name, filter = {}) => samples.filter((s) => s.name === name && Object.entries(filter).every(([k, v]) => s.labels[k] === v)).reduce((n, s) => n + s.value, 0);
-  const find = (name, filter = {}) => samples.filter((s) => s.name === name && Object.entries(filter).every(([k, v]) => s.labels[k] === v));
+  const sum = (name, filter = {}) =>
+    samples
+      .filter((s) => s.name === name && Object.entries(filter).every(([k, v]) => s.labels[k] === v))
+      .reduce((n, s) => n + s.value, 0);
+  const find = (name, filter = {}) =>
+    samples.filter((s) => s.name === name && Object.entries(filter).every(([k, v]) => s.labels[k] === v));
   return { text, samples, sum, find, status: res.status, headers: res.headers };
 }
 
@@ -218,16 +269,31 @@ export function loadLoop(url, { concurrency = 4, path = "/" } = {}) {
       }
     }
   });
-  return { stats, stop: async () => { running = false; await Promise.all(loops); return stats; } };
+  return {
+    stats,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+      return stats;
+    },
+  };
 }
 
 /** Starts a metrics-only command (`aggregate`, `exporter`) and waits until it serves /metrics. */
 export async function startCommand(command, args = [], { env = {} } = {}) {
   const metricsPort = await freePort();
-  const { child, logs, exited } = startProcess(process.execPath, [CLI, command, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1", ...args], { env: { NO_COLOR: "1", ...env } });
+  const { child, logs, exited } = startProcess(
+    process.execPath,
+    [CLI, command, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1", ...args],
+    { env: { NO_COLOR: "1", ...env } },
+  );
   await waitFor(() => /Metrics at/.test(logs()), { timeout: 10_000, what: `${command} to listen; logs:\n${logs()}` });
   return {
-    child, pid: child.pid, metricsPort, exited, logs,
+    child,
+    pid: child.pid,
+    metricsPort,
+    exited,
+    logs,
     signal: (sig) => process.kill(child.pid, sig),
     scrape: (opts) => scrape(metricsPort, opts),
     get: (path = "/metrics") => request(`http://127.0.0.1:${metricsPort}${path}`),
@@ -241,10 +307,24 @@ export async function startCommand(command, args = [], { env = {} } = {}) {
 export async function startRedis({ password } = {}) {
   const port = await freePort();
   const redis = {
-    port, password, child: null,
+    port,
+    password,
+    child: null,
     url: (db = 0) => `redis://${password ? `:${encodeURIComponent(password)}@` : ""}127.0.0.1:${port}/${db}`,
     async start() {
-      const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no", ...(password ? ["--requirepass", password] : [])];
+      const args = [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--protected-mode",
+        "no",
+        ...(password ? ["--requirepass", password] : []),
+      ];
       const child = spawn("redis-server", args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
       running.add(child);
       groups.add(child.pid);
@@ -252,7 +332,10 @@ export async function startRedis({ password } = {}) {
       child.stdout.on("data", (d) => (out += d));
       child.on("exit", () => running.delete(child));
       redis.child = child;
-      await waitFor(() => /Ready to accept connections/.test(out), { timeout: 10_000, what: `redis-server to start; output:\n${out}` });
+      await waitFor(() => /Ready to accept connections/.test(out), {
+        timeout: 10_000,
+        what: `redis-server to start; output:\n${out}`,
+      });
     },
     async stop() {
       const child = redis.child;
@@ -275,12 +358,22 @@ export function redisCli(redis, ...args) {
 
 /** Starts any program in its own process group (killed by stopAll) and collects its output. */
 export function startProcess(command, args, { env = {}, cwd = ROOT } = {}) {
-  const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   running.add(child);
   groups.add(child.pid);
   let logs = "";
   child.stdout.on("data", (d) => (logs += d));
   child.stderr.on("data", (d) => (logs += d));
-  const exited = new Promise((resolve) => child.on("exit", (code, signal) => { running.delete(child); resolve({ code, signal }); }));
+  const exited = new Promise((resolve) =>
+    child.on("exit", (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }),
+  );
   return { child, pid: child.pid, logs: () => logs, exited };
 }

@@ -14,7 +14,8 @@ const big = Buffer.alloc(1 << 20, 0x61);
 /** Many 1 MiB writes of one body, so the upload streams rather than arriving in one piece. */
 const bigParts = (prefix, chunkedEncoding) => {
   const parts = [prefix];
-  for (let i = 0; i < MB20 / big.length; i++) parts.push(chunkedEncoding ? Buffer.concat([Buffer.from(`100000${CRLF}`), big, Buffer.from(CRLF)]) : big);
+  for (let i = 0; i < MB20 / big.length; i++)
+    parts.push(chunkedEncoding ? Buffer.concat([Buffer.from(`100000${CRLF}`), big, Buffer.from(CRLF)]) : big);
   if (chunkedEncoding) parts.push(`0${CRLF}${CRLF}`);
   return parts;
 };
@@ -25,35 +26,90 @@ const bigParts = (prefix, chunkedEncoding) => {
  */
 export const CASES = [
   { name: "two pipelined GETs", parts: [get() + get()], node: [200, 200] },
-  { name: "three pipelined GETs, the first slow", parts: [get("/sleep?ms=100") + get() + get()], node: [200, 200, 200] },
+  {
+    name: "three pipelined GETs, the first slow",
+    parts: [get("/sleep?ms=100") + get() + get()],
+    node: [200, 200, 200],
+  },
   { name: "HEAD then GET, pipelined", parts: [head() + get()], bodiless: [0], node: [200, 200] },
-  { name: "Expect: 100-continue, body after the interim answer", parts: [post(["Content-Length: 5", "Expect: 100-continue"]), "hello"], gapMs: 100, node: [100, 200] },
+  {
+    name: "Expect: 100-continue, body after the interim answer",
+    parts: [post(["Content-Length: 5", "Expect: 100-continue"]), "hello"],
+    gapMs: 100,
+    node: [100, 200],
+  },
   { name: "chunked body in one write", parts: [`${chunked}5${CRLF}hello${CRLF}0${CRLF}${CRLF}`], node: [200] },
-  { name: "chunked body with a trailer", parts: [`${chunked}5${CRLF}hello${CRLF}0${CRLF}X-Check: 1${CRLF}${CRLF}`], node: [200] },
-  { name: "chunked body in slow chunks", parts: [chunked, `3${CRLF}abc${CRLF}`, `3${CRLF}def${CRLF}`, `0${CRLF}${CRLF}`], gapMs: 60, node: [200] },
+  {
+    name: "chunked body with a trailer",
+    parts: [`${chunked}5${CRLF}hello${CRLF}0${CRLF}X-Check: 1${CRLF}${CRLF}`],
+    node: [200],
+  },
+  {
+    name: "chunked body in slow chunks",
+    parts: [chunked, `3${CRLF}abc${CRLF}`, `3${CRLF}def${CRLF}`, `0${CRLF}${CRLF}`],
+    gapMs: 60,
+    node: [200],
+  },
   { name: "chunk size -5", parts: [`${chunked}-5${CRLF}hello${CRLF}0${CRLF}${CRLF}`], node: [400] },
   { name: "chunk size +5", parts: [`${chunked}+5${CRLF}hello${CRLF}0${CRLF}${CRLF}`], node: [400] },
-  { name: "forbidden trailer field (Content-Length)", parts: [`${chunked}5${CRLF}hello${CRLF}0${CRLF}Content-Length: 5${CRLF}${CRLF}`], node: [400] },
-  { name: "chunked body without its final CRLF, then half-close", parts: [`${chunked}5${CRLF}hello${CRLF}0${CRLF}`], after: "half-close", node: [400] },
-  { name: "body cut short, then half-close", parts: [`${post(["Content-Length: 100"])}0123456789`], after: "half-close", node: [400] },
+  {
+    name: "forbidden trailer field (Content-Length)",
+    parts: [`${chunked}5${CRLF}hello${CRLF}0${CRLF}Content-Length: 5${CRLF}${CRLF}`],
+    node: [400],
+  },
+  {
+    name: "chunked body without its final CRLF, then half-close",
+    parts: [`${chunked}5${CRLF}hello${CRLF}0${CRLF}`],
+    after: "half-close",
+    node: [400],
+  },
+  {
+    name: "body cut short, then half-close",
+    parts: [`${post(["Content-Length: 100"])}0123456789`],
+    after: "half-close",
+    node: [400],
+  },
   { name: "second pipelined request without Host", parts: [`${get()}GET / HTTP/1.1${CRLF}${CRLF}`], node: [200, 400] },
-  { name: "20 MB upload with Content-Length", parts: bigParts(post([`Content-Length: ${MB20}`]), false), node: [200], body: `received ${MB20}` },
+  {
+    name: "20 MB upload with Content-Length",
+    parts: bigParts(post([`Content-Length: ${MB20}`]), false),
+    node: [200],
+    body: `received ${MB20}`,
+  },
   { name: "20 MB chunked upload", parts: bigParts(chunked, true), node: [200], body: `received ${MB20}` },
   { name: "half-close after a complete request", parts: [get()], after: "half-close", node: [200] },
   // Node closes its side when the client half-closes: only an answer already written gets out.
   { name: "half-close after a slow request", parts: [get("/sleep?ms=100")], after: "half-close", node: [] },
   { name: "truncated head, then half-close", parts: [`GET / HTTP/1.1${CRLF}Ho`], after: "half-close", node: [400] },
-  { name: "Content-Length and Transfer-Encoding together (smuggling)", parts: [`${post(["Content-Length: 5", "Transfer-Encoding: chunked"])}0${CRLF}${CRLF}`], node: [400] },
-  { name: "two different Content-Lengths", parts: [`${post(["Content-Length: 5", "Content-Length: 6"])}hello!`], node: [400] },
-  { name: "Transfer-Encoding other than chunked last", parts: [`${post(["Transfer-Encoding: chunked, gzip"])}0${CRLF}${CRLF}`], node: [400] },
-  { name: "one header field of 20 KiB", parts: [get("/", `X-Big: ${"b".repeat(20 * 1024)}${CRLF}`)], node: [431] },
   {
-    name: "200 small header fields", parts: [get("/", Array.from({ length: 200 }, (_, i) => `X-F${i}: v${CRLF}`).join(""))], node: [200],
-    gpe: [431], why: "gunicorn's limit_request_fields (100 by default)",
+    name: "Content-Length and Transfer-Encoding together (smuggling)",
+    parts: [`${post(["Content-Length: 5", "Transfer-Encoding: chunked"])}0${CRLF}${CRLF}`],
+    node: [400],
   },
   {
-    name: "request line of 5000 bytes", parts: [get(`/${"a".repeat(5000)}`)], node: [200],
-    gpe: [414], why: "gunicorn's limit_request_line (4094 by default)",
+    name: "two different Content-Lengths",
+    parts: [`${post(["Content-Length: 5", "Content-Length: 6"])}hello!`],
+    node: [400],
+  },
+  {
+    name: "Transfer-Encoding other than chunked last",
+    parts: [`${post(["Transfer-Encoding: chunked, gzip"])}0${CRLF}${CRLF}`],
+    node: [400],
+  },
+  { name: "one header field of 20 KiB", parts: [get("/", `X-Big: ${"b".repeat(20 * 1024)}${CRLF}`)], node: [431] },
+  {
+    name: "200 small header fields",
+    parts: [get("/", Array.from({ length: 200 }, (_, i) => `X-F${i}: v${CRLF}`).join(""))],
+    node: [200],
+    gpe: [431],
+    why: "gunicorn's limit_request_fields (100 by default)",
+  },
+  {
+    name: "request line of 5000 bytes",
+    parts: [get(`/${"a".repeat(5000)}`)],
+    node: [200],
+    gpe: [414],
+    why: "gunicorn's limit_request_line (4094 by default)",
   },
   { name: "garbage instead of a request line", parts: [`\x16\x03\x01 hello${CRLF}${CRLF}`], node: [400] },
 ];
@@ -76,16 +132,21 @@ export const TARGETS = [
 
 /** Every worker of `s` is idle by its own count, answers at once, and none was replaced. */
 export async function assertIdleAndServing(s, pidsBefore) {
-  await waitFor(async () => {
-    const m = await s.scrape();
-    const inFlight = m.find("gunicorn_worker_requests_in_flight");
-    return inFlight.length === 2 && inFlight.every((x) => x.value === 0);
-  }, { timeout: 5000, what: "every worker to show 0 in flight" });
-  const answers = await Promise.all(Array.from({ length: 8 }, async () => {
-    const t0 = Date.now();
-    const res = await request(s.url("/pid"), { timeout: 3000 });
-    return { status: res.status, ms: Date.now() - t0 };
-  }));
+  await waitFor(
+    async () => {
+      const m = await s.scrape();
+      const inFlight = m.find("gunicorn_worker_requests_in_flight");
+      return inFlight.length === 2 && inFlight.every((x) => x.value === 0);
+    },
+    { timeout: 5000, what: "every worker to show 0 in flight" },
+  );
+  const answers = await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      const t0 = Date.now();
+      const res = await request(s.url("/pid"), { timeout: 3000 });
+      return { status: res.status, ms: Date.now() - t0 };
+    }),
+  );
   for (const a of answers) {
     assert.equal(a.status, 200);
     assert.ok(a.ms < 1000, `a request took ${a.ms} ms`);
@@ -95,10 +156,12 @@ export async function assertIdleAndServing(s, pidsBefore) {
   assert.equal(m.sum("gunicorn_master_worker_restarts_total"), 0);
 }
 
-
 /** Pieces of requests, valid and not, from which the randomized test builds its connections. */
 export const FRAGMENTS = [
-  get(), get("/sleep?ms=5"), head(), get("/count"),
+  get(),
+  get("/sleep?ms=5"),
+  head(),
+  get("/count"),
   `${post(["Content-Length: 5"])}hello`,
   `${chunked}5${CRLF}hello${CRLF}0${CRLF}${CRLF}`,
   `${post(["Content-Length: 5", "Expect: 100-continue"])}hello`,

@@ -9,7 +9,10 @@ import net from "node:net";
  *   "read" waits for the server to close, or for quietMs without a byte once something came back.
  * @returns {Promise<{ statuses: number[], bytes: Buffer, closedByServer: boolean, timedOut: boolean }>}
  */
-export function exchange(port, { parts, gapMs = 0, after = "read", hangupMs = 0, quietMs = 300, timeoutMs = 5000, bodiless = [] }) {
+export function exchange(
+  port,
+  { parts, gapMs = 0, after = "read", hangupMs = 0, quietMs = 300, timeoutMs = 5000, bodiless = [] },
+) {
   return new Promise((resolve) => {
     const socket = net.connect(port, "127.0.0.1");
     const chunks = [];

@@ -22,7 +22,10 @@ async function expectFailure(args, pattern, { env } = {}) {
   const metricsPort = await freePort();
   const r = await runCli(["--multiproc-dir", store, "--metrics-port", String(metricsPort), ...args], { env });
   assert.notEqual(r.code, 0, `exit code for ${args.join(" ")}: stderr ${r.stderr}`);
-  const lines = r.stderr.trim().split("\n").filter((l) => l.startsWith("gpe-server:"));
+  const lines = r.stderr
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("gpe-server:"));
   assert.equal(lines.length, 1, `exactly one error line, got:\n${r.stderr}`);
   assert.match(lines[0], pattern);
   await sleep(100);
@@ -36,9 +39,14 @@ describe("bad input", () => {
   it("an unknown flag", () => expectFailure(["--wrokers", "2", app], /unknown option '--wrokers'.*--workers/));
   it("a bad value", () => expectFailure(["-w", "two", app], /workers: expected a whole number, got "two"/));
   it("an out-of-range value", () => expectFailure(["-w", "0", app], /workers: 0 is out of range/));
-  it("a bad worker class", () => expectFailure(["-k", "fork", app], /worker_class: "fork" is not one of sync, thread, async/));
-  it("a bad env value names the variable", () => expectFailure([app], /workers \(from GUNICORN_WORKERS\): expected a whole number/, { env: { GUNICORN_WORKERS: "lots" } }));
-  it("a missing config file", () => expectFailure(["-c", "/nonexistent/gpe.conf.ts", app], /config file not found: \/nonexistent\/gpe.conf.ts/));
+  it("a bad worker class", () =>
+    expectFailure(["-k", "fork", app], /worker_class: "fork" is not one of sync, thread, async/));
+  it("a bad env value names the variable", () =>
+    expectFailure([app], /workers \(from GUNICORN_WORKERS\): expected a whole number/, {
+      env: { GUNICORN_WORKERS: "lots" },
+    }));
+  it("a missing config file", () =>
+    expectFailure(["-c", "/nonexistent/gpe.conf.ts", app], /config file not found: \/nonexistent\/gpe.conf.ts/));
   it("a config file with a syntax error", async () => {
     const file = join(tempDir(), "broken.conf.ts");
     writeFileSync(file, "export default { workers: 2,, };\n");
@@ -55,18 +63,33 @@ describe("bad input", () => {
     await expectFailure(["-c", file, app], /max_requests: expected a whole number, got "many"/);
   });
   it("a missing app file", () => expectFailure(["-b", "127.0.0.1:0", "/nonexistent/app.js"], /app file not found/));
-  it("an app that throws at import", () => expectFailure(["-b", "127.0.0.1:0", join(FIXTURES, "throws-at-import.mjs")], /database URL is not set/));
-  it("an export that is not an app", () => expectFailure(["-b", "127.0.0.1:0", join(FIXTURES, "not-an-app.mjs")], /is an object with keys port, name, not an app/));
+  it("an app that throws at import", () =>
+    expectFailure(["-b", "127.0.0.1:0", join(FIXTURES, "throws-at-import.mjs")], /database URL is not set/));
+  it("an export that is not an app", () =>
+    expectFailure(
+      ["-b", "127.0.0.1:0", join(FIXTURES, "not-an-app.mjs")],
+      /is an object with keys port, name, not an app/,
+    ));
   it("--preload fails in the master, before any worker is forked", async () => {
-    const r = await expectFailure(["-b", "127.0.0.1:0", "--preload", join(FIXTURES, "throws-at-import.mjs")], /database URL is not set/);
+    const r = await expectFailure(
+      ["-b", "127.0.0.1:0", "--preload", join(FIXTURES, "throws-at-import.mjs")],
+      /database URL is not set/,
+    );
     assert.doesNotMatch(r.stderr, /Booting worker|worker failed to boot/);
   });
-  it("a named export that does not exist", () => expectFailure(["-b", "127.0.0.1:0", `${join(FIXTURES, "factory.mjs")}:nope()`], /has no export named "nope" \(it exports: create\)/));
+  it("a named export that does not exist", () =>
+    expectFailure(
+      ["-b", "127.0.0.1:0", `${join(FIXTURES, "factory.mjs")}:nope()`],
+      /has no export named "nope" \(it exports: create\)/,
+    ));
   it("a port already in use", async () => {
     const blocker = net.createServer().listen(0, "127.0.0.1");
     await new Promise((r) => blocker.once("listening", r));
     try {
-      await expectFailure(["-b", `127.0.0.1:${blocker.address().port}`, app], /cannot bind 127\.0\.0\.1:\d+: address already in use/);
+      await expectFailure(
+        ["-b", `127.0.0.1:${blocker.address().port}`, app],
+        /cannot bind 127\.0\.0\.1:\d+: address already in use/,
+      );
     } finally {
       blocker.close();
     }
@@ -76,7 +99,17 @@ describe("bad input", () => {
     await new Promise((r) => blocker.once("listening", r));
     try {
       const store = tempDir();
-      const r = await runCli(["--multiproc-dir", store, "--metrics-bind", "127.0.0.1", "--metrics-port", String(blocker.address().port), "-b", "127.0.0.1:0", app]);
+      const r = await runCli([
+        "--multiproc-dir",
+        store,
+        "--metrics-bind",
+        "127.0.0.1",
+        "--metrics-port",
+        String(blocker.address().port),
+        "-b",
+        "127.0.0.1:0",
+        app,
+      ]);
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /gpe-server: cannot start the metrics server on 127\.0\.0\.1:\d+: address already in use/);
     } finally {
@@ -87,12 +120,32 @@ describe("bad input", () => {
     // Workers listen after the metrics server has, so they could not: this used to end in
     // "worker failed to boot", or in a crash loop when it was not the last bind.
     const port = await freePort();
-    await expectFailure(["-b", `127.0.0.1:${port}`, "-b", `127.0.0.2:${port}`, "--metrics-bind", "127.0.0.2", "--metrics-port", String(port), app],
-      new RegExp(`the metrics port ${port} is also the app's \\(127\\.0\\.0\\.2:${port}\\): give --metrics-port another port`));
+    await expectFailure(
+      [
+        "-b",
+        `127.0.0.1:${port}`,
+        "-b",
+        `127.0.0.2:${port}`,
+        "--metrics-bind",
+        "127.0.0.2",
+        "--metrics-port",
+        String(port),
+        app,
+      ],
+      new RegExp(
+        `the metrics port ${port} is also the app's \\(127\\.0\\.0\\.2:${port}\\): give --metrics-port another port`,
+      ),
+    );
   });
-  it("an unparsable bind", () => expectFailure(["-b", "::1:8000", app], /bind: "::1:8000" is an IPv6 address without brackets/));
-  it("an unresolvable bind", () => expectFailure(["-b", "no-such-host.invalid:8000", app], /cannot bind no-such-host\.invalid:8000/));
-  it("a pidfile in a missing directory", () => expectFailure(["-b", "127.0.0.1:0", "-p", "/nonexistent/dir/gpe.pid", app], /cannot write pidfile \/nonexistent\/dir\/gpe\.pid: ENOENT/));
+  it("an unparsable bind", () =>
+    expectFailure(["-b", "::1:8000", app], /bind: "::1:8000" is an IPv6 address without brackets/));
+  it("an unresolvable bind", () =>
+    expectFailure(["-b", "no-such-host.invalid:8000", app], /cannot bind no-such-host\.invalid:8000/));
+  it("a pidfile in a missing directory", () =>
+    expectFailure(
+      ["-b", "127.0.0.1:0", "-p", "/nonexistent/dir/gpe.pid", app],
+      /cannot write pidfile \/nonexistent\/dir\/gpe\.pid: ENOENT/,
+    ));
   it("a metrics directory that is a symlink", async () => {
     const dir = tempDir();
     const { symlinkSync } = await import("node:fs");

@@ -12,10 +12,13 @@ after(stopAll);
 const example = (name) => join(ROOT, "examples", name);
 
 async function scrapeUntil(s, check, what) {
-  return waitFor(async () => {
-    const m = await s.scrape();
-    return check(m) && m;
-  }, { what });
+  return waitFor(
+    async () => {
+      const m = await s.scrape();
+      return check(m) && m;
+    },
+    { what },
+  );
 }
 
 describe("examples", () => {
@@ -38,7 +41,14 @@ describe("examples", () => {
     // The UserNotFound the app answered itself (404) is not a failure; the TypeError it passed on is,
     // under the route template, not the path.
     assert.equal(m.sum("gunicorn_worker_failed_requests_total"), 1);
-    assert.equal(m.sum("gunicorn_worker_failed_requests_total", { endpoint: "/users/:id", error_type: "TypeError", method: "GET" }), 1);
+    assert.equal(
+      m.sum("gunicorn_worker_failed_requests_total", {
+        endpoint: "/users/:id",
+        error_type: "TypeError",
+        method: "GET",
+      }),
+      1,
+    );
   });
 
   it("fastify-app.mjs: a thrown error is counted under the route template", async () => {
@@ -46,14 +56,21 @@ describe("examples", () => {
     assert.equal(JSON.parse((await request(s.url("/"))).body).hello, "fastify");
     assert.equal((await request(s.url("/items/none"))).status, 500);
     const m = await scrapeUntil(s, (m) => m.sum("gunicorn_worker_failed_requests_total") === 1, "the failure counted");
-    assert.equal(m.sum("gunicorn_worker_failed_requests_total", { endpoint: "/items/:sku", error_type: "OutOfStock" }), 1);
+    assert.equal(
+      m.sum("gunicorn_worker_failed_requests_total", { endpoint: "/items/:sku", error_type: "OutOfStock" }),
+      1,
+    );
   });
 
   it("koa-app.mjs: routes and 405s from @koa/router", async () => {
     const s = await startServer({ workers: 1, app: example("koa-app.mjs"), args: ["-k", "async"] });
     assert.deepEqual(JSON.parse((await request(s.url("/orders/9"))).body), { id: "9" });
     assert.equal((await request(s.url("/orders/9"), { method: "DELETE" })).status, 405);
-    await scrapeUntil(s, (m) => m.sum("gunicorn_worker_requests_total", { method: "DELETE", status: "405" }) === 1, "the 405 counted");
+    await scrapeUntil(
+      s,
+      (m) => m.sum("gunicorn_worker_requests_total", { method: "DELETE", status: "405" }) === 1,
+      "the 405 counted",
+    );
   });
 
   it("factory-app.mjs:create(): one resource per worker, released at exit", async () => {
@@ -69,7 +86,11 @@ describe("examples", () => {
   it("typescript-app.ts: loaded without a build step", async () => {
     const s = await startServer({ workers: 1, app: example("typescript-app.ts") });
     assert.deepEqual(JSON.parse((await request(s.url("/typed"))).body).path, "/typed");
-    await scrapeUntil(s, (m) => m.sum("gunicorn_worker_requests_total", { status: "200" }) === 1, "the request counted");
+    await scrapeUntil(
+      s,
+      (m) => m.sum("gunicorn_worker_requests_total", { status: "200" }) === 1,
+      "the request counted",
+    );
   });
 
   it("custom-metrics.mjs: the app's prom-client metrics merged across workers", async () => {
@@ -79,7 +100,10 @@ describe("examples", () => {
     assert.equal(m.sum("shop_orders_total", { product: "book" }), 2);
     assert.equal(m.sum("shop_basket_value_euros_count"), 3);
     assert.equal(m.sum("shop_basket_value_euros_bucket", { le: "50" }), 3);
-    assert.ok(m.find("shop_cache_entries").every((x) => /^worker_\d$/.test(x.labels.worker_id)), "one series per worker");
+    assert.ok(
+      m.find("shop_cache_entries").every((x) => /^worker_\d$/.test(x.labels.worker_id)),
+      "one series per worker",
+    );
   });
 
   it("systemd/gpe-server.service passes systemd-analyze verify", (t) => {
@@ -88,7 +112,10 @@ describe("examples", () => {
       return;
     }
     // The unit names /srv/myapp; point ExecStart at a binary that exists here so only the unit itself is judged.
-    const unit = readFileSync(example("systemd/gpe-server.service"), "utf8").replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`);
+    const unit = readFileSync(example("systemd/gpe-server.service"), "utf8").replace(
+      /^ExecStart=\S+/m,
+      `ExecStart=${process.execPath}`,
+    );
     const path = join(tempDir("gpe-unit-"), "myapp.service");
     writeFileSync(path, unit);
     const check = spawnSync("systemd-analyze", ["verify", path], { encoding: "utf8" });

@@ -9,14 +9,21 @@ after(stopAll);
 const app = (name) => `${join(FIXTURES, "frameworks.mjs")}:${name}()`;
 
 describe("frameworks", () => {
-  for (const [factory, framework] of [["expressApp", "express"], ["fastifyApp", "fastify"], ["koaApp", "koa"]]) {
+  for (const [factory, framework] of [
+    ["expressApp", "express"],
+    ["fastifyApp", "fastify"],
+    ["koaApp", "koa"],
+  ]) {
     it(`serves a ${framework} app from a factory`, async () => {
       const s = await startServer({ workers: 1, app: app(factory) });
       const res = await request(s.url("/items/42"));
       assert.equal(res.status, 200);
       assert.deepEqual(JSON.parse(res.body), { framework, id: "42" });
       assert.equal((await request(s.url("/nope"))).status, 404);
-      const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_worker_requests_total") === 2 && m; });
+      const m = await waitFor(async () => {
+        const m = await s.scrape();
+        return m.sum("gunicorn_worker_requests_total") === 2 && m;
+      });
       assert.equal(m.sum("gunicorn_worker_requests_total", { status: "404" }), 1);
     });
   }
@@ -24,8 +31,18 @@ describe("frameworks", () => {
   it("counts an error Fastify caught itself, labelled with the route template", async () => {
     const s = await startServer({ workers: 1, app: app("fastifyApp") });
     assert.equal((await request(s.url("/items/bad"))).status, 500);
-    const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_worker_failed_requests_total") === 1 && m; });
-    assert.equal(m.sum("gunicorn_worker_failed_requests_total", { endpoint: "/items/:id", error_type: "ItemError", method: "GET" }), 1);
+    const m = await waitFor(async () => {
+      const m = await s.scrape();
+      return m.sum("gunicorn_worker_failed_requests_total") === 1 && m;
+    });
+    assert.equal(
+      m.sum("gunicorn_worker_failed_requests_total", {
+        endpoint: "/items/:id",
+        error_type: "ItemError",
+        method: "GET",
+      }),
+      1,
+    );
     assert.equal(m.sum("gunicorn_worker_requests_total", { status: "500" }), 1);
   });
 

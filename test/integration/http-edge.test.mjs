@@ -7,7 +7,15 @@ import http from "node:http";
 import { join } from "node:path";
 import { startServer, stopAll, waitFor, FIXTURES } from "../helpers/harness.mjs";
 import { exchange } from "../helpers/raw-http.mjs";
-import { CASES, TARGETS, expected, assertIdleAndServing, get, seeded, randomConnection } from "../helpers/http-cases.mjs";
+import {
+  CASES,
+  TARGETS,
+  expected,
+  assertIdleAndServing,
+  get,
+  seeded,
+  randomConnection,
+} from "../helpers/http-cases.mjs";
 import app from "../fixtures/app.mjs";
 
 let reference;
@@ -45,14 +53,22 @@ for (const target of TARGETS) {
       let badRequests = 0;
       for (const [c, got] of results) {
         const ref = referenceAnswers.get(c.name);
-        assert.deepEqual(got.statuses, expected(target, c, ref.statuses), `${c.name}: bare Node answered ${JSON.stringify(ref.statuses)}`);
+        assert.deepEqual(
+          got.statuses,
+          expected(target, c, ref.statuses),
+          `${c.name}: bare Node answered ${JSON.stringify(ref.statuses)}`,
+        );
         if (c.body) assert.ok(got.bytes.toString("latin1").includes(c.body), `${c.name}: the body said ${c.body}`);
         badRequests += got.statuses.filter((x) => x >= 400).length;
       }
       await assertIdleAndServing(s, pids);
-      await waitFor(async () => (await s.scrape()).sum("gunicorn_worker_error_handling_total") - before >= badRequests, {
-        timeout: 5000, what: `${badRequests} error answers counted in gunicorn_worker_error_handling_total`,
-      });
+      await waitFor(
+        async () => (await s.scrape()).sum("gunicorn_worker_error_handling_total") - before >= badRequests,
+        {
+          timeout: 5000,
+          what: `${badRequests} error answers counted in gunicorn_worker_error_handling_total`,
+        },
+      );
     });
   });
 }
@@ -60,9 +76,11 @@ for (const target of TARGETS) {
 /** Sends each connection of `list`, `concurrency` at a time. */
 async function runAll(port, list, concurrency) {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < list.length) await exchange(port, list[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < list.length) await exchange(port, list[next++]);
+    }),
+  );
 }
 
 for (const target of TARGETS) {
@@ -84,7 +102,9 @@ for (const target of TARGETS) {
     it("six connections of three pipelined GETs that hang up after 20 ms", async () => {
       const s = await startServer({ workers: 2, args: target.args });
       const pids = s.workerPids();
-      await Promise.all(Array.from({ length: 6 }, () => exchange(s.port, { parts: pipelined, after: "hangup", hangupMs: 20 })));
+      await Promise.all(
+        Array.from({ length: 6 }, () => exchange(s.port, { parts: pipelined, after: "hangup", hangupMs: 20 })),
+      );
       await assertIdleAndServing(s, pids);
     });
   });
@@ -101,7 +121,9 @@ describe("random connections", () => {
       const pids = s.workerPids();
       const t0 = Date.now();
       await runAll(s.port, list, 12);
-      t.diagnostic(`${list.length} connections, ${list.reduce((n, c) => n + c.parts.length, 0)} writes, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      t.diagnostic(
+        `${list.length} connections, ${list.reduce((n, c) => n + c.parts.length, 0)} writes, ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      );
       try {
         await assertIdleAndServing(s, pids);
       } catch (err) {

@@ -15,16 +15,24 @@ describe("metrics", () => {
   it("counts exactly K requests spread over the workers", async () => {
     const s = await startServer({ workers: 3 });
     const K = 60;
-    await Promise.all(Array.from({ length: 6 }, async () => { for (let i = 0; i < K / 6; i++) assert.equal((await request(s.url("/"))).status, 200); }));
+    await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        for (let i = 0; i < K / 6; i++) assert.equal((await request(s.url("/"))).status, 200);
+      }),
+    );
     // Exact once every worker has flushed (0.2 s interval in tests); never more than K.
-    const m = await waitFor(async () => {
-      const m = await s.scrape();
-      assert.ok(m.sum("gunicorn_worker_requests_total") <= K);
-      return m.sum("gunicorn_worker_requests_total") === K && m;
-    }, { timeout: 5000, what: `${K} requests counted` });
+    const m = await waitFor(
+      async () => {
+        const m = await s.scrape();
+        assert.ok(m.sum("gunicorn_worker_requests_total") <= K);
+        return m.sum("gunicorn_worker_requests_total") === K && m;
+      },
+      { timeout: 5000, what: `${K} requests counted` },
+    );
     assert.equal(m.sum("gunicorn_worker_request_duration_seconds_count"), K);
     assert.ok(m.find("gunicorn_worker_requests_total").length >= 2, "requests landed on several workers");
-    for (const sample of m.find("gunicorn_worker_requests_total")) assert.match(sample.labels.worker_id, /^worker_[123]$/);
+    for (const sample of m.find("gunicorn_worker_requests_total"))
+      assert.match(sample.labels.worker_id, /^worker_[123]$/);
   });
 
   it("never lets a merged counter go down when a worker is SIGKILLed under load", async () => {
@@ -45,7 +53,10 @@ describe("metrics", () => {
     }
     const stats = await load.stop();
     assert.ok(kills >= 3 && stats.ok > 50);
-    const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_master_worker_restarts_total", { reason: "signal" }) >= kills && m; });
+    const m = await waitFor(async () => {
+      const m = await s.scrape();
+      return m.sum("gunicorn_master_worker_restarts_total", { reason: "signal" }) >= kills && m;
+    });
     assert.ok(m.sum("gunicorn_worker_requests_total") >= previous);
   });
 
@@ -68,11 +79,24 @@ describe("metrics", () => {
     const s = await startServer({ workers: 2, args: ["--max-requests", "1"] });
     const N = 80;
     for (let i = 0; i < N; i++) assert.equal((await request(s.url("/"))).status, 200);
-    const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_worker_requests_total") === N && m; }, { timeout: 20_000, what: `${N} requests counted` });
+    const m = await waitFor(
+      async () => {
+        const m = await s.scrape();
+        return m.sum("gunicorn_worker_requests_total") === N && m;
+      },
+      { timeout: 20_000, what: `${N} requests counted` },
+    );
     assert.ok(m.sum("gunicorn_master_worker_restarts_total", { reason: "max_requests" }) >= N - 2);
     const files = readdirSync(s.dir).filter((f) => f.endsWith(".json"));
     assert.ok(files.length <= 2 + 3, `store holds ${files.length} files: ${files.join(", ")}`);
-    assert.equal(m.find("gunicorn_worker_requests_total").filter((x) => x.labels.worker_id).every((x) => /^worker_[12]$/.test(x.labels.worker_id)), true, "worker_id stays bounded by slots");
+    assert.equal(
+      m
+        .find("gunicorn_worker_requests_total")
+        .filter((x) => x.labels.worker_id)
+        .every((x) => /^worker_[12]$/.test(x.labels.worker_id)),
+      true,
+      "worker_id stays bounded by slots",
+    );
   });
 
   it("lets go of exited workers' /proc files within seconds, however fast workers restart", async () => {
@@ -80,16 +104,24 @@ describe("metrics", () => {
     // stat file open between readings; with its 60 s default, fast restarts piled them up.
     const s = await startServer({ workers: 2, args: ["--max-requests", "1"] });
     for (let i = 0; i < 60; i++) assert.equal((await request(s.url("/"))).status, 200);
-    const deadStatFiles = () => readdirSync(`/proc/${s.pid}/fd`).flatMap((fd) => {
-      let target = "";
-      try { target = readlinkSync(`/proc/${s.pid}/fd/${fd}`); } catch { return []; }
-      const pid = /^\/proc\/(\d+)\/stat$/.exec(target)?.[1];
-      return pid && !alive(Number(pid)) ? [pid] : [];
-    });
+    const deadStatFiles = () =>
+      readdirSync(`/proc/${s.pid}/fd`).flatMap((fd) => {
+        let target = "";
+        try {
+          target = readlinkSync(`/proc/${s.pid}/fd/${fd}`);
+        } catch {
+          return [];
+        }
+        const pid = /^\/proc\/(\d+)\/stat$/.exec(target)?.[1];
+        return pid && !alive(Number(pid)) ? [pid] : [];
+      });
     // Each worker is sampled when it is ready, so the last ones' files are still open now: the
     // wait below starts from a state it has to change.
     assert.ok(deadStatFiles().length > 0, "no stat file of an exited worker open right after the restarts");
-    await waitFor(() => deadStatFiles().length === 0, { timeout: 25_000, what: () => `the master still holds stat files of exited workers: ${deadStatFiles().join(", ")}` });
+    await waitFor(() => deadStatFiles().length === 0, {
+      timeout: 25_000,
+      what: () => `the master still holds stat files of exited workers: ${deadStatFiles().join(", ")}`,
+    });
     assert.ok((await s.scrape()).sum("gunicorn_worker_memory_bytes") > 0, "live workers are still sampled");
   });
 
@@ -99,8 +131,12 @@ describe("metrics", () => {
       s.signal(sig);
       await sleep(300);
     }
-    const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_master_signals_total", { signal: "HUP" }) === 1 && m; });
-    for (const sig of ["USR1", "TTIN", "TTOU", "HUP"]) assert.equal(m.sum("gunicorn_master_signals_total", { signal: sig }), 1, sig);
+    const m = await waitFor(async () => {
+      const m = await s.scrape();
+      return m.sum("gunicorn_master_signals_total", { signal: "HUP" }) === 1 && m;
+    });
+    for (const sig of ["USR1", "TTIN", "TTOU", "HUP"])
+      assert.equal(m.sum("gunicorn_master_signals_total", { signal: sig }), 1, sig);
     assert.ok(m.sum("gunicorn_master_signals_total", { signal: "CHLD" }) >= 1);
   });
 
@@ -110,10 +146,15 @@ describe("metrics", () => {
     writeFileSync(join(s.dir, "gpe_w7_999999.json"), "{ this is not json");
     writeFileSync(join(s.dir, "gpe_w8_999998.json"), JSON.stringify({ hello: "world" }));
     writeFileSync(join(s.dir, "counter_123.db"), "a python exporter file");
-    const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_worker_requests_total") === 1 && m; });
+    const m = await waitFor(async () => {
+      const m = await s.scrape();
+      return m.sum("gunicorn_worker_requests_total") === 1 && m;
+    });
     assert.equal(m.sum("gunicorn_metrics_store_errors_total", { kind: "corrupt" }) >= 1, true);
     assert.equal(m.sum("gunicorn_metrics_store_errors_total", { kind: "foreign" }) >= 1, true);
-    await waitFor(() => /metrics store: skipping gpe_w7_999999\.json: corrupt/.test(s.logs()), { what: "the log line" });
+    await waitFor(() => /metrics store: skipping gpe_w7_999999\.json: corrupt/.test(s.logs()), {
+      what: "the log line",
+    });
     assert.ok(readdirSync(s.dir).includes("counter_123.db"), "a file that is not ours is never removed");
   });
 
@@ -123,12 +164,18 @@ describe("metrics", () => {
     assert.equal((await request(s.url("/throw"))).status, 500);
     assert.equal((await request(s.url(`/${"x".repeat(5000)}`))).status, 414);
     // Every count below has reached the store (a worker busy past the scrape's flush wait writes on its interval).
-    const m = await waitFor(async () => {
-      const m = await s.scrape();
-      return m.sum("app_jobs_total") === 4 && m.sum("gunicorn_worker_error_handling_total") === 2 && m;
-    }, { what: "app metrics merged" });
+    const m = await waitFor(
+      async () => {
+        const m = await s.scrape();
+        return m.sum("app_jobs_total") === 4 && m.sum("gunicorn_worker_error_handling_total") === 2 && m;
+      },
+      { what: "app metrics merged" },
+    );
     assert.equal(m.find("app_jobs_total").length, 1, "one series, summed over the workers");
-    assert.equal(m.sum("gunicorn_worker_failed_requests_total", { error_type: "DatabaseError", endpoint: "/throw" }), 1);
+    assert.equal(
+      m.sum("gunicorn_worker_failed_requests_total", { error_type: "DatabaseError", endpoint: "/throw" }),
+      1,
+    );
     assert.equal(m.sum("gunicorn_worker_error_handling_total", { error_type: "DatabaseError" }), 1);
     assert.equal(m.sum("gunicorn_worker_error_handling_total", { error_type: "LimitRequestLine" }), 1);
     assert.equal(m.find("app_queue_depth").length, 2, "aggregator 'worker' keeps one gauge per worker");
@@ -137,7 +184,11 @@ describe("metrics", () => {
 
   it("has the app's metrics from boot, before the first flush interval has passed", async () => {
     // A flush interval far longer than the test: only the snapshot written at boot can hold them.
-    const s = await startServer({ workers: 2, app: join(import.meta.dirname, "..", "fixtures", "custom-metrics.mjs"), env: { GPE_METRICS_FLUSH_INTERVAL: "60" } });
+    const s = await startServer({
+      workers: 2,
+      app: join(import.meta.dirname, "..", "fixtures", "custom-metrics.mjs"),
+      env: { GPE_METRICS_FLUSH_INTERVAL: "60" },
+    });
     const m = await s.scrape();
     assert.equal(m.find("app_queue_depth").length, 2, "the gauge each worker set at load");
     assert.equal(m.sum("app_max_seen"), 7);
@@ -145,7 +196,10 @@ describe("metrics", () => {
   });
 
   it("boots and serves even when an app collector never settles", async () => {
-    const s = await startServer({ workers: 1, app: join(import.meta.dirname, "..", "fixtures", "hanging-collector.mjs") });
+    const s = await startServer({
+      workers: 1,
+      app: join(import.meta.dirname, "..", "fixtures", "hanging-collector.mjs"),
+    });
     assert.equal((await request(s.url("/"))).status, 200);
     assert.equal((await s.scrape()).sum("gunicorn_workers"), 1);
   });
@@ -162,10 +216,26 @@ describe("metrics", () => {
     await sleep(5500); // one resource sample
     const { body } = await request(`http://127.0.0.1:${s.metricsPort}/metrics`);
     const m = parseMetrics(body);
-    for (const family of ["gunicorn_worker_requests_total", "gunicorn_worker_request_duration_seconds_bucket", "gunicorn_worker_memory_bytes", "gunicorn_worker_cpu_percent", "gunicorn_worker_uptime_seconds", "gunicorn_worker_state", "gunicorn_worker_state_timestamp_seconds", "gunicorn_worker_failed_requests_total", "gunicorn_worker_error_handling_total", "gunicorn_master_worker_restarts_total", "gunicorn_master_signals_total", "gunicorn_workers"]) {
+    for (const family of [
+      "gunicorn_worker_requests_total",
+      "gunicorn_worker_request_duration_seconds_bucket",
+      "gunicorn_worker_memory_bytes",
+      "gunicorn_worker_cpu_percent",
+      "gunicorn_worker_uptime_seconds",
+      "gunicorn_worker_state",
+      "gunicorn_worker_state_timestamp_seconds",
+      "gunicorn_worker_failed_requests_total",
+      "gunicorn_worker_error_handling_total",
+      "gunicorn_master_worker_restarts_total",
+      "gunicorn_master_signals_total",
+      "gunicorn_workers",
+    ]) {
       assert.ok(m.find(family).length > 0, `${family} is present`);
     }
-    const types = body.split("\n").filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2]);
+    const types = body
+      .split("\n")
+      .filter((l) => l.startsWith("# TYPE "))
+      .map((l) => l.split(" ")[2]);
     assert.equal(new Set(types).size, types.length, "one TYPE line per family");
     const check = spawnSync("promtool", ["check", "metrics"], { input: body });
     assert.equal(check.status, 0, `promtool: ${check.stdout}${check.stderr}`);
@@ -174,7 +244,9 @@ describe("metrics", () => {
 
   it("serves OpenMetrics when asked, gzip when accepted, /healthz, and 404 elsewhere", async () => {
     const s = await startServer({ workers: 1 });
-    const om = await request(`http://127.0.0.1:${s.metricsPort}/metrics`, { headers: { accept: "application/openmetrics-text; version=1.0.0" } });
+    const om = await request(`http://127.0.0.1:${s.metricsPort}/metrics`, {
+      headers: { accept: "application/openmetrics-text; version=1.0.0" },
+    });
     assert.match(om.headers["content-type"], /application\/openmetrics-text/);
     assert.match(om.body, /# EOF\n$/);
     assert.match(om.body, /# TYPE gunicorn_master_signals counter/);

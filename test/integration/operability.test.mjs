@@ -16,10 +16,19 @@ describe("saturation metrics", () => {
   it("shows the worker with a request in flight as busy, and the pool's utilization", async () => {
     const s = await startServer({ workers: 2, args: ["-k", "sync"] });
     const slow = request(s.url("/sleep?ms=2500"));
-    const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_worker_requests_in_flight") === 1 && m; }, { what: "one request in flight" });
+    const m = await waitFor(
+      async () => {
+        const m = await s.scrape();
+        return m.sum("gunicorn_worker_requests_in_flight") === 1 && m;
+      },
+      { what: "one request in flight" },
+    );
     assert.equal(m.sum("gunicorn_workers_busy"), 1);
     assert.equal(m.sum("gunicorn_pool_utilization"), 0.5);
-    assert.deepEqual(m.find("gunicorn_worker_capacity").map((x) => x.value), [1, 1]);
+    assert.deepEqual(
+      m.find("gunicorn_worker_capacity").map((x) => x.value),
+      [1, 1],
+    );
     const busy = m.find("gunicorn_worker_requests_in_flight").find((x) => x.value === 1).labels.worker_id;
     const status = JSON.parse((await request(`http://127.0.0.1:${s.metricsPort}/status.json`)).body);
     assert.equal(status.workers.find((w) => w.workerId === busy).inFlight, 1);
@@ -37,7 +46,10 @@ describe("saturation metrics", () => {
 
   it("reports an idle worker's event loop as idle, and a CPU-bound one as busy and late", async () => {
     const s = await startServer({ workers: 1, args: ["-k", "async"] });
-    const gauges = (m) => ({ elu: m.sum("gunicorn_worker_event_loop_utilization"), lag: m.sum("gunicorn_worker_event_loop_lag_seconds") });
+    const gauges = (m) => ({
+      elu: m.sum("gunicorn_worker_event_loop_utilization"),
+      lag: m.sum("gunicorn_worker_event_loop_lag_seconds"),
+    });
     await sleep(2200); // two heartbeats of an idle worker
     const idle = gauges(await s.scrape());
     assert.ok(idle.elu < 0.2 && idle.lag < 0.05, `idle worker: ${JSON.stringify(idle)}`);
@@ -62,19 +74,31 @@ describe("saturation metrics", () => {
     await sleep(300);
     const first = (await s.scrape()).sum("gunicorn_worker_heartbeat_age_seconds");
     // The only worker is blocked: new connections stay in the listening socket's accept queue.
-    const sockets = await Promise.all(Array.from({ length: 3 }, () => new Promise((resolve, reject) => {
-      const c = net.connect(s.port, "127.0.0.1", () => resolve(c));
-      c.on("error", reject);
-    })));
+    const sockets = await Promise.all(
+      Array.from(
+        { length: 3 },
+        () =>
+          new Promise((resolve, reject) => {
+            const c = net.connect(s.port, "127.0.0.1", () => resolve(c));
+            c.on("error", reject);
+          }),
+      ),
+    );
     try {
       await sleep(1500);
       const m = await s.scrape();
-      assert.ok(m.sum("gunicorn_worker_heartbeat_age_seconds") >= first + 1.2, `heartbeat age ${first} then ${m.sum("gunicorn_worker_heartbeat_age_seconds")}`);
+      assert.ok(
+        m.sum("gunicorn_worker_heartbeat_age_seconds") >= first + 1.2,
+        `heartbeat age ${first} then ${m.sum("gunicorn_worker_heartbeat_age_seconds")}`,
+      );
       // The accept queue is sampled every 5 s, off the scrape path.
-      const q = await waitFor(async () => {
-        const m = await s.scrape();
-        return m.sum("gunicorn_listen_queue_length", { bind: `127.0.0.1:${s.port}` }) >= 3 && m;
-      }, { timeout: 8000, interval: 250, what: "3 connections in the kernel's accept queue" });
+      const q = await waitFor(
+        async () => {
+          const m = await s.scrape();
+          return m.sum("gunicorn_listen_queue_length", { bind: `127.0.0.1:${s.port}` }) >= 3 && m;
+        },
+        { timeout: 8000, interval: 250, what: "3 connections in the kernel's accept queue" },
+      );
       assert.ok(q.sum("gunicorn_listen_queue_max") >= 1);
     } finally {
       for (const c of sockets) c.destroy();
@@ -86,13 +110,22 @@ describe("saturation metrics", () => {
     const status = JSON.parse((await request(`http://127.0.0.1:${s.metricsPort}/status.json`)).body);
     const victim = status.workers.find((w) => w.slot === 2).pid;
     process.kill(victim, "SIGKILL");
-    const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_worker_restarts_total", { worker_id: "worker_2", reason: "signal" }) === 1 && m; }, { what: "the restart on worker_2" });
+    const m = await waitFor(
+      async () => {
+        const m = await s.scrape();
+        return m.sum("gunicorn_worker_restarts_total", { worker_id: "worker_2", reason: "signal" }) === 1 && m;
+      },
+      { what: "the restart on worker_2" },
+    );
     assert.equal(m.sum("gunicorn_worker_restarts_total", { worker_id: "worker_1" }), 0);
     assert.equal(m.sum("gunicorn_worker_last_exit_code", { worker_id: "worker_2" }), 137);
-    const replaced = await waitFor(async () => {
-      const status = JSON.parse((await request(`http://127.0.0.1:${s.metricsPort}/status.json`)).body);
-      return status.workers.find((w) => w.slot === 2 && w.pid !== victim);
-    }, { what: "slot 2's replacement in /status.json" });
+    const replaced = await waitFor(
+      async () => {
+        const status = JSON.parse((await request(`http://127.0.0.1:${s.metricsPort}/status.json`)).body);
+        return status.workers.find((w) => w.slot === 2 && w.pid !== victim);
+      },
+      { what: "slot 2's replacement in /status.json" },
+    );
     assert.deepEqual(replaced.restarts, { signal: 1 });
   });
 });
@@ -102,8 +135,14 @@ describe("gpe-server status", () => {
     const pidfile = join(tempDir(), "master.pid");
     const s = await startServer({ workers: 2, args: ["-p", pidfile] });
     for (let i = 0; i < 5; i++) await request(s.url("/"));
-    const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_worker_requests_total") === 5 && m; });
-    for (const how of [["--metrics-url", `http://127.0.0.1:${s.metricsPort}`], ["--pid", pidfile]]) {
+    const m = await waitFor(async () => {
+      const m = await s.scrape();
+      return m.sum("gunicorn_worker_requests_total") === 5 && m;
+    });
+    for (const how of [
+      ["--metrics-url", `http://127.0.0.1:${s.metricsPort}`],
+      ["--pid", pidfile],
+    ]) {
       const r = await runCli(["status", ...how, "--json"]);
       assert.equal(r.code, 0, r.stderr);
       const status = JSON.parse(r.stdout);
@@ -120,7 +159,10 @@ describe("gpe-server status", () => {
   it("says what is wrong in one line when there is no master to ask", async () => {
     const none = await runCli(["status", "--metrics-url", "http://127.0.0.1:1"]);
     assert.equal(none.code, 1);
-    assert.match(none.stderr, /^gpe-server status: cannot reach http:\/\/127\.0\.0\.1:1\/status\.json: ECONNREFUSED\n$/);
+    assert.match(
+      none.stderr,
+      /^gpe-server status: cannot reach http:\/\/127\.0\.0\.1:1\/status\.json: ECONNREFUSED\n$/,
+    );
     const missing = await runCli(["status", "--pid", "/nonexistent/master.pid"]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /cannot read pidfile \/nonexistent\/master\.pid \(ENOENT\)/);
@@ -135,23 +177,58 @@ describe("gpe-server status", () => {
     const socket = `gpe-test-${process.pid}`;
     const tmux = (...args) => spawnSync("tmux", ["-L", socket, ...args], { encoding: "utf8" });
     try {
-      const started = tmux("new-session", "-d", "-x", "150", "-y", "30", `${process.execPath} ${join(ROOT, "bin/gpe-server.js")} status --watch 0.5 --metrics-url http://127.0.0.1:${s.metricsPort}`);
+      const started = tmux(
+        "new-session",
+        "-d",
+        "-x",
+        "150",
+        "-y",
+        "30",
+        `${process.execPath} ${join(ROOT, "bin/gpe-server.js")} status --watch 0.5 --metrics-url http://127.0.0.1:${s.metricsPort}`,
+      );
       assert.equal(started.status, 0, started.stderr);
-      const screen = await waitFor(() => {
-        const pane = tmux("capture-pane", "-p").stdout;
-        return /worker_3/.test(pane) && pane;
-      }, { what: "the status table on the tmux screen" });
+      const screen = await waitFor(
+        () => {
+          const pane = tmux("capture-pane", "-p").stdout;
+          return /worker_3/.test(pane) && pane;
+        },
+        { what: "the status table on the tmux screen" },
+      );
       const lines = screen.split("\n");
       const header = lines.findIndex((l) => l.startsWith("SLOT"));
       assert.ok(header >= 0, screen);
-      assert.match(lines[header], /^SLOT\s+PID\s+TYPE\s+STATE\s+BUSY\s+REQS\s+REQ\/S\s+RSS\s+CPU%\s+UPTIME\s+HB\s+RESTARTS$/);
-      for (const [i, pid] of s.workerPids().sort((a, b) => a - b).entries()) assert.match(screen, new RegExp(`worker_${i + 1}\\s+\\d+\\s+sync\\s+running\\s+0/1`), `row for slot ${i + 1} (pid ${pid})`);
+      assert.match(
+        lines[header],
+        /^SLOT\s+PID\s+TYPE\s+STATE\s+BUSY\s+REQS\s+REQ\/S\s+RSS\s+CPU%\s+UPTIME\s+HB\s+RESTARTS$/,
+      );
+      for (const [i, pid] of s
+        .workerPids()
+        .sort((a, b) => a - b)
+        .entries())
+        assert.match(
+          screen,
+          new RegExp(`worker_${i + 1}\\s+\\d+\\s+sync\\s+running\\s+0/1`),
+          `row for slot ${i + 1} (pid ${pid})`,
+        );
       assert.match(screen, /workers 3\s+busy 0\s+utilization 0%/);
       // --watch redraws in place: the request count changes on the same screen.
       for (let i = 0; i < 4; i++) await request(s.url("/"));
-      await waitFor(() => /req\/s [\d.]+\s+queued/.test(tmux("capture-pane", "-p").stdout) && tmux("capture-pane", "-p").stdout.split("\n").filter((l) => /^worker_\d/.test(l)).reduce((n, l) => n + Number(l.split(/\s+/)[5]), 0) === 4,
-        { what: "the redrawn table to show 4 requests" });
-      assert.equal(tmux("capture-pane", "-p").stdout.split("\n").filter((l) => l.startsWith("SLOT")).length, 1, "redrawn in place, not appended");
+      await waitFor(
+        () =>
+          /req\/s [\d.]+\s+queued/.test(tmux("capture-pane", "-p").stdout) &&
+          tmux("capture-pane", "-p")
+            .stdout.split("\n")
+            .filter((l) => /^worker_\d/.test(l))
+            .reduce((n, l) => n + Number(l.split(/\s+/)[5]), 0) === 4,
+        { what: "the redrawn table to show 4 requests" },
+      );
+      assert.equal(
+        tmux("capture-pane", "-p")
+          .stdout.split("\n")
+          .filter((l) => l.startsWith("SLOT")).length,
+        1,
+        "redrawn in place, not appended",
+      );
     } finally {
       tmux("kill-server");
     }
@@ -178,8 +255,12 @@ describe("the status page", () => {
       const before = Number(await page.getAttribute("#chart", "data-points"));
       for (let i = 0; i < 10; i++) await request(s.url("/"));
       // The master samples every 2 s and the page polls every 2 s: new points arrive.
-      await page.waitForFunction((n) => Number(document.getElementById("chart").dataset.points) >= n + 2, before, { timeout: 15_000 });
-      const requests = await page.$$eval("#workers tr", (rows) => rows.reduce((n, r) => n + Number(r.children[5].textContent), 0));
+      await page.waitForFunction((n) => Number(document.getElementById("chart").dataset.points) >= n + 2, before, {
+        timeout: 15_000,
+      });
+      const requests = await page.$$eval("#workers tr", (rows) =>
+        rows.reduce((n, r) => n + Number(r.children[5].textContent), 0),
+      );
       assert.equal(requests, 10);
       assert.deepEqual(errors, []);
       // Saved for the docs: .test-output/ on every run; docs/images/ when asked to refresh it.

@@ -7,7 +7,17 @@ import { join } from "node:path";
 import https from "node:https";
 import http from "node:http";
 import net from "node:net";
-import { startServer, stopAll, request, waitFor, sleep, tempDir, runCli, FIXTURES, alive } from "../helpers/harness.mjs";
+import {
+  startServer,
+  stopAll,
+  request,
+  waitFor,
+  sleep,
+  tempDir,
+  runCli,
+  FIXTURES,
+  alive,
+} from "../helpers/harness.mjs";
 
 after(stopAll);
 
@@ -15,7 +25,11 @@ describe("hooks", () => {
   it("run at gunicorn's moments, in master and workers; a hook that throws is logged and harmless", async () => {
     const log = join(tempDir(), "hooks.log");
     writeFileSync(log, "");
-    const s = await startServer({ workers: 1, args: ["-c", join(FIXTURES, "hooks.conf.mjs")], env: { GPE_HOOK_LOG: log } });
+    const s = await startServer({
+      workers: 1,
+      args: ["-c", join(FIXTURES, "hooks.conf.mjs")],
+      env: { GPE_HOOK_LOG: log },
+    });
     await request(s.url("/hello"));
     s.signal("SIGTTIN");
     await waitFor(() => readFileSync(log, "utf8").includes("post_worker_init slot=2"), { what: "the second worker" });
@@ -24,7 +38,19 @@ describe("hooks", () => {
     s.signal("SIGTERM");
     assert.equal((await s.exited).code, 0);
     const lines = readFileSync(log, "utf8").split("\n");
-    for (const expected of ["on_starting", "pre_fork slot=1", "post_worker_init slot=1", "when_ready 1", "pre_request /hello", "post_request /hello 200", "nworkers_changed 1->2", "on_reload", "child_exit slot=1", "worker_exit slot=1", "on_exit"]) {
+    for (const expected of [
+      "on_starting",
+      "pre_fork slot=1",
+      "post_worker_init slot=1",
+      "when_ready 1",
+      "pre_request /hello",
+      "post_request /hello 200",
+      "nworkers_changed 1->2",
+      "on_reload",
+      "child_exit slot=1",
+      "worker_exit slot=1",
+      "on_exit",
+    ]) {
       assert.ok(lines.includes(expected), `hook line ${JSON.stringify(expected)} in:\n${lines.join("\n")}`);
     }
     assert.ok(lines.some((l) => /^post_fork slot=1 pid=\d+$/.test(l)));
@@ -58,15 +84,38 @@ describe("listening", () => {
   it("serves HTTPS with --certfile/--keyfile, for process and thread workers", async (t) => {
     if (spawnSync("openssl", ["version"]).error) return t.skip("openssl not installed");
     const dir = tempDir();
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1"], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+      ],
+      { stdio: "ignore" },
+    );
     for (const kind of ["sync", "thread"]) {
-      const s = await startServer({ workers: 1, args: ["-k", kind, "--certfile", join(dir, "cert.pem"), "--keyfile", join(dir, "key.pem")] });
+      const s = await startServer({
+        workers: 1,
+        args: ["-k", kind, "--certfile", join(dir, "cert.pem"), "--keyfile", join(dir, "key.pem")],
+      });
       const body = await new Promise((resolve, reject) => {
-        https.get({ host: "127.0.0.1", port: s.port, path: "/", rejectUnauthorized: false, agent: false }, (res) => {
-          let text = "";
-          res.on("data", (c) => (text += c));
-          res.on("end", () => resolve(text));
-        }).on("error", reject);
+        https
+          .get({ host: "127.0.0.1", port: s.port, path: "/", rejectUnauthorized: false, agent: false }, (res) => {
+            let text = "";
+            res.on("data", (c) => (text += c));
+            res.on("end", () => resolve(text));
+          })
+          .on("error", reject);
       });
       assert.match(body, /hello from/, kind);
       assert.match(s.logs(), /Listening at: https:\/\//);
@@ -77,11 +126,13 @@ describe("listening", () => {
     const path = join(tempDir(), "gpe.sock");
     const s = await startServer({ workers: 1, args: ["-b", `unix:${path}`] });
     const body = await new Promise((resolve, reject) => {
-      http.get({ socketPath: path, path: "/", agent: false }, (res) => {
-        let text = "";
-        res.on("data", (c) => (text += c));
-        res.on("end", () => resolve(text));
-      }).on("error", reject);
+      http
+        .get({ socketPath: path, path: "/", agent: false }, (res) => {
+          let text = "";
+          res.on("data", (c) => (text += c));
+          res.on("end", () => resolve(text));
+        })
+        .on("error", reject);
     });
     assert.match(body, /hello from/);
     s.signal("SIGTERM");
@@ -90,7 +141,9 @@ describe("listening", () => {
   });
 
   it("takes options from GUNICORN_CMD_ARGS, below the command line", async () => {
-    const r = await runCli(["-w", "2", "--print-config", join(FIXTURES, "app.mjs")], { env: { GUNICORN_CMD_ARGS: "-w 3 --max-requests 50 --access-log-format '%(h)s \"%(r)s\"'" } });
+    const r = await runCli(["-w", "2", "--print-config", join(FIXTURES, "app.mjs")], {
+      env: { GUNICORN_CMD_ARGS: "-w 3 --max-requests 50 --access-log-format '%(h)s \"%(r)s\"'" },
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^workers\s+= 2\s+\(cli\)$/m);
     assert.match(r.stdout, /^max_requests\s+= 50\s+\(cli\)$/m);
@@ -108,11 +161,23 @@ describe("the store directory", () => {
     writeFileSync(join(dir, "notes.txt"), "mine");
     const s = await startServer({ workers: 1, args: ["--multiproc-dir", dir] });
     const files = readdirSync(dir);
-    assert.ok(!files.includes(`gpe_w1_${deadPid}.json`) && !files.includes(`gpe_archive_${deadPid + 1}.json`), files.join(", "));
+    assert.ok(
+      !files.includes(`gpe_w1_${deadPid}.json`) && !files.includes(`gpe_archive_${deadPid + 1}.json`),
+      files.join(", "),
+    );
     assert.ok(files.includes("counter_1234.db") && files.includes("notes.txt"));
     await request(s.url("/"));
     await sleep(300);
-    const mode = execFileSync("stat", ["-c", "%a", join(dir, readdirSync(dir).find((f) => f.startsWith("gpe_w")))]).toString().trim();
+    const mode = execFileSync("stat", [
+      "-c",
+      "%a",
+      join(
+        dir,
+        readdirSync(dir).find((f) => f.startsWith("gpe_w")),
+      ),
+    ])
+      .toString()
+      .trim();
     assert.equal(mode, "600");
   });
 
@@ -132,22 +197,29 @@ describe("the store directory", () => {
 });
 
 describe("request limits", () => {
-  const raw = (port, text) => new Promise((resolve, reject) => {
-    const socket = net.connect(port, "127.0.0.1", () => socket.end(text));
-    let out = "";
-    socket.on("data", (d) => (out += d));
-    socket.on("close", () => resolve(out));
-    socket.on("error", reject);
-  });
+  const raw = (port, text) =>
+    new Promise((resolve, reject) => {
+      const socket = net.connect(port, "127.0.0.1", () => socket.end(text));
+      let out = "";
+      socket.on("data", (d) => (out += d));
+      socket.on("close", () => resolve(out));
+      socket.on("error", reject);
+    });
 
   it("answers 431 for too many or too long headers and 400 for a malformed request, counting each", async () => {
-    const s = await startServer({ workers: 1, args: ["--limit-request-fields", "10", "--limit-request-field-size", "100"] });
+    const s = await startServer({
+      workers: 1,
+      args: ["--limit-request-fields", "10", "--limit-request-field-size", "100"],
+    });
     const many = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`x-h${i}`, "v"]));
     assert.equal((await request(s.url("/"), { headers: many })).status, 431);
     assert.equal((await request(s.url("/"), { headers: { "x-long": "y".repeat(200) } })).status, 431);
     assert.match(await raw(s.port, "THIS IS NOT HTTP\r\n\r\n"), /^HTTP\/1\.1 400 /);
     assert.equal((await request(s.url("/"))).status, 200, "the worker survived");
-    const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_worker_error_handling_total") >= 3 && m; });
+    const m = await waitFor(async () => {
+      const m = await s.scrape();
+      return m.sum("gunicorn_worker_error_handling_total") >= 3 && m;
+    });
     assert.equal(m.sum("gunicorn_worker_error_handling_total", { error_type: "LimitRequestFields" }), 1);
     assert.equal(m.sum("gunicorn_worker_error_handling_total", { error_type: "LimitRequestFieldSize" }), 1);
     assert.equal(m.sum("gunicorn_worker_error_handling_total", { error_type: "BadRequest" }), 1);

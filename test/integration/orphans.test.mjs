@@ -5,7 +5,19 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
-import { CLI, FIXTURES, ROOT, adopt, alive, childPids, freePort, stopAll, tempDir, waitFor, sleep } from "../helpers/harness.mjs";
+import {
+  CLI,
+  FIXTURES,
+  ROOT,
+  adopt,
+  alive,
+  childPids,
+  freePort,
+  stopAll,
+  tempDir,
+  waitFor,
+  sleep,
+} from "../helpers/harness.mjs";
 
 after(stopAll);
 
@@ -13,16 +25,34 @@ after(stopAll);
 async function serverUnderParent(extraArgs) {
   const port = await freePort();
   const metricsPort = await freePort();
-  const args = ["-w", "2", "-b", `127.0.0.1:${port}`, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1",
-    "--multiproc-dir", tempDir("gpe-store-"), ...extraArgs, join(FIXTURES, "app.mjs")];
+  const args = [
+    "-w",
+    "2",
+    "-b",
+    `127.0.0.1:${port}`,
+    "--metrics-port",
+    String(metricsPort),
+    "--metrics-bind",
+    "127.0.0.1",
+    "--multiproc-dir",
+    tempDir("gpe-store-"),
+    ...extraArgs,
+    join(FIXTURES, "app.mjs"),
+  ];
   const script = `const c = require("node:child_process").spawn(process.execPath, ${JSON.stringify([CLI, ...args])}, { detached: true, stdio: "ignore" });
     console.log(c.pid); setInterval(() => {}, 1000);`;
   const parent = spawn(process.execPath, ["-e", script], { detached: true, stdio: ["ignore", "pipe", "inherit"] });
   adopt(parent.pid);
   const master = Number(await new Promise((resolve) => parent.stdout.once("data", (d) => resolve(String(d).trim()))));
   adopt(master);
-  const workers = await waitFor(() => (childPids(master).length === 2 ? childPids(master) : null), { timeout: 20_000, what: "2 workers" });
-  await waitFor(() => fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok), { timeout: 20_000, what: "the server to answer" });
+  const workers = await waitFor(() => (childPids(master).length === 2 ? childPids(master) : null), {
+    timeout: 20_000,
+    what: "2 workers",
+  });
+  await waitFor(() => fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok), {
+    timeout: 20_000,
+    what: "the server to answer",
+  });
   return { parent, pids: [master, ...workers] };
 }
 
@@ -32,21 +62,33 @@ describe("no orphans", () => {
     // Without the outer runner's marker, so that the inner one runs as a runner of its own.
     const { NODE_TEST_CONTEXT, ...env } = process.env;
     const runner = spawn(process.execPath, ["--test", join(FIXTURES, "orphan-probe.mjs")], {
-      cwd: ROOT, detached: true, stdio: "ignore", env: { ...env, GPE_PROBE_OUT: out },
+      cwd: ROOT,
+      detached: true,
+      stdio: "ignore",
+      env: { ...env, GPE_PROBE_OUT: out },
     });
     adopt(runner.pid);
-    await waitFor(() => existsSync(out) && readFileSync(out, "utf8").length > 0, { timeout: 30_000, what: "the inner test to start its server" });
+    await waitFor(() => existsSync(out) && readFileSync(out, "utf8").length > 0, {
+      timeout: 30_000,
+      what: "the inner test to start its server",
+    });
     const { pids } = JSON.parse(readFileSync(out, "utf8"));
     assert.equal(pids.length, 3);
     assert.ok(pids.every(alive), "the server runs before the runner is killed");
     process.kill(runner.pid, "SIGKILL");
-    await waitFor(() => pids.every((pid) => !alive(pid)), { timeout: 5000, what: () => `no process left of ${pids.filter(alive).join(", ")}` });
+    await waitFor(() => pids.every((pid) => !alive(pid)), {
+      timeout: 5000,
+      what: () => `no process left of ${pids.filter(alive).join(", ")}`,
+    });
   });
 
   it("--die-with-parent: the master stops when the process that started it dies", async () => {
     const { parent, pids } = await serverUnderParent(["--die-with-parent"]);
     process.kill(parent.pid, "SIGKILL");
-    await waitFor(() => pids.every((pid) => !alive(pid)), { timeout: 10_000, what: () => `no process left of ${pids.filter(alive).join(", ")}` });
+    await waitFor(() => pids.every((pid) => !alive(pid)), {
+      timeout: 10_000,
+      what: () => `no process left of ${pids.filter(alive).join(", ")}`,
+    });
   });
 
   it("without --die-with-parent the master outlives its parent (as a daemon should)", async () => {

@@ -10,7 +10,19 @@ import { startProcess, stopAll, request, waitFor, freePort, tempDir, ROOT } from
 
 after(stopAll);
 
-const npm = (args, cwd) => spawnSync("npm", args, { cwd, encoding: "utf8", timeout: 120_000, env: { ...process.env, npm_config_loglevel: "error", npm_config_fund: "false", npm_config_audit: "false", npm_config_update_notifier: "false" } });
+const npm = (args, cwd) =>
+  spawnSync("npm", args, {
+    cwd,
+    encoding: "utf8",
+    timeout: 120_000,
+    env: {
+      ...process.env,
+      npm_config_loglevel: "error",
+      npm_config_fund: "false",
+      npm_config_audit: "false",
+      npm_config_update_notifier: "false",
+    },
+  });
 
 describe("the npm package", () => {
   it("packs, installs in an empty directory and runs the hello example", async () => {
@@ -20,7 +32,16 @@ describe("the npm package", () => {
     assert.equal(packed.status, 0, packed.stderr);
     const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("[")));
     const files = info.files.map((f) => f.path);
-    for (const expected of ["bin/gpe-server.js", "dist/index.js", "dist/index.d.ts", "dist/cli/main.js", "examples/hello.js", "README.md", "CHANGELOG.md", "LICENSE"]) {
+    for (const expected of [
+      "bin/gpe-server.js",
+      "dist/index.js",
+      "dist/index.d.ts",
+      "dist/cli/main.js",
+      "examples/hello.js",
+      "README.md",
+      "CHANGELOG.md",
+      "LICENSE",
+    ]) {
       assert.ok(files.includes(expected), `${expected} is in the package`);
     }
     assert.ok(!files.some((f) => f.startsWith("test/") || f.startsWith("src/")), "no tests or sources in the package");
@@ -35,12 +56,33 @@ describe("the npm package", () => {
     assert.equal(version.stdout.trim(), JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version);
 
     // A typed config that imports the package by name, as a user's would.
-    writeFileSync(join(app, "gunicorn.conf.ts"), 'import { defineConfig } from "gpe-server";\nexport default defineConfig({ workers: 1, worker_class: "sync" });\n');
+    writeFileSync(
+      join(app, "gunicorn.conf.ts"),
+      'import { defineConfig } from "gpe-server";\nexport default defineConfig({ workers: 1, worker_class: "sync" });\n',
+    );
     const port = await freePort();
     const metricsPort = await freePort();
-    const server = startProcess(bin, ["-c", "gunicorn.conf.ts", "-b", `127.0.0.1:${port}`, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1",
-      "--multiproc-dir", join(app, "metrics"), "node_modules/gpe-server/examples/hello.js"], { cwd: app, env: { NO_COLOR: "1" } });
-    const res = await waitFor(() => request(`http://127.0.0.1:${port}/`).catch(() => null), { timeout: 20_000, what: `the installed server to answer; logs:\n${server.logs()}` });
+    const server = startProcess(
+      bin,
+      [
+        "-c",
+        "gunicorn.conf.ts",
+        "-b",
+        `127.0.0.1:${port}`,
+        "--metrics-port",
+        String(metricsPort),
+        "--metrics-bind",
+        "127.0.0.1",
+        "--multiproc-dir",
+        join(app, "metrics"),
+        "node_modules/gpe-server/examples/hello.js",
+      ],
+      { cwd: app, env: { NO_COLOR: "1" } },
+    );
+    const res = await waitFor(() => request(`http://127.0.0.1:${port}/`).catch(() => null), {
+      timeout: 20_000,
+      what: `the installed server to answer; logs:\n${server.logs()}`,
+    });
     assert.match(res.body, /Hello from worker/);
     const metrics = await request(`http://127.0.0.1:${metricsPort}/metrics`);
     assert.match(metrics.body, /^gunicorn_workers 1$/m);

@@ -5,7 +5,17 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, startProcess, stopAll, request, waitFor, freePort, tempDir, loadLoop, ROOT } from "../helpers/harness.mjs";
+import {
+  startServer,
+  startProcess,
+  stopAll,
+  request,
+  waitFor,
+  freePort,
+  tempDir,
+  loadLoop,
+  ROOT,
+} from "../helpers/harness.mjs";
 
 after(stopAll);
 
@@ -38,7 +48,8 @@ describe("Prometheus", () => {
     assert.equal(tests.status, 0, tests.stdout + tests.stderr);
     const alerts = readFileSync(join(EXAMPLES, "prometheus/alerts.yml"), "utf8");
     const tested = readFileSync(join(EXAMPLES, "prometheus/alerts.test.yml"), "utf8");
-    for (const [, name] of alerts.matchAll(/- alert: (\w+)/g)) assert.match(tested, new RegExp(`alertname: ${name}\\b`), `${name} has a unit test`);
+    for (const [, name] of alerts.matchAll(/- alert: (\w+)/g))
+      assert.match(tested, new RegExp(`alertname: ${name}\\b`), `${name} has a unit test`);
   });
 
   it("every metric the Grafana dashboard and the alerts query exists in a real scrape", async () => {
@@ -49,9 +60,15 @@ describe("Prometheus", () => {
     const s = await startServer({ workers: 2, args: ["--redis", "--redis-port", String(await freePort())] });
     await request(s.url("/"));
     await request(s.url("/throw"));
-    const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_worker_requests_total") === 2 && m; });
+    const m = await waitFor(async () => {
+      const m = await s.scrape();
+      return m.sum("gunicorn_worker_requests_total") === 2 && m;
+    });
     const exposed = exposedNames(m.text);
-    const wanted = new Set([...metricNames(exprs.join("\n")), ...metricNames(readFileSync(join(EXAMPLES, "prometheus/alerts.yml"), "utf8"))]);
+    const wanted = new Set([
+      ...metricNames(exprs.join("\n")),
+      ...metricNames(readFileSync(join(EXAMPLES, "prometheus/alerts.yml"), "utf8")),
+    ]);
     assert.ok(wanted.size >= 10);
     const missing = [...wanted].filter((name) => !exposed.has(name));
     assert.deepEqual(missing, [], "names queried but not exposed");
@@ -61,16 +78,21 @@ describe("Prometheus", () => {
     const s = await startServer({ workers: 2 });
     const dir = tempDir("gpe-prometheus-");
     const port = await freePort();
-    writeFileSync(join(dir, "prometheus.yml"), `${[
-      "global: { scrape_interval: 1s, evaluation_interval: 1s }",
-      `rule_files: ["${join(EXAMPLES, "prometheus/alerts.yml")}"]`,
-      "scrape_configs:",
-      "  - job_name: gpe-server",
-      `    static_configs: [{ targets: ["127.0.0.1:${s.metricsPort}"] }]`,
-    ].join("\n")}\n`);
+    writeFileSync(
+      join(dir, "prometheus.yml"),
+      `${[
+        "global: { scrape_interval: 1s, evaluation_interval: 1s }",
+        `rule_files: ["${join(EXAMPLES, "prometheus/alerts.yml")}"]`,
+        "scrape_configs:",
+        "  - job_name: gpe-server",
+        `    static_configs: [{ targets: ["127.0.0.1:${s.metricsPort}"] }]`,
+      ].join("\n")}\n`,
+    );
     const prometheus = startProcess("prometheus", [
-      `--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`,
-      `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn",
+      `--config.file=${join(dir, "prometheus.yml")}`,
+      `--storage.tsdb.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      "--log.level=warn",
     ]);
     const query = async (q) => {
       const res = await request(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`);
@@ -80,10 +102,13 @@ describe("Prometheus", () => {
     };
     const load = loadLoop(s.url(), { concurrency: 2 });
     try {
-      const rate = await waitFor(async () => {
-        const [r] = await query("sum(rate(gunicorn_worker_requests_total[30s]))");
-        return r && Number(r.value[1]) > 0 && Number(r.value[1]);
-      }, { timeout: 45_000, interval: 500, what: `a request rate in Prometheus; its log:\n${prometheus.logs()}` });
+      const rate = await waitFor(
+        async () => {
+          const [r] = await query("sum(rate(gunicorn_worker_requests_total[30s]))");
+          return r && Number(r.value[1]) > 0 && Number(r.value[1]);
+        },
+        { timeout: 45_000, interval: 500, what: `a request rate in Prometheus; its log:\n${prometheus.logs()}` },
+      );
       assert.ok(rate > 1, `rate ${rate} req/s`);
     } finally {
       const stats = await load.stop();
@@ -96,6 +121,9 @@ describe("Prometheus", () => {
     const rules = JSON.parse((await request(`http://127.0.0.1:${port}/api/v1/rules`)).body);
     const loaded = rules.data.groups.flatMap((g) => g.rules);
     assert.equal(loaded.length, 5);
-    assert.ok(loaded.every((r) => r.health !== "err"), JSON.stringify(loaded.map((r) => [r.name, r.health, r.lastError])));
+    assert.ok(
+      loaded.every((r) => r.health !== "err"),
+      JSON.stringify(loaded.map((r) => [r.name, r.health, r.lastError])),
+    );
   });
 });

@@ -18,11 +18,53 @@ let pki;
 function makePki() {
   const dir = tempDir("gpe-pki-");
   const ssl = (...args) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  const ca = (name) => ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.pem`, "-days", "1", "-subj", `/CN=${name}`);
+  const ca = (name) =>
+    ssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "1",
+      "-subj",
+      `/CN=${name}`,
+    );
   const leaf = (name, caName, ext) => {
-    ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
+    ssl(
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.csr`,
+      "-subj",
+      `/CN=${name}`,
+    );
     writeFileSync(join(dir, `${name}.ext`), ext);
-    ssl("x509", "-req", "-in", `${name}.csr`, "-CA", `${caName}.pem`, "-CAkey", `${caName}.key`, "-CAcreateserial", "-out", `${name}.pem`, "-days", "1", "-extfile", `${name}.ext`);
+    ssl(
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      `${caName}.pem`,
+      "-CAkey",
+      `${caName}.key`,
+      "-CAcreateserial",
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "1",
+      "-extfile",
+      `${name}.ext`,
+    );
   };
   ca("ca");
   ca("rogue-ca");
@@ -30,26 +72,39 @@ function makePki() {
   leaf("client", "ca", "extendedKeyUsage=clientAuth\n");
   leaf("rogue", "rogue-ca", "extendedKeyUsage=clientAuth\n");
   const read = (f) => readFileSync(join(dir, f));
-  return { dir, path: (f) => join(dir, f), ca: read("ca.pem"), client: { cert: read("client.pem"), key: read("client.key") }, rogue: { cert: read("rogue.pem"), key: read("rogue.key") } };
+  return {
+    dir,
+    path: (f) => join(dir, f),
+    ca: read("ca.pem"),
+    client: { cert: read("client.pem"), key: read("client.key") },
+    rogue: { cert: read("rogue.pem"), key: read("rogue.key") },
+  };
 }
 
 function httpsGet(port, path, { ca, cert, key, headers = {} } = {}) {
   return new Promise((resolve, reject) => {
-    https.get({ host: "127.0.0.1", port, path, ca, cert, key, headers, agent: false }, (res) => {
-      let body = "";
-      res.on("data", (d) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode, body, headers: res.headers }));
-    }).on("error", reject);
+    https
+      .get({ host: "127.0.0.1", port, path, ca, cert, key, headers, agent: false }, (res) => {
+        let body = "";
+        res.on("data", (d) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode, body, headers: res.headers }));
+      })
+      .on("error", reject);
   });
 }
 
-describe("metrics port security", { skip: HAVE_OPENSSL ? false : "openssl not installed (apt-get install -y openssl)" }, () => {
+describe("metrics port security", {
+  skip: HAVE_OPENSSL ? false : "openssl not installed (apt-get install -y openssl)",
+}, () => {
   before(() => {
     pki = makePki();
   });
 
   it("serves /metrics over HTTPS from PROMETHEUS_SSL_CERTFILE/KEYFILE and refuses plain HTTP", async () => {
-    const s = await startServer({ workers: 1, env: { PROMETHEUS_SSL_CERTFILE: pki.path("server.pem"), PROMETHEUS_SSL_KEYFILE: pki.path("server.key") } });
+    const s = await startServer({
+      workers: 1,
+      env: { PROMETHEUS_SSL_CERTFILE: pki.path("server.pem"), PROMETHEUS_SSL_KEYFILE: pki.path("server.key") },
+    });
     assert.match(s.logs(), /Metrics at: https:\/\//);
     const res = await httpsGet(s.metricsPort, "/metrics", { ca: pki.ca });
     assert.equal(res.status, 200);
@@ -58,17 +113,38 @@ describe("metrics port security", { skip: HAVE_OPENSSL ? false : "openssl not in
   });
 
   it("with a client CA and client auth required, accepts only clients whose certificate the CA signed", async () => {
-    const s = await startServer({ workers: 1, env: {
-      PROMETHEUS_SSL_CERTFILE: pki.path("server.pem"), PROMETHEUS_SSL_KEYFILE: pki.path("server.key"),
-      PROMETHEUS_SSL_CLIENT_CAFILE: pki.path("ca.pem"), PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED: "true",
-    } });
+    const s = await startServer({
+      workers: 1,
+      env: {
+        PROMETHEUS_SSL_CERTFILE: pki.path("server.pem"),
+        PROMETHEUS_SSL_KEYFILE: pki.path("server.key"),
+        PROMETHEUS_SSL_CLIENT_CAFILE: pki.path("ca.pem"),
+        PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED: "true",
+      },
+    });
     assert.equal((await httpsGet(s.metricsPort, "/metrics", { ca: pki.ca, ...pki.client })).status, 200);
-    await assert.rejects(httpsGet(s.metricsPort, "/metrics", { ca: pki.ca }), "no client certificate: refused in the handshake");
-    await assert.rejects(httpsGet(s.metricsPort, "/metrics", { ca: pki.ca, ...pki.rogue }), "a certificate from another CA: refused");
+    await assert.rejects(
+      httpsGet(s.metricsPort, "/metrics", { ca: pki.ca }),
+      "no client certificate: refused in the handshake",
+    );
+    await assert.rejects(
+      httpsGet(s.metricsPort, "/metrics", { ca: pki.ca, ...pki.rogue }),
+      "a certificate from another CA: refused",
+    );
   });
 
   it("with a client CA but auth optional, still refuses a certificate the CA did not sign", async () => {
-    const s = await startServer({ workers: 1, args: ["--metrics-certfile", pki.path("server.pem"), "--metrics-keyfile", pki.path("server.key"), "--metrics-client-cafile", pki.path("ca.pem")] });
+    const s = await startServer({
+      workers: 1,
+      args: [
+        "--metrics-certfile",
+        pki.path("server.pem"),
+        "--metrics-keyfile",
+        pki.path("server.key"),
+        "--metrics-client-cafile",
+        pki.path("ca.pem"),
+      ],
+    });
     assert.equal((await httpsGet(s.metricsPort, "/metrics", { ca: pki.ca })).status, 200, "no certificate is allowed");
     assert.equal((await httpsGet(s.metricsPort, "/metrics", { ca: pki.ca, ...pki.client })).status, 200);
     const rogue = await httpsGet(s.metricsPort, "/metrics", { ca: pki.ca, ...pki.rogue });
@@ -93,7 +169,9 @@ describe("metrics port security", { skip: HAVE_OPENSSL ? false : "openssl not in
     assert.match(ok.body, /gunicorn_workers 1/);
     assert.equal((await request(`${url}/healthz`)).status, 200);
     // gpe-server status reads the same environment the server does.
-    const status = await runCli(["status", "--metrics-url", url, "--json"], { env: { GPE_METRICS_AUTH: "basic", GPE_METRICS_AUTH_FILE: file } });
+    const status = await runCli(["status", "--metrics-url", url, "--json"], {
+      env: { GPE_METRICS_AUTH: "basic", GPE_METRICS_AUTH_FILE: file },
+    });
     assert.equal(status.code, 0, status.stderr);
     assert.equal(JSON.parse(status.stdout).pid, s.pid);
     const refused = await runCli(["status", "--metrics-url", url]);
@@ -102,7 +180,11 @@ describe("metrics port security", { skip: HAVE_OPENSSL ? false : "openssl not in
   });
 
   it("bearer auth from the environment; the secret is never accepted on the command line", async () => {
-    const s = await startServer({ workers: 1, args: ["--metrics-auth", "bearer"], env: { GPE_METRICS_AUTH_SECRET: "tok-123" } });
+    const s = await startServer({
+      workers: 1,
+      args: ["--metrics-auth", "bearer"],
+      env: { GPE_METRICS_AUTH_SECRET: "tok-123" },
+    });
     const url = `http://127.0.0.1:${s.metricsPort}/metrics`;
     assert.equal((await request(url, { headers: { authorization: "Bearer tok-123" } })).status, 200);
     assert.equal((await request(url, { headers: { authorization: "Bearer tok-124" } })).status, 401);
@@ -125,28 +207,41 @@ function readableByOthers(path) {
 async function freePrivilegedPort() {
   for (let port = 900; port < 1000; port++) {
     const free = await new Promise((resolve) => {
-      const s = net.createServer().once("error", () => resolve(false)).listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+      const s = net
+        .createServer()
+        .once("error", () => resolve(false))
+        .listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
     });
     if (free) return port;
   }
   throw new Error("no free port in 900..999");
 }
 
-const uidOf = (pid) => readFileSync(`/proc/${pid}/status`, "utf8").match(/^Uid:\s+(\d+)\s+(\d+)/m).slice(1).map(Number);
+const uidOf = (pid) =>
+  readFileSync(`/proc/${pid}/status`, "utf8")
+    .match(/^Uid:\s+(\d+)\s+(\d+)/m)
+    .slice(1)
+    .map(Number);
 
 describe("--user and --group", () => {
   it("binds a privileged port as root, then the master and every worker run as nobody:nogroup", async (t) => {
     if (process.getuid() !== 0) return t.skip(`needs root (the test runs as uid ${process.getuid()})`);
     if (!readableByOthers(ROOT)) return t.skip(`${ROOT} is not readable by other users, so nobody could not run it`);
     const port = await freePrivilegedPort();
-    const s = await startServer({ workers: 2, args: ["-b", `127.0.0.1:${port}`, "--user", "nobody", "--group", "nogroup"] });
+    const s = await startServer({
+      workers: 2,
+      args: ["-b", `127.0.0.1:${port}`, "--user", "nobody", "--group", "nogroup"],
+    });
     assert.match(s.logs(), /Dropped privileges to nobody:nogroup \(uid 65534, gid 65534\)/);
     assert.deepEqual(uidOf(s.pid), [65534, 65534], "the master's real and effective uid");
     for (const pid of s.workerPids()) assert.deepEqual(uidOf(pid), [65534, 65534], `worker ${pid}`);
     const res = await request(`http://127.0.0.1:${port}/pid`);
     assert.equal(res.status, 200);
     assert.equal(statSync(s.dir).uid, 65534, "the store directory belongs to the new user");
-    const m = await waitFor(async () => { const m = await s.scrape(); return m.sum("gunicorn_worker_requests_total") === 1 && m; });
+    const m = await waitFor(async () => {
+      const m = await s.scrape();
+      return m.sum("gunicorn_worker_requests_total") === 1 && m;
+    });
     assert.equal(m.sum("gunicorn_metrics_store_errors_total"), 0);
     // Reload works as the unprivileged user: the sockets are already bound.
     const before = s.workerPids();

@@ -49,15 +49,25 @@ describe("the master", () => {
     const s = await startServer({ workers: 2 });
     const [victim] = s.workerPids();
     process.kill(victim, "SIGKILL");
-    await waitFor(() => {
-      const pids = s.workerPids();
-      return pids.length === 2 && !pids.includes(victim);
-    }, { what: "a replacement worker" });
+    await waitFor(
+      () => {
+        const pids = s.workerPids();
+        return pids.length === 2 && !pids.includes(victim);
+      },
+      { what: "a replacement worker" },
+    );
     // The replacement may wait ~100 ms: a worker that dies young counts towards crash backoff.
-    const m = await waitFor(async () => {
-      const m = await s.scrape();
-      return m.sum("gunicorn_master_worker_restarts_total", { reason: "signal" }) === 1 && m.sum("gunicorn_workers") === 2 && m;
-    }, { what: "restart counted and the pool back to 2" });
+    const m = await waitFor(
+      async () => {
+        const m = await s.scrape();
+        return (
+          m.sum("gunicorn_master_worker_restarts_total", { reason: "signal" }) === 1 &&
+          m.sum("gunicorn_workers") === 2 &&
+          m
+        );
+      },
+      { what: "restart counted and the pool back to 2" },
+    );
     assert.equal(m.sum("gunicorn_master_worker_restarts_total"), 1);
     assert.equal((await request(s.url("/"))).status, 200);
   });
@@ -67,14 +77,19 @@ describe("the master", () => {
     const s = await startServer({ workers: 2, args: ["-t", "2"] });
     const before = s.workerPids();
     request(s.url("/hang"), { timeout: 15_000 }).catch(() => {});
-    await waitFor(() => {
-      const pids = s.workerPids();
-      return pids.length === 2 && pids.filter((p) => before.includes(p)).length === 1;
-    }, { timeout: 15_000, what: "the hung worker to be replaced" });
+    await waitFor(
+      () => {
+        const pids = s.workerPids();
+        return pids.length === 2 && pids.filter((p) => before.includes(p)).length === 1;
+      },
+      { timeout: 15_000, what: "the hung worker to be replaced" },
+    );
     assert.match(s.logs(), /WORKER TIMEOUT/);
     // The replacement starts as soon as the hung worker is aborted; the restart is counted when it is reaped.
-    await waitFor(async () => (await s.scrape()).sum("gunicorn_master_worker_restarts_total", { reason: "timeout" }) === 1,
-      { timeout: 15_000, what: "the timeout restart counted" });
+    await waitFor(
+      async () => (await s.scrape()).sum("gunicorn_master_worker_restarts_total", { reason: "timeout" }) === 1,
+      { timeout: 15_000, what: "the timeout restart counted" },
+    );
     assert.equal((await request(s.url("/"))).status, 200);
   });
 
@@ -87,14 +102,21 @@ describe("the master", () => {
       seen.add(res.body);
     }
     assert.ok(seen.size >= 3, `expected at least 3 worker pids, saw ${seen.size}`);
-    const m = await waitFor(async () => {
-      const m = await s.scrape();
-      return m.sum("gunicorn_master_worker_restarts_total", { reason: "max_requests" }) >= 3 && m;
-    }, { what: "max_requests restarts counted" });
+    const m = await waitFor(
+      async () => {
+        const m = await s.scrape();
+        return m.sum("gunicorn_master_worker_restarts_total", { reason: "max_requests" }) >= 3 && m;
+      },
+      { what: "max_requests restarts counted" },
+    );
     assert.ok(m.sum("gunicorn_worker_requests_total") <= 10);
     // Exact once a flush interval (0.2 s in tests) has passed, across dead and live workers.
     await sleep(400);
-    assert.equal(await s.scrape().then((x) => x.sum("gunicorn_worker_requests_total")), 10, "every request counted across recycled workers");
+    assert.equal(
+      await s.scrape().then((x) => x.sum("gunicorn_worker_requests_total")),
+      10,
+      "every request counted across recycled workers",
+    );
   });
 
   it("adds a worker on TTIN and removes one on TTOU", async () => {
@@ -106,10 +128,17 @@ describe("the master", () => {
     s.signal("SIGTTOU");
     await waitFor(() => s.workerPids().length === 1, { what: "1 worker" });
     // Retired workers drain first; each is counted when it has exited.
-    const m = await waitFor(async () => {
-      const m = await s.scrape();
-      return m.sum("gunicorn_workers") === 1 && m.sum("gunicorn_master_worker_restarts_total", { reason: "scale_down" }) === 2 && m;
-    }, { what: "two scale-downs counted" });
+    const m = await waitFor(
+      async () => {
+        const m = await s.scrape();
+        return (
+          m.sum("gunicorn_workers") === 1 &&
+          m.sum("gunicorn_master_worker_restarts_total", { reason: "scale_down" }) === 2 &&
+          m
+        );
+      },
+      { what: "two scale-downs counted" },
+    );
     assert.equal(m.sum("gunicorn_master_worker_restarts_total"), 2);
   });
 
@@ -119,10 +148,13 @@ describe("the master", () => {
     const load = loadLoop(s.url(""), { concurrency: 4 });
     await sleep(500);
     s.signal("SIGHUP");
-    await waitFor(() => {
-      const pids = s.workerPids();
-      return pids.length === 2 && pids.every((p) => !old.includes(p));
-    }, { timeout: 15_000, what: "a new generation of workers" });
+    await waitFor(
+      () => {
+        const pids = s.workerPids();
+        return pids.length === 2 && pids.every((p) => !old.includes(p));
+      },
+      { timeout: 15_000, what: "a new generation of workers" },
+    );
     await sleep(500);
     const stats = await load.stop();
     assert.equal(stats.failed, 0, `failed requests: ${stats.errors.slice(0, 5).join("; ")}`);
@@ -133,14 +165,20 @@ describe("the master", () => {
   // Sync: regression, a connection handed to a worker just as it became idle and exited was lost.
   // Async workers accept differently: a connection starts reading as it is accepted, and a
   // stopping worker hands what it still accepts round the master.
-  for (const [workerClass, how] of [["sync", "sync workers hand connections around"], ["async", "async workers read connections as they accept them"]]) {
+  for (const [workerClass, how] of [
+    ["sync", "sync workers hand connections around"],
+    ["async", "async workers read connections as they accept them"],
+  ]) {
     it(`survives 10 reloads in a row under load (${how}) with zero failed requests`, async () => {
       const s = await startServer({ workers: 2, args: ["-k", workerClass] });
       const load = loadLoop(s.url(""), { concurrency: 8 });
       try {
         for (let i = 1; i <= 10; i++) {
           s.signal("SIGHUP");
-          await waitFor(() => (s.logs().match(/reload complete/g) ?? []).length >= i, { timeout: 15_000, what: `reload ${i}` });
+          await waitFor(() => (s.logs().match(/reload complete/g) ?? []).length >= i, {
+            timeout: 15_000,
+            what: `reload ${i}`,
+          });
         }
       } finally {
         const stats = await load.stop();
@@ -176,19 +214,32 @@ describe("the master", () => {
     const dir = tempDir();
     const errorLog = join(dir, "error.log");
     const accessLog = join(dir, "access.log");
-    const s = await startServer({ workers: 1, args: ["--error-logfile", errorLog, "--access-logfile", accessLog], waitWorkers: 0 });
-    await waitFor(() => existsSync(errorLog) && /Booted worker/.test(readFileSync(errorLog, "utf8")), { what: "worker boot in the error log" });
+    const s = await startServer({
+      workers: 1,
+      args: ["--error-logfile", errorLog, "--access-logfile", accessLog],
+      waitWorkers: 0,
+    });
+    await waitFor(() => existsSync(errorLog) && /Booted worker/.test(readFileSync(errorLog, "utf8")), {
+      what: "worker boot in the error log",
+    });
     await request(s.url("/before"));
     await waitFor(() => existsSync(accessLog) && readFileSync(accessLog, "utf8").includes("/before"));
     renameSync(errorLog, `${errorLog}.1`);
     renameSync(accessLog, `${accessLog}.1`);
     s.signal("SIGUSR1");
-    await waitFor(() => existsSync(errorLog) && readFileSync(errorLog, "utf8").includes("reopened log files"), { what: "a new error log" });
+    await waitFor(() => existsSync(errorLog) && readFileSync(errorLog, "utf8").includes("reopened log files"), {
+      what: "a new error log",
+    });
     await sleep(200);
     await request(s.url("/after"));
-    await waitFor(() => existsSync(accessLog) && readFileSync(accessLog, "utf8").includes("GET /after HTTP/1.1"), { what: "a new access log" });
+    await waitFor(() => existsSync(accessLog) && readFileSync(accessLog, "utf8").includes("GET /after HTTP/1.1"), {
+      what: "a new access log",
+    });
     assert.ok(!readFileSync(`${accessLog}.1`, "utf8").includes("/after"), "the moved file no longer receives lines");
-    assert.match(readFileSync(accessLog, "utf8"), /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/after HTTP\/1\.1" 200 \d+ "-" "-"$/m);
+    assert.match(
+      readFileSync(accessLog, "utf8"),
+      /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/after HTTP\/1\.1" 200 \d+ "-" "-"$/m,
+    );
   });
 
   it("upgrades on USR2: a new master serves on the same sockets, the old pidfile becomes FILE.2", async () => {
@@ -198,10 +249,13 @@ describe("the master", () => {
     assert.equal(Number(readFileSync(pidfile, "utf8")), s.pid);
     const load = loadLoop(s.url(""), { concurrency: 2 });
     s.signal("SIGUSR2");
-    const newPid = await waitFor(() => {
-      const pid = existsSync(pidfile) ? Number(readFileSync(pidfile, "utf8")) : 0;
-      return pid && pid !== s.pid && existsSync(`${pidfile}.2`) ? pid : 0;
-    }, { what: "the new master's pidfile" });
+    const newPid = await waitFor(
+      () => {
+        const pid = existsSync(pidfile) ? Number(readFileSync(pidfile, "utf8")) : 0;
+        return pid && pid !== s.pid && existsSync(`${pidfile}.2`) ? pid : 0;
+      },
+      { what: "the new master's pidfile" },
+    );
     await waitFor(() => (s.logs().match(/Booted worker/g) ?? []).length >= 2, { what: "the new master's worker" });
     s.signal("SIGTERM");
     await s.exited;

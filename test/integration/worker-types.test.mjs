@@ -52,7 +52,11 @@ describe("sync worker", () => {
     await new Promise((r) => setTimeout(r, 200));
     for (let round = 0; round < 3; round++) {
       const t0 = Date.now();
-      const results = await Promise.all(Array.from({ length: 16 }, () => request(s.url("/pid")).then((r) => ({ status: r.status, ms: Date.now() - t0 }))));
+      const results = await Promise.all(
+        Array.from({ length: 16 }, () =>
+          request(s.url("/pid")).then((r) => ({ status: r.status, ms: Date.now() - t0 })),
+        ),
+      );
       for (const r of results) {
         assert.equal(r.status, 200);
         assert.ok(r.ms < 1500, `a request of the burst waited ${r.ms} ms`);
@@ -76,7 +80,10 @@ describe("sync worker reading ahead", () => {
   // longer than that one read, a head that arrives in two parts, a client that left or reset
   // while it waited, must all come out as if read the usual way.
   const bodies = [0, 1, 1000, 70_000, 300_000, 2_000_000].map((n) => randomBytes(n));
-  for (const [what, front] of [["held here", null], ["passed round the master", "/sleep?ms=300"]]) {
+  for (const [what, front] of [
+    ["held here", null],
+    ["passed round the master", "/sleep?ms=300"],
+  ]) {
     it(`serves connections ${what} whole`, async () => {
       const s = await startServer({ workers: 1, args: ["-k", "sync"] });
       const pid = (await request(s.url("/pid"))).body;
@@ -100,7 +107,11 @@ describe("sync worker reading ahead", () => {
       assert.match(split, /^HTTP\/1\.1 200/);
       assert.ok(split.endsWith(pid), "the head that came in two parts was answered");
       echoed.forEach((back, i) => {
-        assert.equal(sha(back), sha(bodies[i]), `the ${bodies[i].length}-byte body came back changed (${back.length} bytes)`);
+        assert.equal(
+          sha(back),
+          sha(bodies[i]),
+          `the ${bodies[i].length}-byte body came back changed (${back.length} bytes)`,
+        );
       });
       assert.equal((await request(s.url("/pid"))).body, pid, "the same worker goes on");
     });
@@ -166,7 +177,9 @@ describe("thread worker", () => {
     const s = await startServer({ workers: 1, args: ["-k", "thread", "--threads", "2"] });
     for (let i = 0; i < 6; i++) await request(s.url("/"));
     const { waitFor } = await import("../helpers/harness.mjs");
-    await waitFor(async () => (await s.scrape()).sum("gunicorn_worker_requests_total") === 6, { what: "6 requests counted" });
+    await waitFor(async () => (await s.scrape()).sum("gunicorn_worker_requests_total") === 6, {
+      what: "6 requests counted",
+    });
   });
 });
 
@@ -186,7 +199,13 @@ function idleClose(port, path) {
       if (!answeredAt && head.includes("\r\n\r\n")) answeredAt = Date.now();
     });
     socket.on("error", reject);
-    socket.on("close", () => resolve({ head: head.toLowerCase(), answeredAfterMs: answeredAt - sentAt, closedAfterMs: Date.now() - answeredAt }));
+    socket.on("close", () =>
+      resolve({
+        head: head.toLowerCase(),
+        answeredAfterMs: answeredAt - sentAt,
+        closedAfterMs: Date.now() - answeredAt,
+      }),
+    );
     socket.setTimeout(8000, () => socket.destroy(new Error("the server never closed the idle connection")));
     socket.write(`GET ${path} HTTP/1.1\r\nHost: test\r\n\r\n`);
   });
@@ -194,13 +213,20 @@ function idleClose(port, path) {
 
 describe("keep-alive timeout", () => {
   // The sync worker keeps connections alive only when --keep-alive is given, as in gunicorn.
-  for (const args of [["-k", "async"], ["-k", "sync"], ["-k", "thread", "--threads", "2"]]) {
+  for (const args of [
+    ["-k", "async"],
+    ["-k", "sync"],
+    ["-k", "thread", "--threads", "2"],
+  ]) {
     it(`closes an idle connection after --keep-alive seconds, never a busy one (${args[1]})`, async () => {
       const s = await startServer({ workers: 1, args: [...args, "--keep-alive", "1"] });
       const [quick, slow] = await Promise.all([idleClose(s.port, "/"), idleClose(s.port, "/sleep?ms=1600")]);
       for (const r of [quick, slow]) {
         assert.match(r.head, /connection: keep-alive\r\nkeep-alive: timeout=1\r\n/);
-        assert.ok(r.closedAfterMs >= 950, `closed ${r.closedAfterMs} ms after the response, before the keep-alive time`);
+        assert.ok(
+          r.closedAfterMs >= 950,
+          `closed ${r.closedAfterMs} ms after the response, before the keep-alive time`,
+        );
         assert.ok(r.closedAfterMs < 2500, `still open ${r.closedAfterMs} ms after the response`);
       }
       assert.ok(slow.answeredAfterMs >= 1550, `the 1.6 s request was answered after ${slow.answeredAfterMs} ms`);
@@ -247,7 +273,11 @@ describe("closing a connection after its last response", () => {
   const pattern = Buffer.allocUnsafe(N);
   for (let i = 0; i < N; i++) pattern[i] = i % 251;
   const expected = createHash("sha256").update(pattern).digest("hex");
-  for (const args of [["-k", "async"], ["-k", "sync"], ["-k", "thread", "--threads", "2"]]) {
+  for (const args of [
+    ["-k", "async"],
+    ["-k", "sync"],
+    ["-k", "thread", "--threads", "2"],
+  ]) {
     it(`delivers a body larger than the socket buffers whole, then a clean close (${args[1]})`, async () => {
       const s = await startServer({ workers: 1, args });
       const requests = [

@@ -29,7 +29,10 @@ describe("settings", () => {
 
   it("reads the environment after a config file sets process.env defaults", async () => {
     const file = join(dir, "envdefault.conf.ts");
-    writeFileSync(file, 'process.env.GPE_UNIT_PORT_DEFAULT ??= "1"; process.env.PROMETHEUS_METRICS_PORT ??= "9311";\nexport default { workers: 2 } as const;\n');
+    writeFileSync(
+      file,
+      'process.env.GPE_UNIT_PORT_DEFAULT ??= "1"; process.env.PROMETHEUS_METRICS_PORT ??= "9311";\nexport default { workers: 2 } as const;\n',
+    );
     delete process.env.PROMETHEUS_METRICS_PORT;
     const r = await resolveSettings({ cli: { config: file }, env: process.env });
     assert.equal(r.settings.metrics_port, 9311);
@@ -50,9 +53,15 @@ describe("settings", () => {
   it("names the key, the value and a close match on errors", async () => {
     const file = join(dir, "bad.conf.json");
     writeFileSync(file, JSON.stringify({ max_request: 5 }));
-    await assert.rejects(resolveSettings({ cli: { config: file }, env: {} }), /unknown setting "max_request" \(did you mean "max_requests"\?\)/);
+    await assert.rejects(
+      resolveSettings({ cli: { config: file }, env: {} }),
+      /unknown setting "max_request" \(did you mean "max_requests"\?\)/,
+    );
     await assert.rejects(resolveSettings({ cli: { workers: "-1" }, env: {} }), /workers: -1 is out of range/);
-    await assert.rejects(resolveSettings({ cli: { certfile: "/x.pem" }, env: {} }), /certfile and keyfile must be given together/);
+    await assert.rejects(
+      resolveSettings({ cli: { certfile: "/x.pem" }, env: {} }),
+      /certfile and keyfile must be given together/,
+    );
   });
 
   it("validators", () => {
@@ -80,19 +89,36 @@ describe("settings", () => {
   });
 
   it("parses bind addresses", () => {
-    assert.deepEqual(parseBind("0.0.0.0:8000"), { kind: "tcp", host: "0.0.0.0", port: 8000, family: 4, text: "0.0.0.0:8000" });
+    assert.deepEqual(parseBind("0.0.0.0:8000"), {
+      kind: "tcp",
+      host: "0.0.0.0",
+      port: 8000,
+      family: 4,
+      text: "0.0.0.0:8000",
+    });
     assert.equal(parseBind("[::1]:9000").family, 6);
     assert.equal(parseBind("[::1]:9000").host, "::1");
     assert.equal(parseBind(":8080").host, "0.0.0.0");
     assert.equal(parseBind("localhost:1").host, "127.0.0.1");
-    assert.deepEqual(parseBind("unix:/tmp/gpe.sock"), { kind: "unix", path: "/tmp/gpe.sock", text: "unix:/tmp/gpe.sock" });
+    assert.deepEqual(parseBind("unix:/tmp/gpe.sock"), {
+      kind: "unix",
+      path: "/tmp/gpe.sock",
+      text: "unix:/tmp/gpe.sock",
+    });
     assert.throws(() => parseBind("::1:80"), /without brackets/);
     assert.throws(() => parseBind("host:http"), /no valid port/);
     assert.throws(() => parseBind("host:70000"), /above 65535/);
   });
 
   it("splits GUNICORN_CMD_ARGS like a shell and only counts given flags", () => {
-    assert.deepEqual(splitArgs(`-w 3 --access-log-format '%(h)s "%(r)s"' -b a:1`), ["-w", "3", "--access-log-format", '%(h)s "%(r)s"', "-b", "a:1"]);
+    assert.deepEqual(splitArgs(`-w 3 --access-log-format '%(h)s "%(r)s"' -b a:1`), [
+      "-w",
+      "3",
+      "--access-log-format",
+      '%(h)s "%(r)s"',
+      "-b",
+      "a:1",
+    ]);
     const parsed = parseCommandLine(["-w", "2", "-b", "a:1", "-b", "b:2", "--no-metrics", "app.js"], "0.0.0");
     assert.deepEqual(parsed.values, { workers: "2", bind: ["a:1", "b:2"], metrics_enabled: false });
     assert.equal(parsed.app, "app.js");
@@ -137,6 +163,9 @@ describe("every setting refuses bad input", () => {
     const dir = mkdtempSync(join(tmpdir(), "gpe-unit-"));
     const file = join(dir, "c.json");
     writeFileSync(file, JSON.stringify({ max_request: 5 }));
-    await assert.rejects(resolveSettings({ cli: { config: file }, env: {} }), /unknown setting "max_request".*max_requests/);
+    await assert.rejects(
+      resolveSettings({ cli: { config: file }, env: {} }),
+      /unknown setting "max_request".*max_requests/,
+    );
   });
 });

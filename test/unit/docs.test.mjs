@@ -9,7 +9,13 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 describe("documentation", () => {
   it("has no broken relative links", () => {
-    const pages = ["README.md", "CHANGELOG.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+    const pages = [
+      "README.md",
+      "CHANGELOG.md",
+      ...readdirSync(join(ROOT, "docs"))
+        .filter((f) => f.endsWith(".md"))
+        .map((f) => `docs/${f}`),
+    ];
     const broken = [];
     for (const page of pages) {
       const text = readFileSync(join(ROOT, page), "utf8");

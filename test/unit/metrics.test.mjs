@@ -6,8 +6,19 @@ import { metricsFromJSON, metricsToJSON } from "../../dist/metrics/family.js";
 import { RequestMetrics, FailureCounters } from "../../dist/metrics/request-metrics.js";
 import { compileAccessFormat } from "../../dist/logging/access-log.js";
 
-const counter = (value, labels = {}) => ({ name: "jobs_total", help: "Jobs.", type: "counter", values: [{ labels, value }] });
-const gauge = (value, aggregator) => ({ name: "depth", help: "Depth.", type: "gauge", aggregator, values: [{ labels: {}, value }] });
+const counter = (value, labels = {}) => ({
+  name: "jobs_total",
+  help: "Jobs.",
+  type: "counter",
+  values: [{ labels, value }],
+});
+const gauge = (value, aggregator) => ({
+  name: "depth",
+  help: "Depth.",
+  type: "gauge",
+  aggregator,
+  values: [{ labels: {}, value }],
+});
 
 describe("merge rules", () => {
   it("sums counters and histograms whatever their aggregator", () => {
@@ -17,7 +28,13 @@ describe("merge rules", () => {
     assert.deepEqual(m.toJSON()[0].values, [{ labels: {}, value: 5 }]);
   });
 
-  for (const [aggregator, expected] of [["sum", 12], ["min", 2], ["max", 10], ["average", 6], ["first", 10]]) {
+  for (const [aggregator, expected] of [
+    ["sum", 12],
+    ["min", 2],
+    ["max", 10],
+    ["average", 6],
+    ["first", 10],
+  ]) {
     it(`merges gauges with aggregator ${aggregator}`, () => {
       const m = new Merger();
       m.add([gauge(10, aggregator)], "worker_1");
@@ -31,18 +48,26 @@ describe("merge rules", () => {
     m.add([gauge(1, "worker"), { ...counter(1), name: "secret_total", aggregator: "omit" }], "worker_1");
     m.add([gauge(2, "worker")], "worker_2");
     const [depth, ...rest] = m.toJSON();
-    assert.deepEqual(depth.values.map((v) => v.labels.worker_id), ["worker_1", "worker_2"]);
+    assert.deepEqual(
+      depth.values.map((v) => v.labels.worker_id),
+      ["worker_1", "worker_2"],
+    );
     assert.equal(rest.length, 0);
   });
 
   it("archives only what must stay monotonic", () => {
-    assert.deepEqual(monotonicPart([counter(1), gauge(1, "sum")]).map((f) => f.type), ["counter"]);
+    assert.deepEqual(
+      monotonicPart([counter(1), gauge(1, "sum")]).map((f) => f.type),
+      ["counter"],
+    );
   });
 });
 
 describe("exposition", () => {
   it("prints the text format with escaping", () => {
-    const text = formatPrometheus([{ name: "x_total", help: 'a\\b\nc', type: "counter", values: [{ labels: { path: 'q"\n' }, value: Infinity }] }]);
+    const text = formatPrometheus([
+      { name: "x_total", help: "a\\b\nc", type: "counter", values: [{ labels: { path: 'q"\n' }, value: Infinity }] },
+    ]);
     assert.equal(text, '# HELP x_total a\\\\b\\nc\n# TYPE x_total counter\nx_total{path="q\\"\\n"} +Inf\n');
   });
 
@@ -62,14 +87,27 @@ describe("exposition", () => {
 
 describe("store JSON", () => {
   it("keeps NaN and infinite values (plain JSON turns them into null), and leaves labels alone", () => {
-    const families = [{ name: "g", help: "G.", type: "gauge", values: [
-      { labels: { value: "NaN" }, value: NaN }, { labels: {}, value: Infinity }, { labels: {}, value: -Infinity }, { labels: {}, value: 1.5 },
-    ] }];
+    const families = [
+      {
+        name: "g",
+        help: "G.",
+        type: "gauge",
+        values: [
+          { labels: { value: "NaN" }, value: NaN },
+          { labels: {}, value: Infinity },
+          { labels: {}, value: -Infinity },
+          { labels: {}, value: 1.5 },
+        ],
+      },
+    ];
     const back = metricsFromJSON(metricsToJSON({ format: "gpe-store-1", families })).families;
     assert.deepEqual(back, families);
     assert.equal(typeof back[0].values[0].labels.value, "string");
     assert.equal(formatPrometheus(back), '# HELP g G.\n# TYPE g gauge\ng{value="NaN"} NaN\ng +Inf\ng -Inf\ng 1.5\n');
-    assert.equal(metricsToJSON([{ ...families[0], values: [{ labels: {}, value: 2 }] }]), JSON.stringify([{ ...families[0], values: [{ labels: {}, value: 2 }] }]));
+    assert.equal(
+      metricsToJSON([{ ...families[0], values: [{ labels: {}, value: 2 }] }]),
+      JSON.stringify([{ ...families[0], values: [{ labels: {}, value: 2 }] }]),
+    );
   });
 });
 
@@ -84,7 +122,14 @@ describe("request metrics (hot path)", () => {
       { labels: { worker_id: "worker_3", method: "GET", status: "200" }, value: 2 },
       { labels: { worker_id: "worker_3", method: "other", status: "418" }, value: 1 },
     ]);
-    assert.deepEqual(duration.values.filter((v) => v.labels.le).map((v) => [v.labels.le, v.value]), [["0.1", 1], ["1", 2], ["+Inf", 3]]);
+    assert.deepEqual(
+      duration.values.filter((v) => v.labels.le).map((v) => [v.labels.le, v.value]),
+      [
+        ["0.1", 1],
+        ["1", 2],
+        ["+Inf", 3],
+      ],
+    );
     assert.equal(duration.values.find((v) => v.metricName.endsWith("_count")).value, 3);
   });
 
@@ -108,8 +153,21 @@ describe("request metrics (hot path)", () => {
 describe("access log format", () => {
   it("renders gunicorn atoms", () => {
     const build = compileAccessFormat('%(h)s %(l)s %(u)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-id}i)s %(M)s');
-    const req = { method: "GET", url: "/a?b=1", httpVersion: "1.1", socket: { remoteAddress: "10.0.0.1" }, headers: { "user-agent": "curl", "x-id": "42", authorization: `Basic ${Buffer.from("ann:pw").toString("base64")}` } };
+    const req = {
+      method: "GET",
+      url: "/a?b=1",
+      httpVersion: "1.1",
+      socket: { remoteAddress: "10.0.0.1" },
+      headers: {
+        "user-agent": "curl",
+        "x-id": "42",
+        authorization: `Basic ${Buffer.from("ann:pw").toString("base64")}`,
+      },
+    };
     const res = { statusCode: 201, getHeader: () => undefined };
-    assert.equal(build({ req, res, startedAt: 0, finishedAt: 12.4, bytesSent: 5 }), '10.0.0.1 - ann "GET /a?b=1 HTTP/1.1" 201 5 "-" "curl" 42 12');
+    assert.equal(
+      build({ req, res, startedAt: 0, finishedAt: 12.4, bytesSent: 5 }),
+      '10.0.0.1 - ann "GET /a?b=1 HTTP/1.1" 201 5 "-" "curl" 42 12',
+    );
   });
 });

@@ -3,7 +3,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { checkNodeInternals, handleProblems, internalsProblems, NodeInternalsError } from "../../dist/platform/node-internals.js";
+import {
+  checkNodeInternals,
+  handleProblems,
+  internalsProblems,
+  NodeInternalsError,
+} from "../../dist/platform/node-internals.js";
 
 describe("Node internals self-check", () => {
   it("finds nothing wrong on this Node", () => {
@@ -17,12 +22,18 @@ describe("Node internals self-check", () => {
     try {
       const problems = internalsProblems();
       assert.deepEqual(problems, ["net._createServerHandle is gone"]);
-      assert.throws(() => checkNodeInternals(problems), (err) => {
-        assert.ok(err instanceof NodeInternalsError);
-        assert.equal(err.message, `gpe-server does not support Node ${process.version}: net._createServerHandle is gone`);
-        assert.ok(!err.message.includes("\n"));
-        return true;
-      });
+      assert.throws(
+        () => checkNodeInternals(problems),
+        (err) => {
+          assert.ok(err instanceof NodeInternalsError);
+          assert.equal(
+            err.message,
+            `gpe-server does not support Node ${process.version}: net._createServerHandle is gone`,
+          );
+          assert.ok(!err.message.includes("\n"));
+          return true;
+        },
+      );
     } finally {
       net._createServerHandle = saved;
     }

@@ -7,29 +7,55 @@ import { formatPrometheus } from "../../dist/metrics/exposition.js";
 import { metricsToJSON } from "../../dist/metrics/family.js";
 
 const host = (instance, families) => ({ format: FLEET_FORMAT, instance, written: 0, families });
-const requests = (value, labels = {}) => ({ name: "req_total", help: "Requests.", type: "counter", values: [{ labels, value }] });
+const requests = (value, labels = {}) => ({
+  name: "req_total",
+  help: "Requests.",
+  type: "counter",
+  values: [{ labels, value }],
+});
 
 describe("the fleet merge", () => {
   it("labels every series with its instance under one family", () => {
-    const merged = mergeFleet([host("a", [requests(3, { worker_id: "worker_1" })]), host("b", [requests(5, { worker_id: "worker_1" })])]);
+    const merged = mergeFleet([
+      host("a", [requests(3, { worker_id: "worker_1" })]),
+      host("b", [requests(5, { worker_id: "worker_1" })]),
+    ]);
     assert.equal(merged.length, 1);
-    assert.deepEqual(merged[0].values.map((s) => [s.labels.instance, s.labels.worker_id, s.value]), [["a", "worker_1", 3], ["b", "worker_1", 5]]);
+    assert.deepEqual(
+      merged[0].values.map((s) => [s.labels.instance, s.labels.worker_id, s.value]),
+      [
+        ["a", "worker_1", 3],
+        ["b", "worker_1", 5],
+      ],
+    );
     const text = formatPrometheus(merged);
     assert.equal(text.match(/# TYPE req_total counter/g).length, 1);
     assert.match(text, /^req_total\{instance="b",worker_id="worker_1"\} 5$/m);
   });
 
   it("keeps an existing instance label as exported_instance, and histogram sample names", () => {
-    const histogram = { name: "d", help: "D.", type: "histogram", values: [{ metricName: "d_bucket", labels: { le: "+Inf", instance: "app-own" }, value: 2 }] };
+    const histogram = {
+      name: "d",
+      help: "D.",
+      type: "histogram",
+      values: [{ metricName: "d_bucket", labels: { le: "+Inf", instance: "app-own" }, value: 2 }],
+    };
     const [merged] = mergeFleet([host("h1", [histogram])]);
-    assert.deepEqual(merged.values[0], { metricName: "d_bucket", labels: { instance: "h1", exported_instance: "app-own", le: "+Inf" }, value: 2 });
+    assert.deepEqual(merged.values[0], {
+      metricName: "d_bucket",
+      labels: { instance: "h1", exported_instance: "app-own", le: "+Inf" },
+      value: 2,
+    });
   });
 
   it("leaves out a host's family whose type differs from the first host's", () => {
     const asGauge = { ...requests(9), type: "gauge" };
     const [merged] = mergeFleet([host("a", [requests(1)]), host("b", [asGauge])]);
     assert.equal(merged.type, "counter");
-    assert.deepEqual(merged.values.map((s) => s.labels.instance), ["a"]);
+    assert.deepEqual(
+      merged.values.map((s) => s.labels.instance),
+      ["a"],
+    );
   });
 
   it("rejects values that are not fleet snapshots, with a reason", () => {
@@ -59,13 +85,19 @@ describe("Redis keys and connection settings", () => {
   it("describes the target without the password", () => {
     const parts = { redis_url: null, redis_host: "10.0.0.5", redis_port: 6380, redis_db: 2, redis_password: "x" };
     assert.equal(redisTarget(parts), "redis://10.0.0.5:6380/2");
-    assert.equal(redisTarget({ ...parts, redis_url: "rediss://user:secret@cache.example:6390/1" }), "rediss://cache.example:6390/1");
+    assert.equal(
+      redisTarget({ ...parts, redis_url: "rediss://user:secret@cache.example:6390/1" }),
+      "rediss://cache.example:6390/1",
+    );
   });
 
   it("accepts redis:// and rediss:// URLs only, without echoing them", () => {
     assert.equal(redisUrl("rediss://:pw@h:1/0", "redis_url"), "rediss://:pw@h:1/0");
     assert.equal(redisUrl(null, "redis_url"), null);
-    assert.throws(() => redisUrl("http://:pw@h", "redis_url"), (err) => /expected a redis:\/\/ or rediss:\/\//.test(err.message) && !err.message.includes("pw"));
+    assert.throws(
+      () => redisUrl("http://:pw@h", "redis_url"),
+      (err) => /expected a redis:\/\/ or rediss:\/\//.test(err.message) && !err.message.includes("pw"),
+    );
     assert.throws(() => redisUrl("not a url", "redis_url"), /not a URL/);
   });
 });
