@@ -1,52 +1,36 @@
 // The master process, after gunicorn's arbiter. Signal handlers only queue the signal; the loop
 // handles it. The methods read like the operator's runbook: spawnWorker, reapWorker,
 // murderWorkers, manageWorkers, reload, stop, halt.
-import { fork, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import type { ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import type { Settings } from "../config/settings.js";
 import { resolveSettings, type Resolved } from "../config/load.js";
-import { pickHooks, runHook, runHookSync, withoutHooks, type Hooks } from "../config/hooks.js";
+import { pickHooks, runHook, runHookSync, type Hooks } from "../config/hooks.js";
 import { createLogger, type ReopenableLogger } from "../logging/logger.js";
-import { closeListeners, openListeners, type Listener } from "./listeners.js";
+import { closeListeners, type Listener } from "./listeners.js";
 import { watchParent } from "./parent-watch.js";
-import { checkNodeInternals, handleProblems } from "../platform/node-internals.js";
+import { SignalQueue } from "./signal-queue.js";
+import { CrashBackoff } from "./crash-backoff.js";
+import { startSuccessor } from "./upgrade.js";
+import { forkWorker, workerInit } from "./fork-worker.js";
+import { prepareMaster, StartupError } from "./startup.js";
 import { Pidfile } from "./pidfile.js";
 import { ConnectionDispatcher } from "./dispatcher.js";
-import { WorkerProcess } from "./worker-process.js";
+import { WorkerProcess, exitStatus } from "./worker-process.js";
 import type { RestartReason } from "../contracts/lifecycle.js";
 import { MetricsService } from "../service/metrics-service.js";
 import { listenQueues } from "./listen-queue.js";
-import { dropPrivileges, resolveIdentity, type Identity } from "./privileges.js";
-import { chownSync } from "node:fs";
-import { constants as osConstants } from "node:os";
 import { isProtocolMessage, type ToMaster } from "../contracts/messages.js";
 import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR } from "../contracts/exit-codes.js";
-import type { WorkerInitData } from "../config/settings.js";
-import { loadApp } from "../app/loader.js";
 import { workerCapacity } from "../contracts/worker-class.js";
 
-const WORKER_MAIN = fileURLToPath(new URL("../workers/main.js", import.meta.url));
 const TICK_MS = 250;
-/** A worker that lived less than this before crashing counts towards its slot's backoff. */
-const QUICK_CRASH_MS = 10_000;
+/** A worker killed by one of these came to its end from outside: it is replaced with no backoff. */
 const KILLED_FROM_OUTSIDE = new Set<string>(["SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP"]);
-const MAX_BACKOFF_MS = 10_000;
 const ABORT_GRACE_MS = 2_000;
-const SIGNALS = [
-  "SIGHUP",
-  "SIGTERM",
-  "SIGINT",
-  "SIGQUIT",
-  "SIGTTIN",
-  "SIGTTOU",
-  "SIGUSR1",
-  "SIGUSR2",
-  "SIGWINCH",
-] as const;
 
-export class StartupError extends Error {}
+export { StartupError };
 
 export interface ArbiterOptions {
   app: string;
@@ -58,11 +42,6 @@ export interface ArbiterOptions {
   inherited?: { listeners: Listener[]; metricsHandle: object | null } | undefined;
 }
 
-interface SlotState {
-  quickCrashes: number;
-  nextSpawnAt: number;
-}
-
 export class Arbiter {
   settings: Settings;
   private sources: Resolved["sources"];
@@ -71,12 +50,11 @@ export class Arbiter {
   private readonly logger: ReopenableLogger;
   private listeners: Listener[] = [];
   private readonly workers = new Map<number, WorkerProcess>();
-  private readonly slots = new Map<number, SlotState>();
+  private readonly backoff = new CrashBackoff();
   private target: number;
   private generation = 0;
   private age = 0;
-  private readonly signalQueue: string[] = [];
-  private wakeScheduled = false;
+  private readonly signals = new SignalQueue((name) => this.handleSignal(name));
   private stopping: "graceful" | "fast" | null = null;
   private ready = false;
   private reloading: { previous: number } | null = null;
@@ -132,49 +110,14 @@ export class Arbiter {
     this.hooks = pickHooks(this.settings);
     await runHook(this.hooks, "on_starting", this.log, this.server);
     const s = this.settings;
-    let identity: Identity | null;
-    try {
-      identity = resolveIdentity(s.user, s.group);
-    } catch (err) {
-      throw new StartupError((err as Error).message);
-    }
-    try {
-      this.service.prepareStore({ clean: !this.o.inherited, owner: identity ?? undefined });
-    } catch (err) {
-      throw new StartupError((err as Error).message);
-    }
-    if (s.preload_app) {
-      try {
-        await loadApp(this.o.app);
-      } catch (err) {
-        throw new StartupError((err as Error).message);
-      }
-    }
-    try {
-      this.listeners = this.o.inherited?.listeners ?? (await openListeners(s.bind));
-      checkNodeInternals(this.listeners.flatMap((l) => handleProblems(l.handle)));
-    } catch (err) {
-      throw new StartupError((err as Error).message);
-    }
-    try {
-      if (s.pidfile) {
-        this.pidfile = new Pidfile(s.pidfile);
-        this.pidfile.create(process.pid);
-      }
-      await this.service.listen(this.listeners, this.o.inherited?.metricsHandle ?? null);
-      if (identity) {
-        // Everything that needs root is done: sockets bound, pidfile written. The error log stays
-        // writable (and reopenable on USR1) by the new user.
-        if (s.errorlog !== "-") chownSync(s.errorlog, identity.uid, identity.gid);
-        dropPrivileges(identity);
-        this.log.info(`Dropped privileges to ${identity.label}`);
-      }
-    } catch (err) {
-      closeListeners(this.listeners);
-      this.pidfile?.unlink(process.pid);
-      throw new StartupError((err as Error).message);
-    }
-    for (const signal of SIGNALS) process.on(signal, () => this.queueSignal(signal.slice(3)));
+    ({ listeners: this.listeners, pidfile: this.pidfile } = await prepareMaster({
+      settings: s,
+      app: this.o.app,
+      log: this.log,
+      service: this.service,
+      inherited: this.o.inherited,
+    }));
+    this.signals.install();
     // A USR2 successor's parent is the old master, which is meant to exit.
     if (s.die_with_parent && !this.o.inherited) {
       watchParent((ppid) => {
@@ -195,49 +138,23 @@ export class Arbiter {
 
   // ---- signals ------------------------------------------------------------------------------
 
-  private queueSignal(name: string): void {
-    // Like gunicorn, a burst is capped; repeated signals of one kind collapse in the kernel anyway.
-    if (this.signalQueue.length < 64) this.signalQueue.push(name);
-    if (!this.wakeScheduled) {
-      this.wakeScheduled = true;
-      setImmediate(() => {
-        this.wakeScheduled = false;
-        this.handleSignals();
-      });
-    }
-  }
+  /** What each signal does (gunicorn's handle_<signal>); WINCH does nothing: we never daemonize. */
+  private readonly onSignal: Record<string, () => void> = {
+    HUP: () => void this.reload(),
+    TERM: () => this.stop(true),
+    INT: () => this.stop(false),
+    QUIT: () => this.stop(false),
+    TTIN: () => this.setTarget(this.target + 1),
+    TTOU: () => this.target > 1 && this.setTarget(this.target - 1),
+    USR1: () => this.reopenLogs(),
+    USR2: () => void this.reexec(),
+  };
 
-  private handleSignals(): void {
-    for (let name = this.signalQueue.shift(); name !== undefined; name = this.signalQueue.shift()) {
-      this.service.metrics.signal(name);
-      this.log.info(`Handling signal: ${name.toLowerCase()}`);
-      switch (name) {
-        case "HUP":
-          void this.reload();
-          break;
-        case "TERM":
-          this.stop(true);
-          break;
-        case "INT":
-        case "QUIT":
-          this.stop(false);
-          break;
-        case "TTIN":
-          this.setTarget(this.target + 1);
-          break;
-        case "TTOU":
-          if (this.target > 1) this.setTarget(this.target - 1);
-          break;
-        case "USR1":
-          this.reopenLogs();
-          break;
-        case "USR2":
-          void this.reexec();
-          break;
-        case "WINCH":
-          break; // gunicorn stops workers on WINCH only when daemonized; we never daemonize
-      }
-    }
+  /** Runs on the loop for each queued signal, in order: the operator's runbook. */
+  private handleSignal(name: string): void {
+    this.service.metrics.signal(name);
+    this.log.info(`Handling signal: ${name.toLowerCase()}`);
+    this.onSignal[name]?.();
   }
 
   private setTarget(n: number): void {
@@ -261,30 +178,18 @@ export class Arbiter {
   }
 
   private spawnWorker(slot: number): void {
-    const s = this.settings;
-    const jitter =
-      s.max_requests > 0 && s.max_requests_jitter > 0 ? Math.floor(Math.random() * (s.max_requests_jitter + 1)) : 0;
-    const init: WorkerInitData = {
+    const init = workerInit(this.settings, {
       app: this.o.app,
       slot,
       age: ++this.age,
-      workerClass: s.worker_class,
-      settings: withoutHooks(s),
       configPath: this.o.resolved.configPath,
-      maxRequests: s.max_requests > 0 ? s.max_requests + jitter : 0,
-      masterPid: process.pid,
       procName: this.procName,
-      cwd: process.cwd(),
       keepAliveExplicit: this.sources.keepalive !== "default",
-    };
-    runHookSync(this.hooks, "pre_fork", this.log, this.server, { slot, age: init.age });
-    const child = fork(WORKER_MAIN, [], {
-      env: { ...process.env, GPE_WORKER_INIT: JSON.stringify(init) },
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-      serialization: "json",
     });
+    runHookSync(this.hooks, "pre_fork", this.log, this.server, { slot, age: init.age });
+    const child = forkWorker(init);
     const worker = new WorkerProcess(child, slot, init.age, this.generation);
-    worker.capacity = workerCapacity(s);
+    worker.capacity = workerCapacity(this.settings);
     this.workers.set(worker.pid, worker);
     child.on("message", (m: unknown, handle: unknown) => {
       if (isProtocolMessage(m)) this.onWorkerMessage(worker, m as ToMaster, handle);
@@ -295,15 +200,11 @@ export class Arbiter {
 
   private onWorkerMessage(w: WorkerProcess, m: ToMaster, handle: unknown): void {
     switch (m.cmd) {
-      case "gpe:hb":
-        w.lastHeartbeat = Date.now();
-        w.inFlight = m.inFlight;
-        w.eventLoopUtilization = m.elu;
-        w.eventLoopLag = m.lag;
-        if (m.storeWriteErrors > w.storeWriteErrors)
-          this.service.countWriteErrors(m.storeWriteErrors - w.storeWriteErrors);
-        w.storeWriteErrors = m.storeWriteErrors;
+      case "gpe:hb": {
+        const newWriteErrors = w.heartbeat(m);
+        if (newWriteErrors > 0) this.service.countWriteErrors(newWriteErrors);
         break;
+      }
       case "gpe:booted":
         w.lastHeartbeat = Date.now();
         this.listeners.forEach((l, i) => {
@@ -440,26 +341,8 @@ export class Arbiter {
   }
 
   private noteCrash(w: WorkerProcess): void {
-    const slot = this.slotState(w.slot);
-    if (Date.now() - w.startedAt < QUICK_CRASH_MS) {
-      slot.quickCrashes++;
-      const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (slot.quickCrashes - 1));
-      slot.nextSpawnAt = Date.now() + delay;
-      if (slot.quickCrashes > 1)
-        this.log.warn(`slot ${w.slot} crashed ${slot.quickCrashes} times in a row; next start in ${delay} ms`);
-    } else {
-      slot.quickCrashes = 0;
-      slot.nextSpawnAt = 0;
-    }
-  }
-
-  private slotState(slot: number): SlotState {
-    let state = this.slots.get(slot);
-    if (!state) {
-      state = { quickCrashes: 0, nextSpawnAt: 0 };
-      this.slots.set(slot, state);
-    }
-    return state;
+    const { inARow, delayMs } = this.backoff.crashed(w.slot, w.startedAt);
+    if (inARow > 1) this.log.warn(`slot ${w.slot} crashed ${inARow} times in a row; next start in ${delayMs} ms`);
   }
 
   /** Brings the current generation to `target` workers in slots 1..target. */
@@ -470,7 +353,7 @@ export class Arbiter {
     for (const w of this.workers.values()) if (w.generation === this.generation && w.live) bySlot.set(w.slot, w);
     for (let slot = 1; slot <= this.target; slot++) {
       if (bySlot.has(slot)) continue;
-      if (this.slotState(slot).nextSpawnAt > now) continue; // backing off; the tick retries
+      if (this.backoff.waiting(slot, now)) continue; // backing off; the tick retries
       this.spawnWorker(slot);
     }
     for (const [slot, w] of bySlot) if (slot > this.target) this.retire(w, "scale_down");
@@ -546,11 +429,7 @@ export class Arbiter {
     runHookSync(this.hooks, "pre_exec", this.log, this.server);
     const oldPidfile = this.pidfile ? `${this.pidfile.path}.2` : null;
     if (this.pidfile && oldPidfile) this.pidfile.rename(oldPidfile);
-    const successor = fork(this.o.argv[0]!, this.o.argv.slice(1), {
-      env: { ...process.env, GPE_INHERIT: String(this.listeners.length) },
-      stdio: ["inherit", "inherit", "inherit", "ipc"],
-      execArgv: process.execArgv,
-    });
+    const successor = startSuccessor(this.o.argv, this.listeners, this.service.handle());
     this.successor = successor;
     successor.once("exit", (code) => {
       this.successor = null;
@@ -559,11 +438,6 @@ export class Arbiter {
         if (this.pidfile && oldPidfile) new Pidfile(oldPidfile).rename(this.pidfile.path);
       }
     });
-    this.listeners.forEach((l, index) => {
-      successor.send({ cmd: "gpe:inherit", index, address: l.bind.text }, l.handle as never);
-    });
-    const metricsHandle = this.service.handle();
-    successor.send({ cmd: "gpe:inherit-metrics", present: Boolean(metricsHandle) }, metricsHandle as never);
     this.log.info(
       `started a new master with pid ${successor.pid}; send TERM to this one (${process.pid}) once it serves`,
     );
@@ -618,10 +492,4 @@ export class Arbiter {
     const asked = [...this.workers.values()].filter((w) => w.state !== "booting" && now - w.lastHeartbeat < 2000);
     await Promise.all(asked.map((w) => w.request({ cmd: "gpe:flush" }, timeoutMs)));
   }
-}
-
-/** A process's exit status as a shell reports it: the code, or 128 + the signal number. */
-function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
-  if (code !== null) return code;
-  return signal ? 128 + (osConstants.signals[signal] ?? 0) : 0;
 }

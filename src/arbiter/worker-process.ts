@@ -1,5 +1,6 @@
 // The master's record of one worker process.
 import type { ChildProcess } from "node:child_process";
+import { constants as osConstants } from "node:os";
 import type { Socket } from "node:net";
 import type { RestartReason, WorkerState } from "../contracts/lifecycle.js";
 import type { ToMasterReply, ToWorker, ToWorkerRequest } from "../contracts/messages.js";
@@ -59,6 +60,17 @@ export class WorkerProcess implements WorkerView {
     if (this.child.connected) this.child.send(message, handle as never, { keepOpen: false } as never, () => {});
   }
 
+  /** A heartbeat: its load as the worker reports it; returns how many more failed writes of its file it saw. */
+  heartbeat(m: { inFlight: number; elu: number; lag: number; storeWriteErrors: number }): number {
+    this.lastHeartbeat = Date.now();
+    this.inFlight = m.inFlight;
+    this.eventLoopUtilization = m.elu;
+    this.eventLoopLag = m.lag;
+    const added = Math.max(0, m.storeWriteErrors - this.storeWriteErrors);
+    this.storeWriteErrors = m.storeWriteErrors;
+    return added;
+  }
+
   /** Sends a request; resolves with its reply, or with null after `timeoutMs` or once the worker is gone. */
   request(message: Omit<ToWorkerRequest, "seq">, timeoutMs: number): Promise<ToMasterReply | null> {
     if (!this.child.connected) return Promise.resolve(null);
@@ -106,4 +118,10 @@ export class WorkerProcess implements WorkerView {
   info(): { pid: number; slot: number; age: number; state: WorkerState; startedAt: number } {
     return { pid: this.pid, slot: this.slot, age: this.age, state: this.state, startedAt: this.startedAt };
   }
+}
+
+/** A process's exit status as a shell reports it: the code, or 128 + the signal number. */
+export function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return signal ? 128 + (osConstants.signals[signal] ?? 0) : 0;
 }

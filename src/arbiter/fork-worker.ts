@@ -1,0 +1,43 @@
+// Forking one worker process: what it is told at birth (WorkerInit, in its environment) and how it
+// is started. The worker's entry point is a path, not an import: the master loads nothing of it.
+import { type ChildProcess, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { withoutHooks } from "../config/hooks.js";
+import type { Settings, WorkerInitData } from "../config/settings.js";
+
+const WORKER_MAIN = fileURLToPath(new URL("../workers/main.js", import.meta.url));
+
+export interface Birth {
+  app: string;
+  slot: number;
+  age: number;
+  configPath: string | null;
+  procName: string;
+  keepAliveExplicit: boolean;
+}
+
+export function workerInit(s: Settings, b: Birth): WorkerInitData {
+  const jitter =
+    s.max_requests > 0 && s.max_requests_jitter > 0 ? Math.floor(Math.random() * (s.max_requests_jitter + 1)) : 0;
+  return {
+    app: b.app,
+    slot: b.slot,
+    age: b.age,
+    workerClass: s.worker_class,
+    settings: withoutHooks(s),
+    configPath: b.configPath,
+    maxRequests: s.max_requests > 0 ? s.max_requests + jitter : 0,
+    masterPid: process.pid,
+    procName: b.procName,
+    cwd: process.cwd(),
+    keepAliveExplicit: b.keepAliveExplicit,
+  };
+}
+
+export function forkWorker(init: WorkerInitData): ChildProcess {
+  return fork(WORKER_MAIN, [], {
+    env: { ...process.env, GPE_WORKER_INIT: JSON.stringify(init) },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    serialization: "json",
+  });
+}

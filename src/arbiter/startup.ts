@@ -1,0 +1,62 @@
+// What the master does before it forks anything, in the order that needs root last: resolve the
+// user to become, prepare the store, import the app (--preload), bind, write the pidfile, serve
+// metrics, then drop privileges. Every failure is one readable line (StartupError).
+import { chownSync } from "node:fs";
+import type { Logger } from "pino";
+import { loadApp } from "../app/loader.js";
+import type { Settings } from "../config/settings.js";
+import { checkNodeInternals, handleProblems } from "../platform/node-internals.js";
+import type { MetricsService } from "../service/metrics-service.js";
+import { closeListeners, openListeners, type Listener } from "./listeners.js";
+import { Pidfile } from "./pidfile.js";
+import { dropPrivileges, resolveIdentity, type Identity } from "./privileges.js";
+
+export class StartupError extends Error {}
+
+/** Runs `step`; what it throws becomes a StartupError with the same message. */
+async function step<T>(run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw new StartupError((err as Error).message);
+  }
+}
+
+export async function prepareMaster(o: {
+  settings: Settings;
+  app: string;
+  log: Logger;
+  service: MetricsService;
+  /** Sockets passed on by a USR2 predecessor, which also leaves the store to us. */
+  inherited?: { listeners: Listener[]; metricsHandle: object | null } | undefined;
+}): Promise<{ listeners: Listener[]; pidfile: Pidfile | null }> {
+  const s = o.settings;
+  const identity: Identity | null = await step(() => resolveIdentity(s.user, s.group));
+  await step(() => o.service.prepareStore({ clean: !o.inherited, owner: identity ?? undefined }));
+  if (s.preload_app) await step(() => loadApp(o.app));
+  const listeners = await step(async () => {
+    const opened = o.inherited?.listeners ?? (await openListeners(s.bind));
+    checkNodeInternals(opened.flatMap((l) => handleProblems(l.handle)));
+    return opened;
+  });
+  let pidfile: Pidfile | null = null;
+  try {
+    if (s.pidfile) {
+      pidfile = new Pidfile(s.pidfile);
+      pidfile.create(process.pid);
+    }
+    await o.service.listen(listeners, o.inherited?.metricsHandle ?? null);
+    if (identity) {
+      // Everything that needs root is done: sockets bound, pidfile written. The error log stays
+      // writable (and reopenable on USR1) by the new user.
+      if (s.errorlog !== "-") chownSync(s.errorlog, identity.uid, identity.gid);
+      dropPrivileges(identity);
+      o.log.info(`Dropped privileges to ${identity.label}`);
+    }
+  } catch (err) {
+    closeListeners(listeners);
+    pidfile?.unlink(process.pid);
+    throw new StartupError((err as Error).message);
+  }
+  return { listeners, pidfile };
+}
