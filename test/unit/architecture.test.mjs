@@ -1,0 +1,71 @@
+// The shape of src/: imports run one way between rooms (docs/architecture.md draws them), and
+// Node's private internals are touched behind one door only.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const SRC = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src");
+
+/** Which rooms each room may import. `cli` is the top and may use any. */
+const MAY_IMPORT = {
+  contracts: [],
+  platform: [],
+  config: ["contracts"],
+  logging: ["contracts", "config"],
+  metrics: ["contracts", "config"],
+  app: ["contracts", "config"],
+  redis: ["contracts", "config", "metrics", "logging"],
+  service: ["contracts", "config", "metrics", "redis", "logging", "platform"],
+  workers: ["contracts", "config", "metrics", "logging", "app", "platform"],
+  arbiter: ["contracts", "config", "logging", "service", "app", "platform"],
+  index: ["contracts", "config"],
+  cli: ["contracts", "config", "metrics", "redis", "logging", "platform", "service", "workers", "arbiter", "app"],
+};
+/** Node's private fields and functions; only the door may name them. */
+const NODE_PRIVATE =
+  /\._(handle|readableState|writableState|httpMessage|keepAliveTimeout|last|header|createServerHandle)\b/;
+const DOOR = "platform/node-internals.ts";
+
+const files = [];
+const walk = (dir) => {
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) walk(path);
+    else if (path.endsWith(".ts")) files.push(path);
+  }
+};
+walk(SRC);
+const roomOf = (path) => {
+  const parts = relative(SRC, path).split("/");
+  return parts.length === 1 ? parts[0].replace(/\.ts$/, "") : parts[0];
+};
+
+describe("architecture", () => {
+  it("every file of src/ is in a known room", () => {
+    for (const f of files) assert.ok(roomOf(f) in MAY_IMPORT, `${relative(SRC, f)} is in no room of the table`);
+  });
+
+  it("imports run one way between rooms", () => {
+    const wrong = [];
+    for (const f of files) {
+      const text = readFileSync(f, "utf8");
+      for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*)["'](\.{1,2}\/[^"']+)["']/g)) {
+        const from = roomOf(f);
+        const to = roomOf(resolve(dirname(f), m[1]));
+        if (from !== to && !MAY_IMPORT[from].includes(to))
+          wrong.push(`${relative(SRC, f)} imports ${m[1]} (${from} -> ${to})`);
+      }
+    }
+    assert.deepEqual(wrong, []);
+  });
+
+  it("Node's private internals are named in one file only", () => {
+    const outside = files.filter((f) => !f.endsWith(DOOR) && NODE_PRIVATE.test(readFileSync(f, "utf8")));
+    assert.deepEqual(
+      outside.map((f) => relative(SRC, f)),
+      [],
+    );
+  });
+});
