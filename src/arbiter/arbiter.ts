@@ -2,7 +2,6 @@
 // handles it. The methods read like the operator's runbook: spawnWorker, reapWorker,
 // murderWorkers, manageWorkers, reload, stop, halt.
 import type { ChildProcess } from "node:child_process";
-import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import type { Settings } from "../config/settings.js";
 import { resolveSettings, type Resolved } from "../config/load.js";
@@ -13,17 +12,16 @@ import { watchParent } from "./parent-watch.js";
 import { SignalQueue } from "./signal-queue.js";
 import { CrashBackoff } from "./crash-backoff.js";
 import { startSuccessor } from "./upgrade.js";
-import { forkWorker, workerInit } from "./fork-worker.js";
+import { WorkerPool } from "./worker-pool.js";
+import { Generations } from "./generations.js";
 import { prepareMaster, StartupError } from "./startup.js";
 import { Pidfile } from "./pidfile.js";
 import { ConnectionDispatcher } from "./dispatcher.js";
-import { WorkerProcess, exitStatus } from "./worker-process.js";
+import { type WorkerProcess, exitStatus } from "./worker-process.js";
 import type { RestartReason } from "../contracts/lifecycle.js";
 import { MetricsService } from "../service/metrics-service.js";
 import { listenQueues } from "./listen-queue.js";
-import { isProtocolMessage, type ToMaster } from "../contracts/messages.js";
 import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR } from "../contracts/exit-codes.js";
-import { workerCapacity } from "../contracts/worker-class.js";
 
 const TICK_MS = 250;
 /** A worker killed by one of these came to its end from outside: it is replaced with no backoff. */
@@ -49,21 +47,16 @@ export class Arbiter {
   readonly log: Logger;
   private readonly logger: ReopenableLogger;
   private listeners: Listener[] = [];
-  private readonly workers = new Map<number, WorkerProcess>();
+  private readonly workers: WorkerPool;
   private readonly backoff = new CrashBackoff();
   private target: number;
-  private generation = 0;
-  private age = 0;
+  private readonly generations = new Generations();
   private readonly signals = new SignalQueue((name) => this.handleSignal(name));
   private stopping: "graceful" | "fast" | null = null;
   private ready = false;
-  private reloading: { previous: number } | null = null;
   private pidfile: Pidfile | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
   private halting = false;
-  private reloadStarting = false;
-  /** A HUP arrived while a reload was under way. */
-  private reloadAgain = false;
   /** Collector, metrics server, status board and Redis forwarding: everything but supervision. */
   readonly service: MetricsService;
   private readonly dispatcher: ConnectionDispatcher<WorkerProcess>;
@@ -82,10 +75,22 @@ export class Arbiter {
       bindings: { role: "master" },
     });
     this.log = this.logger.log;
-    this.dispatcher = new ConnectionDispatcher(() => this.currentWorkers(), this.settings.backlog);
+    this.dispatcher = new ConnectionDispatcher(() => this.workers.live(), this.settings.backlog);
+    this.workers = new WorkerPool({
+      settings: () => this.settings,
+      listeners: () => this.listeners,
+      dispatcher: this.dispatcher,
+      forking: (slot, age) => runHookSync(this.hooks, "pre_fork", this.log, this.server, { slot, age }),
+      ready: (w) => this.workerReady(w),
+      retiring: (w) => this.retire(w, "max_requests"),
+      exited: (w, code, signal) => this.reapWorker(w, code, signal),
+      heartbeat: (newStoreWriteErrors) => {
+        if (newStoreWriteErrors > 0) this.service.countWriteErrors(newStoreWriteErrors);
+      },
+    });
     this.service = new MetricsService(this.settings, this.log, {
-      workers: () => [...this.workers.values()],
-      flush: (timeoutMs) => this.flushWorkers(timeoutMs),
+      workers: () => this.workers.all(),
+      flush: (timeoutMs) => this.workers.flush(timeoutMs),
       queued: () => this.dispatcher.queued,
       listenQueues: () => listenQueues(this.listeners, this.settings.backlog),
     });
@@ -99,7 +104,7 @@ export class Arbiter {
       settings: this.settings,
       log: this.log,
       app: this.o.app,
-      workers: () => [...this.workers.values()].map((w) => w.info()),
+      workers: () => this.workers.all().map((w) => w.info()),
     };
   }
 
@@ -167,107 +172,40 @@ export class Arbiter {
 
   private reopenLogs(): void {
     this.logger.reopen();
-    for (const w of this.workers.values()) w.signal("SIGUSR1");
+    for (const w of this.workers.all()) w.signal("SIGUSR1");
     this.log.info("reopened log files");
   }
 
   // ---- workers ------------------------------------------------------------------------------
 
-  private currentWorkers(): WorkerProcess[] {
-    return [...this.workers.values()].filter((w) => w.live);
-  }
-
   private spawnWorker(slot: number): void {
-    const init = workerInit(this.settings, {
+    const worker = this.workers.spawn(slot, this.generations.current, {
       app: this.o.app,
-      slot,
-      age: ++this.age,
       configPath: this.o.resolved.configPath,
       procName: this.procName,
       keepAliveExplicit: this.sources.keepalive !== "default",
     });
-    runHookSync(this.hooks, "pre_fork", this.log, this.server, { slot, age: init.age });
-    const child = forkWorker(init);
-    const worker = new WorkerProcess(child, slot, init.age, this.generation);
-    worker.capacity = workerCapacity(this.settings);
-    this.workers.set(worker.pid, worker);
-    child.on("message", (m: unknown, handle: unknown) => {
-      if (isProtocolMessage(m)) this.onWorkerMessage(worker, m as ToMaster, handle);
-    });
-    child.once("exit", (code, signal) => this.reapWorker(worker, code, signal));
     this.log.debug(`Booting worker with pid: ${worker.pid} (slot ${slot})`);
   }
 
-  private onWorkerMessage(w: WorkerProcess, m: ToMaster, handle: unknown): void {
-    switch (m.cmd) {
-      case "gpe:hb": {
-        const newWriteErrors = w.heartbeat(m);
-        if (newWriteErrors > 0) this.service.countWriteErrors(newWriteErrors);
-        break;
-      }
-      case "gpe:booted":
-        w.lastHeartbeat = Date.now();
-        this.listeners.forEach((l, i) => {
-          w.send(
-            {
-              cmd: "gpe:listen",
-              address: l.address,
-              backlog: this.settings.backlog,
-              last: i === this.listeners.length - 1,
-            },
-            l.handle,
-          );
-        });
-        break;
-      case "gpe:ready":
-        if (w.state === "booting") w.setState("running");
-        this.log.info(`Booted worker with pid: ${w.pid} (slot ${w.slot})`);
-        void this.service.metrics.sample();
-        this.dispatcher.pump();
-        this.onWorkerReady();
-        break;
-      case "gpe:boot-error":
-        w.bootError = m.message;
-        break;
-      case "gpe:handoff":
-        this.dispatcher.handOff(w, handle as Socket);
-        break;
-      case "gpe:idle":
-        this.dispatcher.idle(w);
-        break;
-      case "gpe:full":
-        this.dispatcher.full(w);
-        break;
-      case "gpe:retire":
-        // It stops accepting and drains; its slot is refilled right away.
-        w.exitReason = m.reason;
-        this.retire(w, m.reason);
-        break;
-      case "gpe:reply":
-        w.inFlight = m.inFlight;
-        w.answer(m.seq, m);
-        break;
-      case "gpe:exiting":
-        // From now on no connection goes to it; the answer follows any already sent.
-        w.exitAgreed = true;
-        w.send({ cmd: "gpe:exit-ok" });
-        break;
-    }
+  private workerReady(w: WorkerProcess): void {
+    this.log.info(`Booted worker with pid: ${w.pid} (slot ${w.slot})`);
+    void this.service.metrics.sample();
+    this.dispatcher.pump();
+    this.onWorkerReady();
   }
 
   private onWorkerReady(): void {
-    const current = [...this.workers.values()].filter((w) => w.generation === this.generation);
+    const current = this.workers.all().filter((w) => w.generation === this.generations.current);
     const allUp = current.filter((w) => w.state === "running").length >= this.target;
     if (!allUp) return;
-    if (this.reloading) {
+    if (this.generations.reloading) {
       // The new generation is serving: retire the old one gracefully.
-      this.reloading = null;
-      for (const w of this.workers.values()) if (w.generation !== this.generation && w.live) this.retire(w, "reload");
+      const again = this.generations.complete();
+      for (const w of this.workers.all())
+        if (w.generation !== this.generations.current && w.live) this.retire(w, "reload");
       this.log.info("reload complete");
-      if (this.reloadAgain) {
-        this.reloadAgain = false;
-        void this.reload();
-      }
+      if (again) void this.reload();
     }
     if (!this.ready) {
       this.ready = true;
@@ -277,19 +215,12 @@ export class Arbiter {
 
   /** Graceful stop of one worker: TERM now, KILL after graceful_timeout. */
   private retire(w: WorkerProcess, reason: RestartReason): void {
-    if (!w.live) return;
-    w.exitReason ??= reason;
-    w.setState("quitting");
-    w.killDeadline = Date.now() + this.settings.graceful_timeout * 1000;
+    if (!w.retire(reason, this.settings.graceful_timeout * 1000)) return;
     this.dispatcher.forget(w);
-    w.signal("SIGTERM");
     this.manageWorkers();
   }
 
   private reapWorker(w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    this.workers.delete(w.pid);
-    this.dispatcher.forget(w);
-    w.exited();
     this.service.metrics.signal("CHLD");
     this.service.workerExited(w.slot, w.pid);
     const bootFailed = code === EXIT_BOOT_ERROR || code === EXIT_APP_LOAD_ERROR;
@@ -320,16 +251,14 @@ export class Arbiter {
   /** A worker could not load the app: stop (nothing can serve) or cancel the reload. */
   private onBootFailure(w: WorkerProcess): void {
     const message = w.bootError ?? "worker failed to boot";
-    if (this.reloading && w.generation === this.generation) {
+    if (this.generations.reloading && w.generation === this.generations.current) {
       this.log.error(`reload failed, keeping the running workers: ${message}`);
-      for (const other of this.workers.values())
-        if (other.generation === this.generation) this.retire(other, "boot_error");
-      this.generation = this.reloading.previous;
-      this.reloading = null;
-      this.reloadAgain = false; // the same code would fail again; the next HUP tries anew
+      for (const other of this.workers.all())
+        if (other.generation === this.generations.current) this.retire(other, "boot_error");
+      this.generations.cancel();
       return;
     }
-    const serving = [...this.workers.values()].some((x) => x.state === "running");
+    const serving = this.workers.all().some((x) => x.state === "running");
     if (!serving) {
       this.log.fatal(`Worker failed to boot: ${message}`);
       process.stderr.write(`gpe-server: ${message}\n`);
@@ -350,7 +279,7 @@ export class Arbiter {
     if (this.stopping) return;
     const now = Date.now();
     const bySlot = new Map<number, WorkerProcess>();
-    for (const w of this.workers.values()) if (w.generation === this.generation && w.live) bySlot.set(w.slot, w);
+    for (const w of this.workers.live()) if (w.generation === this.generations.current) bySlot.set(w.slot, w);
     for (let slot = 1; slot <= this.target; slot++) {
       if (bySlot.has(slot)) continue;
       if (this.backoff.waiting(slot, now)) continue; // backing off; the tick retries
@@ -363,18 +292,13 @@ export class Arbiter {
   private murderWorkers(): void {
     const now = Date.now();
     const timeoutMs = this.settings.timeout * 1000;
-    for (const w of this.workers.values()) {
-      if (w.killDeadline > 0 && now > w.killDeadline) {
+    for (const w of this.workers.all()) {
+      if (w.overdue(now)) {
         w.signal("SIGKILL");
-        continue;
-      }
-      if (timeoutMs > 0 && w.live && now - w.lastHeartbeat > timeoutMs) {
+      } else if (w.hung(now, timeoutMs)) {
         this.log.error(`WORKER TIMEOUT (pid:${w.pid}, slot ${w.slot})`);
-        w.exitReason = "timeout";
-        w.setState("aborting");
-        w.killDeadline = now + ABORT_GRACE_MS;
+        w.abort(ABORT_GRACE_MS);
         this.dispatcher.forget(w);
-        w.signal("SIGABRT");
         this.manageWorkers();
       }
     }
@@ -391,13 +315,7 @@ export class Arbiter {
   /** HUP: re-read the config, start a new generation of workers, retire the old one once it serves. */
   async reload(): Promise<void> {
     if (this.stopping) return;
-    // HUPs during a reload are folded into one more reload after it: a burst of signals never
-    // starts more than one new generation at a time.
-    if (this.reloadStarting || this.reloading) {
-      this.reloadAgain = true;
-      return;
-    }
-    this.reloadStarting = true;
+    if (!this.generations.requestReload()) return;
     try {
       const resolved = await resolveSettings({ cli: this.o.cli });
       this.settings = resolved.settings;
@@ -414,9 +332,7 @@ export class Arbiter {
       runHookSync(this.hooks, "nworkers_changed", this.log, this.server, this.settings.workers, this.target);
       this.target = this.settings.workers;
     }
-    this.reloadStarting = false;
-    this.reloading = { previous: this.generation };
-    this.generation++;
+    this.generations.begin();
     this.manageWorkers();
   }
 
@@ -447,18 +363,14 @@ export class Arbiter {
   stop(graceful: boolean, exitCode = 0): void {
     if (this.stopping) {
       // A second INT/QUIT during a graceful stop shortens the wait.
-      if (!graceful) for (const w of this.workers.values()) w.signal("SIGKILL");
+      if (!graceful) for (const w of this.workers.all()) w.signal("SIGKILL");
       return;
     }
     this.stopping = graceful ? "graceful" : "fast";
     this.exitCode = exitCode;
-    this.dispatcher.stop(() => [...this.workers.values()].filter((w) => w.child.connected && !w.exitAgreed));
+    this.dispatcher.stop(() => this.workers.all().filter((w) => w.child.connected && !w.exitAgreed));
     const deadline = Date.now() + (graceful ? this.settings.graceful_timeout * 1000 : 1000);
-    for (const w of this.workers.values()) {
-      w.setState("quitting");
-      w.killDeadline = deadline;
-      w.signal(graceful ? "SIGTERM" : "SIGQUIT");
-    }
+    for (const w of this.workers.all()) w.stop(graceful, deadline);
     if (this.workers.size === 0) this.halt(exitCode);
   }
 
@@ -482,14 +394,5 @@ export class Arbiter {
     this.log.info("Shutting down: Master");
     this.logger.flush();
     process.exit(code);
-  }
-
-  // ---- metrics ------------------------------------------------------------------------------
-
-  /** Asks every responsive worker to write its file, waiting `timeoutMs` at most for the replies. */
-  private async flushWorkers(timeoutMs: number): Promise<void> {
-    const now = Date.now();
-    const asked = [...this.workers.values()].filter((w) => w.state !== "booting" && now - w.lastHeartbeat < 2000);
-    await Promise.all(asked.map((w) => w.request({ cmd: "gpe:flush" }, timeoutMs)));
   }
 }

@@ -60,6 +60,53 @@ export class WorkerProcess implements WorkerView {
     if (this.child.connected) this.child.send(message, handle as never, { keepOpen: false } as never, () => {});
   }
 
+  /** It has loaded the app: it gets the listening sockets, the last one marked so it knows when it is ready. */
+  booted(listeners: readonly { address: string; handle: object }[], backlog: number): void {
+    this.lastHeartbeat = Date.now();
+    listeners.forEach((l, i) => {
+      this.send({ cmd: "gpe:listen", address: l.address, backlog, last: i === listeners.length - 1 }, l.handle);
+    });
+  }
+
+  /** It is idle and stopping: from now on no connection goes to it; the answer follows any already sent. */
+  agreeToExit(): void {
+    this.exitAgreed = true;
+    this.send({ cmd: "gpe:exit-ok" });
+  }
+
+  /** Graceful stop of this worker alone: TERM now, KILL once `graceMs` have passed. False if not live. */
+  retire(reason: RestartReason, graceMs: number): boolean {
+    if (!this.live) return false;
+    this.exitReason ??= reason;
+    this.stop(true, Date.now() + graceMs);
+    return true;
+  }
+
+  /** TERM (graceful) or QUIT (fast), and KILL at `deadline` if it is still there. */
+  stop(graceful: boolean, deadline: number): void {
+    this.setState("quitting");
+    this.killDeadline = deadline;
+    this.signal(graceful ? "SIGTERM" : "SIGQUIT");
+  }
+
+  /** Its heartbeat is older than `timeoutMs`: it is hung (or frozen). */
+  hung(now: number, timeoutMs: number): boolean {
+    return timeoutMs > 0 && this.live && now - this.lastHeartbeat > timeoutMs;
+  }
+
+  /** Hung: ABRT now (its worker_abort hook may run), KILL once `graceMs` have passed. */
+  abort(graceMs: number): void {
+    this.exitReason = "timeout";
+    this.setState("aborting");
+    this.killDeadline = Date.now() + graceMs;
+    this.signal("SIGABRT");
+  }
+
+  /** It was told to stop and its time is up. */
+  overdue(now: number): boolean {
+    return this.killDeadline > 0 && now > this.killDeadline;
+  }
+
   /** A heartbeat: its load as the worker reports it; returns how many more failed writes of its file it saw. */
   heartbeat(m: { inFlight: number; elu: number; lag: number; storeWriteErrors: number }): number {
     this.lastHeartbeat = Date.now();

@@ -1,5 +1,5 @@
-// The shape of src/: imports run one way between rooms (docs/architecture.md draws them), and
-// Node's private internals are touched behind one door only.
+// The shape of src/: imports run one way between rooms (docs/architecture.md draws them), files
+// stay small, and Node's private internals are touched behind one door only.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync, statSync } from "node:fs";
@@ -23,6 +23,7 @@ const MAY_IMPORT = {
   index: ["contracts", "config"],
   cli: ["contracts", "config", "metrics", "redis", "logging", "platform", "service", "workers", "arbiter", "app"],
 };
+const MAX_LINES = 400;
 /** Node's private fields and functions; only the door may name them. */
 const NODE_PRIVATE =
   /\._(handle|readableState|writableState|httpMessage|keepAliveTimeout|last|header|createServerHandle)\b/;
@@ -59,6 +60,13 @@ describe("architecture", () => {
       }
     }
     assert.deepEqual(wrong, []);
+  });
+
+  it(`no file of src/ is over ${MAX_LINES} lines`, () => {
+    const long = files
+      .map((f) => [relative(SRC, f), readFileSync(f, "utf8").split("\n").length - 1])
+      .filter(([, n]) => n > MAX_LINES);
+    assert.deepEqual(long, []);
   });
 
   it("Node's private internals are named in one file only", () => {

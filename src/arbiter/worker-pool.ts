@@ -1,0 +1,112 @@
+// The master's side of the worker protocol: the live worker processes by pid, forking them, and
+// the messages they send. What to do about a worker (replace it, back off, finish a reload) is
+// the arbiter's: the pool tells it through Supervisor.
+import type { Socket } from "node:net";
+import type { Settings } from "../config/settings.js";
+import { isProtocolMessage, type ToMaster } from "../contracts/messages.js";
+import { workerCapacity } from "../contracts/worker-class.js";
+import type { ConnectionDispatcher } from "./dispatcher.js";
+import { type Birth, forkWorker, workerInit } from "./fork-worker.js";
+import type { Listener } from "./listeners.js";
+import { WorkerProcess } from "./worker-process.js";
+
+/** What the pool reports to, and asks of, the arbiter. */
+export interface Supervisor {
+  settings(): Settings;
+  listeners(): readonly Listener[];
+  dispatcher: ConnectionDispatcher<WorkerProcess>;
+  /** Just before the fork (the pre_fork hook). */
+  forking(slot: number, age: number): void;
+  ready(w: WorkerProcess): void;
+  /** The worker asked to be retired (max_requests). */
+  retiring(w: WorkerProcess): void;
+  exited(w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void;
+  heartbeat(newStoreWriteErrors: number): void;
+}
+
+export class WorkerPool {
+  private readonly byPid = new Map<number, WorkerProcess>();
+  /** Workers forked so far: each one's `age`, as gunicorn numbers them. */
+  private age = 0;
+
+  constructor(private readonly master: Supervisor) {}
+
+  get size(): number {
+    return this.byPid.size;
+  }
+
+  all(): WorkerProcess[] {
+    return [...this.byPid.values()];
+  }
+
+  /** Booting or running: not on its way out. */
+  live(): WorkerProcess[] {
+    return this.all().filter((w) => w.live);
+  }
+
+  spawn(slot: number, generation: number, birth: Omit<Birth, "slot" | "age">): WorkerProcess {
+    const settings = this.master.settings();
+    const init = workerInit(settings, { ...birth, slot, age: ++this.age });
+    this.master.forking(slot, init.age);
+    const child = forkWorker(init);
+    const worker = new WorkerProcess(child, slot, init.age, generation);
+    worker.capacity = workerCapacity(settings);
+    this.byPid.set(worker.pid, worker);
+    child.on("message", (m: unknown, handle: unknown) => {
+      if (isProtocolMessage(m)) this.onMessage(worker, m as ToMaster, handle);
+    });
+    child.once("exit", (code, signal) => {
+      this.byPid.delete(worker.pid);
+      this.master.dispatcher.forget(worker);
+      worker.exited();
+      this.master.exited(worker, code, signal);
+    });
+    return worker;
+  }
+
+  /** Asks every responsive worker to write its metrics file; waits `timeoutMs` at most for the replies. */
+  async flush(timeoutMs: number): Promise<void> {
+    const now = Date.now();
+    const asked = this.all().filter((w) => w.state !== "booting" && now - w.lastHeartbeat < 2000);
+    await Promise.all(asked.map((w) => w.request({ cmd: "gpe:flush" }, timeoutMs)));
+  }
+
+  private onMessage(w: WorkerProcess, m: ToMaster, handle: unknown): void {
+    const dispatcher = this.master.dispatcher;
+    switch (m.cmd) {
+      case "gpe:hb":
+        this.master.heartbeat(w.heartbeat(m));
+        break;
+      case "gpe:booted":
+        w.booted(this.master.listeners(), this.master.settings().backlog);
+        break;
+      case "gpe:ready":
+        if (w.state === "booting") w.setState("running");
+        this.master.ready(w);
+        break;
+      case "gpe:boot-error":
+        w.bootError = m.message;
+        break;
+      case "gpe:handoff":
+        dispatcher.handOff(w, handle as Socket);
+        break;
+      case "gpe:idle":
+        dispatcher.idle(w);
+        break;
+      case "gpe:full":
+        dispatcher.full(w);
+        break;
+      case "gpe:retire":
+        w.exitReason = m.reason;
+        this.master.retiring(w);
+        break;
+      case "gpe:reply":
+        w.inFlight = m.inFlight;
+        w.answer(m.seq, m);
+        break;
+      case "gpe:exiting":
+        w.agreeToExit();
+        break;
+    }
+  }
+}
