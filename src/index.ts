@@ -4,8 +4,10 @@
 import type { Settings } from "./config/settings.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { WorkerClass, WorkerClassAlias } from "./contracts/worker-class.js";
+import type { HOOKS, HookArg, HookName } from "./contracts/hooks.js";
 import type { Logger } from "pino";
 
+/** The master, as master-side hooks see it (`server`). */
 export interface HookServer {
   pid: number;
   settings: Settings;
@@ -14,29 +16,37 @@ export interface HookServer {
   log: Logger;
   workers(): { pid: number; slot: number; age: number; state: string; startedAt: number }[];
 }
+/** The master, as worker-side hooks see it (`master`): its pid, and the settings it gave the worker. */
+export interface HookMaster {
+  pid: number;
+  settings: Omit<Settings, HookName>;
+  log: Logger;
+}
+/** The worker a worker-side hook runs in. */
 export interface HookWorker {
   pid: number;
+  /** The master's pid. */
+  ppid: number;
   slot: number;
   age: number;
+  workerClass: WorkerClass;
+  log: Logger;
 }
 
-type Hooks = {
-  on_starting?: (server: HookServer) => unknown;
-  on_reload?: (server: HookServer) => unknown;
-  when_ready?: (server: HookServer) => unknown;
-  pre_fork?: (server: HookServer, worker: { slot: number; age: number }) => unknown;
-  post_fork?: (server: HookServer, worker: HookWorker) => unknown;
-  post_worker_init?: (worker: HookWorker) => unknown;
-  worker_int?: (worker: HookWorker) => unknown;
-  worker_abort?: (worker: HookWorker) => unknown;
-  pre_exec?: (server: HookServer) => unknown;
-  pre_request?: (worker: HookWorker, req: IncomingMessage) => unknown;
-  post_request?: (worker: HookWorker, req: IncomingMessage, res: ServerResponse) => unknown;
-  child_exit?: (server: HookServer, worker: HookWorker) => unknown;
-  worker_exit?: (server: HookServer, worker: HookWorker) => unknown;
-  nworkers_changed?: (server: HookServer, newValue: number, oldValue: number) => unknown;
-  on_exit?: (server: HookServer) => unknown;
-};
+/** Each argument name of the hook catalogue, as the hook receives it. */
+interface HookArgTypes {
+  server: HookServer;
+  master: HookMaster;
+  worker: HookWorker;
+  forking: { slot: number; age: number };
+  exited: { pid: number; slot: number; age: number; state: string; startedAt: number };
+  req: IncomingMessage;
+  res: ServerResponse;
+  newValue: number;
+  oldValue: number;
+}
+type ArgsOf<A extends readonly HookArg[]> = { [K in keyof A]: A[K] extends HookArg ? HookArgTypes[A[K]] : never };
+type Hooks = { [H in (typeof HOOKS)[number] as H["name"]]?: (...args: ArgsOf<H["args"]>) => unknown };
 
 type SnakeToCamel<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<SnakeToCamel<T>>}` : S;
 type Plain = Omit<Settings, keyof Hooks | "config" | "worker_class"> & { worker_class: WorkerClass | WorkerClassAlias };

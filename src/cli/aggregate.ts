@@ -8,6 +8,7 @@ import { createRedisClient, redisTarget, watchConnection } from "../redis/connec
 import { FleetReader } from "../redis/fleet-reader.js";
 import { mergeFleet } from "../redis/fleet.js";
 import { METRICS_SECURITY_SETTINGS, type MetricsService, type StandaloneCommand } from "./standalone.js";
+import { METRICS, familyHead } from "../metrics/catalogue.js";
 
 function createAggregator(settings: Settings, log: Logger): MetricsService {
   const target = redisTarget(settings);
@@ -35,15 +36,11 @@ function createAggregator(settings: Settings, log: Logger): MetricsService {
       }
       return [
         {
-          name: "gunicorn_aggregator_instances",
-          help: "Hosts whose snapshot was found in Redis at this scrape.",
-          type: "gauge",
+          ...familyHead(METRICS.aggregatorInstances),
           values: [{ labels: {}, value: snapshots.length }],
         },
         {
-          name: "gunicorn_aggregator_skipped_keys_total",
-          help: "Redis keys under the prefix that held no usable snapshot.",
-          type: "counter",
+          ...familyHead(METRICS.aggregatorSkipped),
           values: [{ labels: {}, value: skipped }],
         },
         ...mergeFleet(snapshots),

@@ -2,6 +2,11 @@
 // strings are built and nothing is allocated. The array may live in a SharedArrayBuffer so the
 // threads of a thread worker each write their own region and the process sums them at flush.
 import { slotLabel, type FamilyJSON, type SampleJSON } from "./family.js";
+import { METRICS, familyHead } from "./catalogue.js";
+
+const BUCKET = `${METRICS.requestDuration.name}_bucket`;
+const SUM = `${METRICS.requestDuration.name}_sum`;
+const COUNT = `${METRICS.requestDuration.name}_count`;
 
 const METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "other"] as const;
 const STATUS_SLOTS = 600; // status codes 0..599; anything else is counted as 0
@@ -84,7 +89,7 @@ export class RequestMetrics {
       for (const r of regions) cumulative += r.values[r.bucketsAt + i]!;
       const le = i < first.bounds.length ? String(first.bounds[i]) : "+Inf";
       duration.push({
-        metricName: "gunicorn_worker_request_duration_seconds_bucket",
+        metricName: BUCKET,
         labels: { worker_id, le },
         value: cumulative,
       });
@@ -95,23 +100,19 @@ export class RequestMetrics {
       sum += r.values[r.sumAt]!;
       count += r.values[r.countAt]!;
     }
-    duration.push({ metricName: "gunicorn_worker_request_duration_seconds_sum", labels: { worker_id }, value: sum });
+    duration.push({ metricName: SUM, labels: { worker_id }, value: sum });
     duration.push({
-      metricName: "gunicorn_worker_request_duration_seconds_count",
+      metricName: COUNT,
       labels: { worker_id },
       value: count,
     });
     return [
       {
-        name: "gunicorn_worker_requests_total",
-        help: "Requests served, by worker slot, method and status.",
-        type: "counter",
+        ...familyHead(METRICS.requests),
         values: requests,
       },
       {
-        name: "gunicorn_worker_request_duration_seconds",
-        help: "Time from request start to response end.",
-        type: "histogram",
+        ...familyHead(METRICS.requestDuration),
         values: duration,
       },
     ];
@@ -152,15 +153,11 @@ export class FailureCounters {
       [...m.values()].map((s) => ({ labels: { worker_id, ...s.labels }, value: s.value }));
     return [
       {
-        name: "gunicorn_worker_failed_requests_total",
-        help: "Requests whose handler threw or rejected, by error class.",
-        type: "counter",
+        ...familyHead(METRICS.failedRequests),
         values: withSlot(this.failed),
       },
       {
-        name: "gunicorn_worker_error_handling_total",
-        help: "Error responses the server produced itself (uncaught error, bad request, limits, timeouts).",
-        type: "counter",
+        ...familyHead(METRICS.errorHandling),
         values: withSlot(this.handled),
       },
     ];

@@ -8,6 +8,7 @@ import { SimpleHistogram } from "../metrics/simple-histogram.js";
 import type { Settings } from "../config/settings.js";
 import { createRedisClient, instanceKey, redisTarget, watchConnection, type ConnectionWatch } from "./connection.js";
 import { FLEET_FORMAT, type FleetSnapshot } from "./fleet.js";
+import { METRICS, familyHead } from "../metrics/catalogue.js";
 
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
 export const FORWARD_ERROR_REASONS = ["disconnected", "busy", "failed"] as const;
@@ -34,8 +35,8 @@ export class RedisForwarder {
   private timer: NodeJS.Timeout | null = null;
   private readonly errors = new Map<ForwardErrorReason, number>(FORWARD_ERROR_REASONS.map((r) => [r, 0]));
   private readonly duration = new SimpleHistogram(
-    "gunicorn_redis_forward_duration_seconds",
-    "Time to gather and write one snapshot to Redis.",
+    METRICS.redisDuration.name,
+    METRICS.redisDuration.help,
     DURATION_BUCKETS,
   );
   private lastSuccess = 0;
@@ -120,22 +121,16 @@ export class RedisForwarder {
   families(): FamilyJSON[] {
     return [
       {
-        name: "gunicorn_redis_connected",
-        help: "1 while the master holds a ready connection to Redis.",
-        type: "gauge",
+        ...familyHead(METRICS.redisConnected),
         values: [{ labels: {}, value: this.connection.connected ? 1 : 0 }],
       },
       {
-        name: "gunicorn_redis_forward_errors_total",
-        help: "Forwards to Redis that did not happen or failed, by reason (disconnected, busy: the previous one was still running, failed).",
-        type: "counter",
+        ...familyHead(METRICS.redisErrors),
         values: [...this.errors].map(([reason, value]) => ({ labels: { reason }, value })),
       },
       this.duration.family(),
       {
-        name: "gunicorn_redis_last_forward_timestamp_seconds",
-        help: "When the last forward to Redis succeeded (Unix time; 0 if none yet).",
-        type: "gauge",
+        ...familyHead(METRICS.redisLastForward),
         values: [{ labels: {}, value: this.lastSuccess / 1000 }],
       },
     ];

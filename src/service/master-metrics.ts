@@ -18,6 +18,7 @@ export interface ListenQueue {
   max: number;
 }
 import { SimpleHistogram } from "../metrics/simple-histogram.js";
+import { MASTER_DEFAULT_METRICS_PREFIX, METRICS, familyHead } from "../metrics/catalogue.js";
 
 /** How often the master samples its workers' CPU and memory, and the accept queues. */
 const SAMPLE_INTERVAL_MS = 5000;
@@ -65,8 +66,8 @@ export class MasterMetrics {
   private readonly slotRestarts = new Map<number, Map<string, number>>();
   private readonly lastExit = new Map<number, number>();
   private readonly dispatchWait = new SimpleHistogram(
-    "gunicorn_master_dispatch_wait_seconds",
-    "Time a handed-back connection waited in the master before a worker got it.",
+    METRICS.dispatchWait.name,
+    METRICS.dispatchWait.help,
     DISPATCH_BUCKETS,
   );
   private readonly registry = new Registry();
@@ -84,7 +85,11 @@ export class MasterMetrics {
     private readonly queues: QueueView = { queued: () => 0, listenQueues: () => [] },
   ) {
     // Lag sampled 10 times a second, not prom-client's 100: an idle master should stay asleep.
-    collectDefaultMetrics({ register: this.registry, prefix: "gunicorn_master_", eventLoopMonitoringPrecision: 100 });
+    collectDefaultMetrics({
+      register: this.registry,
+      prefix: MASTER_DEFAULT_METRICS_PREFIX,
+      eventLoopMonitoringPrecision: 100,
+    });
   }
 
   restart(reason: RestartReason, slot: number, exitStatus: number): void {
@@ -219,27 +224,19 @@ export class MasterMetrics {
     );
     return [
       {
-        name: "gunicorn_worker_memory_bytes",
-        help: "Resident memory of the worker process.",
-        type: "gauge",
+        ...familyHead(METRICS.memory),
         values: perSlot((w) => this.usage.get(w.pid)?.memory),
       },
       {
-        name: "gunicorn_worker_cpu_percent",
-        help: "CPU use of the worker process since the last sample, in percent of one core.",
-        type: "gauge",
+        ...familyHead(METRICS.cpu),
         values: perSlot((w) => this.usage.get(w.pid)?.cpu),
       },
       {
-        name: "gunicorn_worker_uptime_seconds",
-        help: "Seconds since the worker process started.",
-        type: "gauge",
+        ...familyHead(METRICS.uptime),
         values: perSlot((w) => (now - w.startedAt) / 1000),
       },
       {
-        name: "gunicorn_worker_state",
-        help: "1 for the worker's current state.",
-        type: "gauge",
+        ...familyHead(METRICS.state),
         values: slots.flatMap((w) =>
           WORKER_STATES.map((state) => ({
             labels: { worker_id: slotLabel(w.slot), state },
@@ -248,27 +245,19 @@ export class MasterMetrics {
         ),
       },
       {
-        name: "gunicorn_worker_state_timestamp_seconds",
-        help: "When the worker entered its current state (Unix time).",
-        type: "gauge",
+        ...familyHead(METRICS.stateTimestamp),
         values: perSlot((w) => w.stateSince / 1000),
       },
       {
-        name: "gunicorn_workers",
-        help: "Worker processes alive and serving (booting or running).",
-        type: "gauge",
+        ...familyHead(METRICS.workers),
         values: [{ labels: {}, value: live }],
       },
       {
-        name: "gunicorn_master_worker_restarts_total",
-        help: "Workers that exited and were replaced or removed, by reason.",
-        type: "counter",
+        ...familyHead(METRICS.restarts),
         values: [...this.restarts].map(([reason, value]) => ({ labels: { reason }, value })),
       },
       {
-        name: "gunicorn_master_signals_total",
-        help: "Signals the master handled, by signal.",
-        type: "counter",
+        ...familyHead(METRICS.signals),
         values: [...this.signals].map(([signal, value]) => ({ labels: { signal }, value })),
       },
       storeErrorsFamily(storeErrors),
@@ -285,51 +274,35 @@ export class MasterMetrics {
     const listen = this.listenSample;
     return [
       {
-        name: "gunicorn_worker_requests_in_flight",
-        help: "Requests the worker is handling now (queued inside it included).",
-        type: "gauge",
+        ...familyHead(METRICS.inFlight),
         values: perSlot((w) => w.inFlight),
       },
       {
-        name: "gunicorn_worker_capacity",
-        help: "Requests the worker can handle at once: 1 (sync), threads (thread), worker_connections (async).",
-        type: "gauge",
+        ...familyHead(METRICS.capacity),
         values: perSlot((w) => w.capacity),
       },
       {
-        name: "gunicorn_workers_busy",
-        help: "Running workers with at least one request in flight.",
-        type: "gauge",
+        ...familyHead(METRICS.busy),
         values: [{ labels: {}, value: pool.busy }],
       },
       {
-        name: "gunicorn_pool_utilization",
-        help: "Requests in flight over the capacity of all running workers (0..1).",
-        type: "gauge",
+        ...familyHead(METRICS.utilization),
         values: [{ labels: {}, value: pool.utilization }],
       },
       {
-        name: "gunicorn_worker_event_loop_utilization",
-        help: "Share of the last heartbeat interval the worker's event loop was busy (0..1).",
-        type: "gauge",
+        ...familyHead(METRICS.eventLoopUtilization),
         values: perSlot((w) => w.eventLoopUtilization),
       },
       {
-        name: "gunicorn_worker_event_loop_lag_seconds",
-        help: "Mean event-loop delay of the worker over the last heartbeat interval.",
-        type: "gauge",
+        ...familyHead(METRICS.eventLoopLag),
         values: perSlot((w) => w.eventLoopLag),
       },
       {
-        name: "gunicorn_worker_heartbeat_age_seconds",
-        help: "Seconds since the worker last proved it is alive; grows while its event loop is blocked.",
-        type: "gauge",
+        ...familyHead(METRICS.heartbeatAge),
         values: perSlot((w) => (now - w.lastHeartbeat) / 1000),
       },
       {
-        name: "gunicorn_worker_restarts_total",
-        help: "Workers of this slot that exited, by reason.",
-        type: "counter",
+        ...familyHead(METRICS.slotRestarts),
         values: everySlot.flatMap((slot) =>
           [...this.slotRestarts.get(slot)!].map(([reason, value]) => ({
             labels: { worker_id: slotLabel(slot), reason },
@@ -338,31 +311,23 @@ export class MasterMetrics {
         ),
       },
       {
-        name: "gunicorn_worker_last_exit_code",
-        help: "Exit status of the slot's last worker to exit (128 + signal number when killed by a signal).",
-        type: "gauge",
+        ...familyHead(METRICS.lastExitCode),
         values: everySlot.map((slot) => ({
           labels: { worker_id: slotLabel(slot) },
           value: this.lastExit.get(slot) ?? 0,
         })),
       },
       {
-        name: "gunicorn_master_queued_connections",
-        help: "Connections handed back by busy workers and waiting in the master for a worker with room.",
-        type: "gauge",
+        ...familyHead(METRICS.queued),
         values: [{ labels: {}, value: this.queued() }],
       },
       this.dispatchWait.family(),
       {
-        name: "gunicorn_listen_queue_length",
-        help: "Connections waiting in the kernel's accept queue of a listening socket (Linux).",
-        type: "gauge",
+        ...familyHead(METRICS.listenQueueLength),
         values: listen.map((q) => ({ labels: { bind: q.bind }, value: q.length })),
       },
       {
-        name: "gunicorn_listen_queue_max",
-        help: "Size of the kernel's accept queue of a listening socket (Linux).",
-        type: "gauge",
+        ...familyHead(METRICS.listenQueueMax),
         values: listen.map((q) => ({ labels: { bind: q.bind }, value: q.max })),
       },
     ];
@@ -372,9 +337,7 @@ export class MasterMetrics {
 /** Store files skipped, by kind; shared by the master and the standalone exporter. */
 export function storeErrorsFamily(storeErrors: ReadonlyMap<string, number>): FamilyJSON {
   return {
-    name: "gunicorn_metrics_store_errors_total",
-    help: "Metrics store problems: files skipped as corrupt, foreign or unreadable, and failed writes by workers.",
-    type: "counter",
+    ...familyHead(METRICS.storeErrors),
     values: ["corrupt", "foreign", "unreadable", "write"].map((kind) => ({
       labels: { kind },
       value: storeErrors.get(kind) ?? 0,

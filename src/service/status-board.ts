@@ -2,6 +2,7 @@
 // the pool, and a short history of request rate and utilization sampled by the master.
 import type { FamilyJSON } from "../metrics/family.js";
 import { slotLabel } from "../metrics/family.js";
+import { METRICS } from "../metrics/catalogue.js";
 import type { MasterMetrics } from "./master-metrics.js";
 
 export interface WorkerStatus {
@@ -72,7 +73,7 @@ export class StatusBoard {
   /** Request totals per worker_id, from the merged store. */
   private totals(): Map<string, number> {
     const totals = new Map<string, number>();
-    const family = this.sources.store().find((f) => f.name === "gunicorn_worker_requests_total");
+    const family = this.sources.store().find((f) => f.name === METRICS.requests.name);
     for (const s of family?.values ?? []) {
       const id = String(s.labels.worker_id ?? "");
       totals.set(id, (totals.get(id) ?? 0) + s.value);

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Merger, monotonicPart } from "../../dist/metrics/merge.js";
@@ -5,6 +6,9 @@ import { formatPrometheus, formatOpenMetrics, negotiate } from "../../dist/metri
 import { metricsFromJSON, metricsToJSON } from "../../dist/metrics/family.js";
 import { RequestMetrics, FailureCounters } from "../../dist/metrics/request-metrics.js";
 import { compileAccessFormat } from "../../dist/logging/access-log.js";
+import { METRICS } from "../../dist/metrics/catalogue.js";
+import { renderMetricsDoc } from "../../dist/metrics/metrics-doc.js";
+import { MasterMetrics, storeErrorsFamily } from "../../dist/service/master-metrics.js";
 
 const counter = (value, labels = {}) => ({
   name: "jobs_total",
@@ -169,5 +173,51 @@ describe("access log format", () => {
       build({ req, res, startedAt: 0, finishedAt: 12.4, bytesSent: 5 }),
       '10.0.0.1 - ann "GET /a?b=1 HTTP/1.1" 201 5 "-" "curl" 42 12',
     );
+  });
+});
+
+describe("the metrics catalogue", () => {
+  const names = new Set(Object.values(METRICS).map((m) => m.name));
+
+  it("docs/metrics.md is generated from it and up to date", () => {
+    assert.equal(readFileSync(new URL("../../docs/metrics.md", import.meta.url), "utf8"), renderMetricsDoc());
+  });
+
+  it("lists every family the workers and the master produce, with its type and labels", async () => {
+    const worker = {
+      pid: process.pid,
+      slot: 1,
+      state: "running",
+      live: true,
+      stateSince: Date.now(),
+      startedAt: Date.now(),
+      lastHeartbeat: Date.now(),
+      inFlight: 0,
+      capacity: 1,
+      eventLoopUtilization: 0,
+      eventLoopLag: 0,
+    };
+    const master = new MasterMetrics(() => [worker]);
+    master.restart("crash", 1, 1);
+    const failures = new FailureCounters(10);
+    failures.appFailed("GET", "/", "Error");
+    failures.serverError("GET", "/", "BadRequest");
+    const families = [
+      ...RequestMetrics.families([RequestMetrics.inMemory([0.1])], 1),
+      ...failures.families(1),
+      ...(await master.families(new Map())).filter(
+        (f) => !f.name.startsWith("gunicorn_master_process_") && !f.name.startsWith("gunicorn_master_nodejs_"),
+      ),
+      storeErrorsFamily(new Map()),
+    ];
+    for (const f of families) {
+      assert.ok(names.has(f.name), `${f.name} is in the catalogue`);
+      const spec = Object.values(METRICS).find((m) => m.name === f.name);
+      assert.equal(f.type, spec.type, `${f.name}'s type`);
+      for (const sample of f.values) {
+        const labels = Object.keys(sample.labels).filter((l) => l !== "le");
+        assert.deepEqual(labels.sort(), [...spec.labels].sort(), `${f.name}'s labels`);
+      }
+    }
   });
 });

@@ -1,0 +1,322 @@
+// Every metric family gpe-server produces, once: its name, type, HELP text, labels, which process
+// produces it, and when it changes. The producers take their names and HELP from here, the status
+// board finds its family here, and docs/metrics.md is generated from it (npm run docs).
+import type { MetricType } from "./family.js";
+
+export interface MetricSpec {
+  name: string;
+  type: MetricType;
+  help: string;
+  labels: readonly string[];
+  /** Who records it: a worker (merged by the master), the master, the Redis forwarder, or `aggregate`. */
+  producer: "worker" | "master" | "forwarder" | "aggregator";
+  /** The docs section it is listed in. */
+  group: "Requests" | "Workers" | "Saturation" | "The master" | "Redis forwarding" | "Aggregator";
+  /** When it changes, for docs/metrics.md. */
+  when: string;
+}
+
+const m = <S extends MetricSpec>(s: S): S => s;
+
+export const METRICS = {
+  requests: m({
+    name: "gunicorn_worker_requests_total",
+    type: "counter",
+    labels: ["worker_id", "method", "status"],
+    help: "Requests served, by worker slot, method and status.",
+    producer: "worker",
+    group: "Requests",
+    when: "a response has been sent (status is the code sent; `499` when the client went away first)",
+  }),
+  requestDuration: m({
+    name: "gunicorn_worker_request_duration_seconds",
+    type: "histogram",
+    labels: ["worker_id"],
+    help: "Time from request start to response end.",
+    producer: "worker",
+    group: "Requests",
+    when: "same; time from the parsed request reaching the worker to the end of its response (time queued inside a busy worker included). Buckets: `--metrics-buckets`",
+  }),
+  failedRequests: m({
+    name: "gunicorn_worker_failed_requests_total",
+    type: "counter",
+    labels: ["worker_id", "method", "endpoint", "error_type"],
+    help: "Requests whose handler threw or rejected, by error class.",
+    producer: "worker",
+    group: "Requests",
+    when: "the app's handler threw or rejected (including errors Express, Fastify or Koa caught and answered 500 for)",
+  }),
+  errorHandling: m({
+    name: "gunicorn_worker_error_handling_total",
+    type: "counter",
+    labels: ["worker_id", "method", "endpoint", "error_type"],
+    help: "Error responses the server produced itself (uncaught error, bad request, limits, timeouts).",
+    producer: "worker",
+    group: "Requests",
+    when: "the server answered an error itself: uncaught app error (500), malformed request or missing `Host` (400), request line too long (414), headers too many or too large (431), client too slow (408); `endpoint` is `other` for requests refused before the app saw them",
+  }),
+  workers: m({
+    name: "gunicorn_workers",
+    type: "gauge",
+    labels: [],
+    help: "Worker processes alive and serving (booting or running).",
+    producer: "master",
+    group: "Workers",
+    when: "a worker boots or exits: workers booting or running",
+  }),
+  state: m({
+    name: "gunicorn_worker_state",
+    type: "gauge",
+    labels: ["worker_id", "state"],
+    help: "1 for the worker's current state.",
+    producer: "master",
+    group: "Workers",
+    when: "1 for the current state: booting, running, quitting (draining), aborting (timed out)",
+  }),
+  stateTimestamp: m({
+    name: "gunicorn_worker_state_timestamp_seconds",
+    type: "gauge",
+    labels: ["worker_id"],
+    help: "When the worker entered its current state (Unix time).",
+    producer: "master",
+    group: "Workers",
+    when: "the worker changed state (Unix time)",
+  }),
+  uptime: m({
+    name: "gunicorn_worker_uptime_seconds",
+    type: "gauge",
+    labels: ["worker_id"],
+    help: "Seconds since the worker process started.",
+    producer: "master",
+    group: "Workers",
+    when: "every scrape",
+  }),
+  memory: m({
+    name: "gunicorn_worker_memory_bytes",
+    type: "gauge",
+    labels: ["worker_id"],
+    help: "Resident memory of the worker process.",
+    producer: "master",
+    group: "Workers",
+    when: "every 5 s (resident set size, from the master, even while the worker is blocked)",
+  }),
+  cpu: m({
+    name: "gunicorn_worker_cpu_percent",
+    type: "gauge",
+    labels: ["worker_id"],
+    help: "CPU use of the worker process since the last sample, in percent of one core.",
+    producer: "master",
+    group: "Workers",
+    when: "every 5 s (percent of one core)",
+  }),
+  inFlight: m({
+    name: "gunicorn_worker_requests_in_flight",
+    type: "gauge",
+    labels: ["worker_id"],
+    help: "Requests the worker is handling now (queued inside it included).",
+    producer: "master",
+    group: "Saturation",
+    when: "every heartbeat (1 s) and at each scrape: requests the worker is handling, queued inside it included",
+  }),
+  capacity: m({
+    name: "gunicorn_worker_capacity",
+    type: "gauge",
+    labels: ["worker_id"],
+    help: "Requests the worker can handle at once: 1 (sync), threads (thread), worker_connections (async).",
+    producer: "master",
+    group: "Saturation",
+    when: "requests it can take at once: 1 (sync), `threads` (thread), `worker_connections` (async)",
+  }),
+  busy: m({
+    name: "gunicorn_workers_busy",
+    type: "gauge",
+    labels: [],
+    help: "Running workers with at least one request in flight.",
+    producer: "master",
+    group: "Saturation",
+    when: "running workers with at least one request in flight",
+  }),
+  utilization: m({
+    name: "gunicorn_pool_utilization",
+    type: "gauge",
+    labels: [],
+    help: "Requests in flight over the capacity of all running workers (0..1).",
+    producer: "master",
+    group: "Saturation",
+    when: "in flight / capacity over running workers, 0..1",
+  }),
+  queued: m({
+    name: "gunicorn_master_queued_connections",
+    type: "gauge",
+    labels: [],
+    help: "Connections handed back by busy workers and waiting in the master for a worker with room.",
+    producer: "master",
+    group: "Saturation",
+    when: "connections a busy worker handed back, waiting in the master for a worker with room",
+  }),
+  dispatchWait: m({
+    name: "gunicorn_master_dispatch_wait_seconds",
+    type: "histogram",
+    labels: [],
+    help: "Time a handed-back connection waited in the master before a worker got it.",
+    producer: "master",
+    group: "Saturation",
+    when: "how long each of those waited before a worker got it",
+  }),
+  listenQueueLength: m({
+    name: "gunicorn_listen_queue_length",
+    type: "gauge",
+    labels: ["bind"],
+    help: "Connections waiting in the kernel's accept queue of a listening socket (Linux).",
+    producer: "master",
+    group: "Saturation",
+    when: "every 5 s: connections waiting in the kernel's accept queue of each TCP listener; Linux only",
+  }),
+  listenQueueMax: m({
+    name: "gunicorn_listen_queue_max",
+    type: "gauge",
+    labels: ["bind"],
+    help: "Size of the kernel's accept queue of a listening socket (Linux).",
+    producer: "master",
+    group: "Saturation",
+    when: "every 5 s: the size of that queue (`backlog` capped by `net.core.somaxconn`); Linux only",
+  }),
+  eventLoopUtilization: m({
+    name: "gunicorn_worker_event_loop_utilization",
+    type: "gauge",
+    labels: ["worker_id"],
+    help: "Share of the last heartbeat interval the worker's event loop was busy (0..1).",
+    producer: "master",
+    group: "Saturation",
+    when: "every heartbeat: share of the last interval the worker's event loop was busy",
+  }),
+  eventLoopLag: m({
+    name: "gunicorn_worker_event_loop_lag_seconds",
+    type: "gauge",
+    labels: ["worker_id"],
+    help: "Mean event-loop delay of the worker over the last heartbeat interval.",
+    producer: "master",
+    group: "Saturation",
+    when: "every heartbeat: how late the heartbeat timer ran, one sample of the event-loop delay (no timer of its own, so an idle worker stays asleep)",
+  }),
+  heartbeatAge: m({
+    name: "gunicorn_worker_heartbeat_age_seconds",
+    type: "gauge",
+    labels: ["worker_id"],
+    help: "Seconds since the worker last proved it is alive; grows while its event loop is blocked.",
+    producer: "master",
+    group: "Saturation",
+    when: "every scrape: seconds since the worker's last heartbeat; grows while it is blocked",
+  }),
+  slotRestarts: m({
+    name: "gunicorn_worker_restarts_total",
+    type: "counter",
+    labels: ["worker_id", "reason"],
+    help: "Workers of this slot that exited, by reason.",
+    producer: "master",
+    group: "Saturation",
+    when: "a worker of this slot exited (reasons as below)",
+  }),
+  lastExitCode: m({
+    name: "gunicorn_worker_last_exit_code",
+    type: "gauge",
+    labels: ["worker_id"],
+    help: "Exit status of the slot's last worker to exit (128 + signal number when killed by a signal).",
+    producer: "master",
+    group: "Saturation",
+    when: "exit status of the slot's last worker to exit (128 + signal number if killed)",
+  }),
+  restarts: m({
+    name: "gunicorn_master_worker_restarts_total",
+    type: "counter",
+    labels: ["reason"],
+    help: "Workers that exited and were replaced or removed, by reason.",
+    producer: "master",
+    group: "The master",
+    when: "a worker has exited: `crash` (non-zero exit), `signal` (killed from outside), `timeout` (aborted by the master), `max_requests`, `reload` (HUP), `scale_down` (TTOU), `boot_error` (the app failed to load)",
+  }),
+  signals: m({
+    name: "gunicorn_master_signals_total",
+    type: "counter",
+    labels: ["signal"],
+    help: "Signals the master handled, by signal.",
+    producer: "master",
+    group: "The master",
+    when: "the master handled HUP, USR1, USR2, CHLD, TTIN, TTOU, TERM, INT or QUIT",
+  }),
+  storeErrors: m({
+    name: "gunicorn_metrics_store_errors_total",
+    type: "counter",
+    labels: ["kind"],
+    help: "Metrics store problems: files skipped as corrupt, foreign or unreadable, and failed writes by workers.",
+    producer: "master",
+    group: "The master",
+    when: "a store file was skipped (`corrupt`, `foreign`: not ours, `unreadable`; each file is logged once) or a worker failed to write its file (`write`)",
+  }),
+  redisConnected: m({
+    name: "gunicorn_redis_connected",
+    type: "gauge",
+    labels: [],
+    help: "1 while the master holds a ready connection to Redis.",
+    producer: "forwarder",
+    group: "Redis forwarding",
+    when: "the connection to Redis is ready (1) or not (0)",
+  }),
+  redisErrors: m({
+    name: "gunicorn_redis_forward_errors_total",
+    type: "counter",
+    labels: ["reason"],
+    help: "Forwards to Redis that did not happen or failed, by reason (disconnected, busy: the previous one was still running, failed).",
+    producer: "forwarder",
+    group: "Redis forwarding",
+    when: "a forward was skipped or failed: `disconnected`, `busy` (the previous one still running), `failed`",
+  }),
+  redisDuration: m({
+    name: "gunicorn_redis_forward_duration_seconds",
+    type: "histogram",
+    labels: [],
+    help: "Time to gather and write one snapshot to Redis.",
+    producer: "forwarder",
+    group: "Redis forwarding",
+    when: "a forward succeeded",
+  }),
+  redisLastForward: m({
+    name: "gunicorn_redis_last_forward_timestamp_seconds",
+    type: "gauge",
+    labels: [],
+    help: "When the last forward to Redis succeeded (Unix time; 0 if none yet).",
+    producer: "forwarder",
+    group: "Redis forwarding",
+    when: "a forward succeeded (Unix time)",
+  }),
+  aggregatorInstances: m({
+    name: "gunicorn_aggregator_instances",
+    type: "gauge",
+    labels: [],
+    help: "Hosts whose snapshot was found in Redis at this scrape.",
+    producer: "aggregator",
+    group: "Aggregator",
+    when: "every scrape of `gpe-server aggregate`: hosts whose snapshot was found in Redis",
+  }),
+  aggregatorSkipped: m({
+    name: "gunicorn_aggregator_skipped_keys_total",
+    type: "counter",
+    labels: [],
+    help: "Redis keys under the prefix that held no usable snapshot.",
+    producer: "aggregator",
+    group: "Aggregator",
+    when: "a Redis key under the prefix held no usable snapshot",
+  }),
+} as const;
+
+export type MetricId = keyof typeof METRICS;
+
+/** The family head a producer starts from: name, HELP and type, as the exposition needs them. */
+export const familyHead = (s: MetricSpec): { name: string; help: string; type: MetricType } => ({
+  name: s.name,
+  help: s.help,
+  type: s.type,
+});
+
+/** prom-client's default metrics of the master process, under this prefix (not in the table). */
+export const MASTER_DEFAULT_METRICS_PREFIX = "gunicorn_master_";

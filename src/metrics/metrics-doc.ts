@@ -1,0 +1,58 @@
+// docs/metrics.md, rendered from the metrics catalogue.
+import { METRICS, type MetricSpec } from "./catalogue.js";
+
+const cell = (s: string) => s.replace(/\|/g, "\\|");
+
+const INTRO = `# Metrics
+
+Generated from \`src/metrics/catalogue.ts\` by \`npm run docs\`; do not edit by hand.
+
+Served by the master on \`--metrics-port\` (9090, \`PROMETHEUS_METRICS_PORT\`) at \`/metrics\`, in the
+Prometheus text format or OpenMetrics (by \`Accept\`), gzip when asked. \`/healthz\` answers \`ok\`.
+
+\`worker_id\` is the worker's **slot**, \`worker_1\` ... \`worker_N\`. A replacement worker takes the
+slot of the one it replaces, so the number of series is bounded by the worker count however many
+workers come and go. Counters of a worker that exits are folded into the master's archive: a
+merged counter never goes down.
+`;
+
+const GROUP_NOTES: Partial<Record<MetricSpec["group"], string>> = {
+  Requests: `Recorded by workers, merged by the master. \`method\` is GET, POST, PUT, DELETE, PATCH, HEAD,
+OPTIONS or \`other\`. \`endpoint\` is the route template where the framework knows it (Express
+\`req.route\`, Fastify's route URL, Koa's \`_matchedRoute\`), else the path; at most
+\`--metrics-endpoint-limit\` (100) distinct values per worker, the rest \`other\`.`,
+  Workers: "Sampled by the master, for every worker, idle or blocked.",
+  Saturation: "How busy the pool is. How to read and autoscale on them: [operability.md](operability.md).",
+  "The master":
+    "Also prom-client's default metrics of the master process, as `gunicorn_master_process_*` and `gunicorn_master_nodejs_*`.",
+  "Redis forwarding": "With `--redis`.",
+  Aggregator: "Served by `gpe-server aggregate`, which also adds an `instance` label to every forwarded series.",
+};
+
+const OUTRO = `
+## The app's own metrics
+
+Metrics the app registers with prom-client (its default registry, in any worker or thread) are
+merged into the same exposition: counters and histograms summed over workers; gauges by the
+metric's \`aggregator\` option (\`sum\` by default, \`min\`, \`max\`, \`average\`, \`first\`, \`omit\`), or
+\`aggregator: "worker"\` to keep one series per \`worker_id\`. See \`examples/custom-metrics.mjs\`.
+
+## Freshness
+
+Each worker writes its numbers to the store at most every \`--metrics-flush-interval\` (1 s), at a
+graceful exit, and when the master asks just before a scrape (it waits 2 ms at most, so a busy
+worker never delays a scrape). A worker killed with SIGKILL loses at most one interval of increments.
+`;
+
+export function renderMetricsDoc(): string {
+  let out = INTRO;
+  const specs: MetricSpec[] = Object.values(METRICS);
+  for (const group of [...new Set(specs.map((s) => s.group))]) {
+    out += `\n## ${group}\n\n${GROUP_NOTES[group] ? `${GROUP_NOTES[group]}\n\n` : ""}`;
+    out += "| family | type | labels | changes when |\n|---|---|---|---|\n";
+    for (const s of specs.filter((x) => x.group === group)) {
+      out += `| \`${s.name}\` | ${s.type} | ${s.labels.join(", ")} | ${cell(s.when)} |\n`;
+    }
+  }
+  return out + OUTRO;
+}
