@@ -1,4 +1,4 @@
-// Parses gunicorn-style bind addresses: HOST:PORT, [IPV6]:PORT, :PORT, PORT, unix:/path, fd://N.
+// Parses gunicorn-style bind addresses: HOST:PORT, [IPV6]:PORT, :PORT, PORT, unix:/path.
 import { SettingError } from "./validators.js";
 
 export type BindAddress =

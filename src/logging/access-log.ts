@@ -29,7 +29,8 @@ const dash = (v: string | undefined | null): string => (v === undefined || v ===
 const header = (v: string | string[] | number | undefined): string =>
   dash(Array.isArray(v) ? v.join(", ") : v === undefined ? undefined : String(v));
 
-function pathOf(url: string | undefined): string {
+/** A request's path without its query string. */
+export function pathOf(url: string | undefined): string {
   const u = url ?? "/";
   const q = u.indexOf("?");
   return q < 0 ? u : u.slice(0, q);

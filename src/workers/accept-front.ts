@@ -27,9 +27,8 @@ export const LONG_WORK_MS = 10;
  * Most connections a worker holds unread behind its current work. A bound on what one worker takes
  * from the kernel in one go, not on waiting (LONG_WORK_MS is): a sync worker answers a batch of
  * held connections per turn of its event loop (read-ahead.ts), and under load finds that many
- * queued again at its next accept. At 32, two sync workers under wrk -c64 `Connection: close`
- * kept passing connections round the master for nothing: its CPU a request was 1.9 µs against
- * 0.19 at 128 (docs/performance.md).
+ * queued again at its next accept. A smaller bound made sync workers under load pass connections
+ * round the master for nothing (measured in docs/performance-notes.md).
  */
 export const HOLD_MAX = 128;
 

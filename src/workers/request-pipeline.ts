@@ -9,7 +9,7 @@ import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import type { LoadedApp } from "../app/loader.js";
 import type { RequestMetrics, FailureCounters } from "../metrics/request-metrics.js";
-import type { AccessLog } from "../logging/access-log.js";
+import { pathOf, type AccessLog } from "../logging/access-log.js";
 import { IdleConnections } from "./idle-connections.js";
 import { readAhead } from "./read-ahead.js";
 import { currentResponse, headLength, isLastResponse, setKeepAliveHeader } from "../platform/node-internals.js";
@@ -74,8 +74,8 @@ export const errorType = (err: unknown): string =>
  * The connection's last response has been handed to the kernel, and Node has begun closing the
  * socket its usual way: a half-close (shutdown) on the next turn of the event loop, then the close
  * once that completes. Closing now sends the same FIN after the same bytes, and skips a system
- * call, an event-loop wake-up and the stream machinery around them: 6-8 % of the CPU of a
- * request on a new connection (docs/performance.md). Node's way leaves no time for the client's
+ * call, an event-loop wake-up and the stream machinery around them (measured in
+ * docs/performance-notes.md). Node's way leaves no time for the client's
  * late bytes either (it closes one turn after the half-close), so this adds no risk of a reset
  * there; it is taken only when nothing is left unread or unsent on our side. Sockets that are not
  * Node's own TCP sockets (a thread worker's bridged ones, whose bytes may still be in transit to
@@ -160,7 +160,7 @@ export class RequestPipeline {
     this.server.emit("listening");
 
     o.app.onError((req, err) => {
-      const route = o.app.routeOf(req) ?? this.pathOf(req);
+      const route = o.app.routeOf(req) ?? pathOf(req.url);
       o.failures.appFailed(req.method ?? "GET", route, errorType(err));
     });
     const self = this;
@@ -268,7 +268,7 @@ export class RequestPipeline {
 
   private appFailed(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     const type = errorType(err);
-    const route = this.o.app.routeOf(req) ?? this.pathOf(req);
+    const route = this.o.app.routeOf(req) ?? pathOf(req.url);
     this.o.failures.appFailed(req.method ?? "GET", route, type);
     this.o.log.error({ err, method: req.method, url: req.url }, "error handling request");
     if (!res.headersSent && !res.destroyed) {
@@ -358,12 +358,6 @@ export class RequestPipeline {
     socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     socket.pause();
     setTimeout(() => socket.destroy(), 500).unref();
-  }
-
-  pathOf(req: IncomingMessage): string {
-    const url = req.url ?? "/";
-    const q = url.indexOf("?");
-    return q < 0 ? url : url.slice(0, q);
   }
 
   /**
