@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from "commander";
 import { commonBehaviour } from "./program.js";
 import type { StatusJSON, WorkerStatus } from "../service/status-board.js";
 import { listeningRows } from "../arbiter/listen-queue.js";
+import { authorizationHeader } from "../service/security.js";
 
 class StatusError extends Error {}
 
@@ -26,7 +27,7 @@ function authorization(): string | undefined {
     }
   }
   if (!secret) return undefined;
-  return mode === "basic" ? `Basic ${Buffer.from(secret.trim()).toString("base64")}` : `Bearer ${secret.trim()}`;
+  return authorizationHeader(mode, secret.trim());
 }
 
 function getJSON(url: string, timeoutMs = 3000): Promise<StatusJSON> {

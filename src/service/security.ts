@@ -64,9 +64,7 @@ export function metricsSecurity(s: SecuritySettings): MetricsSecurity {
   if (s.metrics_auth === "basic" && !secret.includes(":"))
     throw new MetricsSecurityError("metrics_auth basic: the secret must be user:password");
   // Compared as digests, in constant time: neither the length nor a prefix of the secret leaks.
-  const expected = digest(
-    s.metrics_auth === "basic" ? `Basic ${Buffer.from(secret).toString("base64")}` : `Bearer ${secret}`,
-  );
+  const expected = digest(authorizationHeader(s.metrics_auth, secret));
   return {
     tls,
     authorize: (req) => timingSafeEqual(digest(String(req.headers.authorization ?? "")), expected),
@@ -75,6 +73,11 @@ export function metricsSecurity(s: SecuritySettings): MetricsSecurity {
         ? 'Basic realm="gpe-server metrics", charset="UTF-8"'
         : 'Bearer realm="gpe-server metrics"',
   };
+}
+
+/** The Authorization header a scraper sends for this mode and secret (the server and `status` both use it). */
+export function authorizationHeader(mode: "basic" | "bearer", secret: string): string {
+  return mode === "basic" ? `Basic ${Buffer.from(secret).toString("base64")}` : `Bearer ${secret}`;
 }
 
 /** A presented client certificate that the CA did not sign (requestCert without rejectUnauthorized). */

@@ -104,6 +104,20 @@ function killPgid(pgid, signal) {
   }
 }
 
+/** The flags that put a server on loopback ports of its own and a store directory of its own. */
+export function listenArgs(port, metricsPort, dir) {
+  return [
+    "-b",
+    `127.0.0.1:${port}`,
+    "--metrics-port",
+    String(metricsPort),
+    "--metrics-bind",
+    "127.0.0.1",
+    "--multiproc-dir",
+    dir,
+  ];
+}
+
 /** Starts a server and waits until all its workers have booted. */
 export async function startServer({
   app = join(FIXTURES, "app.mjs"),
@@ -118,16 +132,9 @@ export async function startServer({
   const dir = tempDir("gpe-store-");
   const fullArgs = [
     "--die-with-parent",
+    ...listenArgs(port, metricsPort, dir),
     "-w",
     String(workers),
-    "-b",
-    `127.0.0.1:${port}`,
-    "--metrics-port",
-    String(metricsPort),
-    "--metrics-bind",
-    "127.0.0.1",
-    "--multiproc-dir",
-    dir,
     ...(metrics ? [] : ["--no-metrics"]),
     ...args,
     app,

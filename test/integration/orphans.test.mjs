@@ -28,14 +28,7 @@ async function serverUnderParent(extraArgs) {
   const args = [
     "-w",
     "2",
-    "-b",
-    `127.0.0.1:${port}`,
-    "--metrics-port",
-    String(metricsPort),
-    "--metrics-bind",
-    "127.0.0.1",
-    "--multiproc-dir",
-    tempDir("gpe-store-"),
+    ...listenArgs(port, metricsPort, tempDir("gpe-store-")),
     ...extraArgs,
     join(FIXTURES, "app.mjs"),
   ];

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { HOOKS } from "../../dist/contracts/hooks.js";
 
 const SRC = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src");
 
@@ -75,5 +76,19 @@ describe("architecture", () => {
       outside.map((f) => relative(SRC, f)),
       [],
     );
+  });
+
+  it("runs every hook where, and as, its catalogue row says: awaited or not, in the master or a worker", () => {
+    const seen = new Map();
+    for (const f of files) {
+      const text = readFileSync(f, "utf8");
+      for (const m of text.matchAll(/(await )?(runHook|runHookSync)\([^,]+, "([a-z_]+)"/g)) {
+        const side = roomOf(f) === "arbiter" ? "master" : "worker";
+        seen.set(m[3], { awaited: m[1] !== undefined && m[2] === "runHook", side });
+      }
+    }
+    for (const h of HOOKS) {
+      assert.deepEqual(seen.get(h.name), { awaited: h.awaited, side: h.side }, h.name);
+    }
   });
 });

@@ -27,6 +27,19 @@ describe("settings", () => {
     assert.equal(r.sources.graceful_timeout, "default");
   });
 
+  it("checks each hook's arity against the catalogue: one more argument than passed is refused", async () => {
+    const ok = join(dir, "hooks-ok.conf.mjs");
+    writeFileSync(ok, "export default { post_request(worker, req, res) {}, pre_fork: (server, worker) => {} };\n");
+    const r = await resolveSettings({ cli: { config: ok }, env: {} });
+    assert.equal(typeof r.settings.post_request, "function");
+    const bad = join(dir, "hooks-bad.conf.mjs");
+    writeFileSync(bad, "export default { when_ready(server, extra) {} };\n");
+    await assert.rejects(
+      resolveSettings({ cli: { config: bad }, env: {} }),
+      /when_ready: the hook takes 2 arguments, but is called with 1/,
+    );
+  });
+
   it("reads the environment after a config file sets process.env defaults", async () => {
     const file = join(dir, "envdefault.conf.ts");
     writeFileSync(
