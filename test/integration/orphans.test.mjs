@@ -13,6 +13,7 @@ import {
   alive,
   childPids,
   freePort,
+  listenArgs,
   stopAll,
   tempDir,
   waitFor,
