@@ -32,7 +32,15 @@ export interface LoadedApp {
   routeOf(req: IncomingMessage): string | undefined;
   /** Errors the framework caught itself (and answered with its own 500). */
   onError(listener: (req: IncomingMessage, err: unknown) => void): void;
+  /** Awaited after the worker's last request: the module's `close` export, or the app's own close(). */
+  close: (() => unknown) | null;
 }
+
+/** A `close` method of `owner`, bound to it, or null. */
+const closeOf = (owner: unknown): (() => unknown) | null => {
+  const close = (owner as { close?: unknown } | null)?.close;
+  return typeof close === "function" ? () => close.call(owner) : null;
+};
 
 type ErrorListener = (req: IncomingMessage, err: unknown) => void;
 
@@ -143,6 +151,7 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
       kind: "fastify",
       routeOf: (req) => (req as IncomingMessage & { [FASTIFY_ROUTE]?: string })[FASTIFY_ROUTE],
       onError: errors.onError,
+      close: closeOf(fastify),
     };
   }
   if (isKoa(value)) {
@@ -156,7 +165,7 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
     });
     // Koa's router records the matched route template on the request.
     const routeOf = (req: IncomingMessage) => (req as IncomingMessage & { _matchedRoute?: string })._matchedRoute;
-    return { listener, kind: "koa", routeOf, onError: errors.onError };
+    return { listener, kind: "koa", routeOf, onError: errors.onError, close: closeOf(koa) };
   }
   if (typeof value === "function") {
     const app = value as Listener;
@@ -169,7 +178,14 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
         next(err);
       });
     }
-    return { listener: app, kind: express ? "express" : "handler", routeOf: expressRoute, onError: errors.onError };
+    const close = closeOf(app);
+    return {
+      listener: app,
+      kind: express ? "express" : "handler",
+      routeOf: expressRoute,
+      onError: errors.onError,
+      close,
+    };
   }
   throw new AppLoadError(
     `${what} is ${describe(value)}, not an app: export a (req, res) function, an Express, Koa or Fastify app, or name a factory with :name()`,
@@ -222,5 +238,6 @@ export async function loadApp(app: string, cwd = process.cwd()): Promise<LoadedA
     }
     what = `the value returned by ${spec.exportName}()`;
   }
-  return adaptApp(exported, what);
+  const adapted = await adaptApp(exported, what);
+  return { ...adapted, close: closeOf(mod) ?? adapted.close };
 }

@@ -4,29 +4,30 @@
 import type { ChildProcess } from "node:child_process";
 import type { Logger } from "pino";
 import type { Settings } from "../config/settings.js";
-import { resolveSettings, type Resolved } from "../config/load.js";
-import { pickHooks, runHook, runHookSync, type Hooks } from "../config/hooks.js";
+import type { Resolved } from "../config/load.js";
+import { pickHooks, runHook, runHookSync, runHookWithin, type Hooks } from "../config/hooks.js";
 import { createLogger, type ReopenableLogger } from "../logging/logger.js";
 import { closeListeners, type Listener } from "./listeners.js";
 import { watchParent } from "./parent-watch.js";
 import { SignalQueue } from "./signal-queue.js";
 import { CrashBackoff } from "./crash-backoff.js";
-import { startSuccessor } from "./upgrade.js";
+import { upgradeMaster } from "./upgrade.js";
 import { WorkerPool } from "./worker-pool.js";
 import { Generations } from "./generations.js";
-import { prepareMaster, StartupError } from "./startup.js";
-import { Pidfile } from "./pidfile.js";
+import { prepareMaster, rereadSettings, StartupError } from "./startup.js";
+import type { Pidfile } from "./pidfile.js";
 import { ConnectionDispatcher } from "./dispatcher.js";
 import { type WorkerProcess, exitStatus } from "./worker-process.js";
 import type { RestartReason } from "../contracts/lifecycle.js";
 import { MetricsService } from "../service/metrics-service.js";
 import { listenQueues } from "./listen-queue.js";
-import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR } from "../contracts/exit-codes.js";
 
 const TICK_MS = 250;
 /** A worker killed by one of these came to its end from outside: it is replaced with no backoff. */
 const KILLED_FROM_OUTSIDE = new Set<string>(["SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP"]);
 const ABORT_GRACE_MS = 2_000;
+/** After graceful_timeout, a worker has this long to write its metrics and exit before SIGKILL. */
+const STOP_SLACK_MS = 1_000;
 
 export { StartupError };
 
@@ -48,7 +49,10 @@ export class Arbiter {
   private readonly logger: ReopenableLogger;
   private listeners: Listener[] = [];
   private readonly workers: WorkerPool;
-  private readonly backoff = new CrashBackoff();
+  private readonly backoff = new CrashBackoff(() => ({
+    minUptimeMs: this.settings.min_uptime * 1000,
+    firstDelayMs: this.settings.restart_delay,
+  }));
   private target: number;
   private readonly generations = new Generations();
   private readonly signals = new SignalQueue((name) => this.handleSignal(name));
@@ -77,12 +81,14 @@ export class Arbiter {
     this.log = this.logger.log;
     this.dispatcher = new ConnectionDispatcher(() => this.workers.live(), this.settings.backlog);
     this.workers = new WorkerPool({
+      log: this.log,
       settings: () => this.settings,
       listeners: () => this.listeners,
       dispatcher: this.dispatcher,
       forking: (slot, age) => runHookSync(this.hooks, "pre_fork", this.log, this.server, { slot, age }),
       ready: (w) => this.workerReady(w),
       retiring: (w) => this.retire(w, "max_requests"),
+      tooBig: (w) => this.replace(w),
       exited: (w, code, signal) => this.reapWorker(w, code, signal),
       heartbeat: (newStoreWriteErrors) => {
         if (newStoreWriteErrors > 0) this.service.countWriteErrors(newStoreWriteErrors);
@@ -130,12 +136,6 @@ export class Arbiter {
         this.stop(true);
       });
     }
-    this.log.info(`Starting gpe-server ${process.env.npm_package_version ?? ""}`.trim());
-    for (const l of this.listeners)
-      this.log.info(
-        `Listening at: ${l.bind.kind === "unix" ? l.address : `http${s.certfile ? "s" : ""}://${l.address}`} (${process.pid})`,
-      );
-    this.log.info(`Using worker: ${s.worker_class}`);
     await this.service.start();
     this.manageWorkers();
     this.tickTimer = setInterval(() => this.tick(), TICK_MS);
@@ -190,6 +190,8 @@ export class Arbiter {
 
   private workerReady(w: WorkerProcess): void {
     this.log.info(`Booted worker with pid: ${w.pid} (slot ${w.slot})`);
+    for (const old of this.workers.live())
+      if (old.slot === w.slot && old.replaceWanted && old !== w) this.retire(old, old.replaceWanted);
     void this.service.metrics.sample();
     this.dispatcher.pump();
     this.onWorkerReady();
@@ -215,7 +217,7 @@ export class Arbiter {
 
   /** Graceful stop of one worker: TERM now, KILL after graceful_timeout. */
   private retire(w: WorkerProcess, reason: RestartReason): void {
-    if (!w.retire(reason, this.settings.graceful_timeout * 1000)) return;
+    if (!w.retire(reason, this.settings.graceful_timeout * 1000 + STOP_SLACK_MS)) return;
     this.dispatcher.forget(w);
     this.manageWorkers();
   }
@@ -223,15 +225,10 @@ export class Arbiter {
   private reapWorker(w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
     this.service.metrics.signal("CHLD");
     this.service.workerExited(w.slot, w.pid);
-    const bootFailed = code === EXIT_BOOT_ERROR || code === EXIT_APP_LOAD_ERROR;
-    const reason: RestartReason = bootFailed ? "boot_error" : (w.exitReason ?? (signal ? "signal" : "crash"));
-    const expected = w.exitReason !== null;
+    const { reason, expected, bootFailed, unexpectedly } = w.ending(code, signal);
     if (!this.stopping) {
       this.service.metrics.restart(reason, w.slot, exitStatus(code, signal));
-      if (!expected) {
-        const how = signal ? `was killed by signal ${signal}` : `exited with code ${code}`;
-        this.log.warn(`Worker (pid:${w.pid}, slot ${w.slot}) ${how}${w.bootError ? `: ${w.bootError}` : ""}`);
-      }
+      if (unexpectedly) this.log.warn(unexpectedly);
     }
     runHookSync(this.hooks, "child_exit", this.log, this.server, w.info());
     if (this.stopping) {
@@ -260,9 +257,7 @@ export class Arbiter {
     }
     const serving = this.workers.all().some((x) => x.state === "running");
     if (!serving) {
-      this.log.fatal(`Worker failed to boot: ${message}`);
-      process.stderr.write(`gpe-server: ${message}\n`);
-      this.stop(false, 1);
+      this.giveUp(`Worker failed to boot: ${message}`, message);
       return;
     }
     this.noteCrash(w);
@@ -270,8 +265,23 @@ export class Arbiter {
   }
 
   private noteCrash(w: WorkerProcess): void {
-    const { inARow, delayMs } = this.backoff.crashed(w.slot, w.startedAt);
-    if (inARow > 1) this.log.warn(`slot ${w.slot} crashed ${inARow} times in a row; next start in ${delayMs} ms`);
+    const { inARow, delayMs, giveUp } = this.backoff.crashed(w.slot, w.startedAt, this.settings.max_restarts);
+    if (giveUp) this.giveUp(giveUp, giveUp);
+    else if (inARow > 1) this.log.warn(`slot ${w.slot} crashed ${inARow} times in a row; next start in ${delayMs} ms`);
+  }
+
+  /** Nothing can serve: one line on stderr, and a fast stop with status 1. */
+  private giveUp(logged: string, shown: string): void {
+    this.log.fatal(logged);
+    process.stderr.write(`gpe-server: ${shown}\n`);
+    this.stop(false, 1);
+  }
+
+  /** max_memory: a replacement starts in the slot; the worker retires once it is ready. */
+  private replace(w: WorkerProcess): void {
+    if (this.stopping || w.replaceWanted || w.state !== "running") return;
+    w.replaceWanted = "memory";
+    this.manageWorkers();
   }
 
   /** Brings the current generation to `target` workers in slots 1..target. */
@@ -279,13 +289,16 @@ export class Arbiter {
     if (this.stopping) return;
     const now = Date.now();
     const bySlot = new Map<number, WorkerProcess>();
-    for (const w of this.workers.live()) if (w.generation === this.generations.current) bySlot.set(w.slot, w);
+    for (const w of this.workers.live()) {
+      if (w.generation !== this.generations.current) continue;
+      if (w.slot > this.target) this.retire(w, "scale_down");
+      else if (!w.replaceWanted) bySlot.set(w.slot, w);
+    }
     for (let slot = 1; slot <= this.target; slot++) {
       if (bySlot.has(slot)) continue;
       if (this.backoff.waiting(slot, now)) continue; // backing off; the tick retries
       this.spawnWorker(slot);
     }
-    for (const [slot, w] of bySlot) if (slot > this.target) this.retire(w, "scale_down");
   }
 
   /** Hung workers get SIGABRT, then SIGKILL; workers past their stop deadline get SIGKILL. */
@@ -296,8 +309,7 @@ export class Arbiter {
       if (w.overdue(now)) {
         w.signal("SIGKILL");
       } else if (w.hung(now, timeoutMs)) {
-        this.log.error(`WORKER TIMEOUT (pid:${w.pid}, slot ${w.slot})`);
-        w.abort(ABORT_GRACE_MS);
+        void w.abort(ABORT_GRACE_MS, 2 * ABORT_GRACE_MS).then((message) => this.log.error(message));
         this.dispatcher.forget(w);
         this.manageWorkers();
       }
@@ -316,17 +328,9 @@ export class Arbiter {
   async reload(): Promise<void> {
     if (this.stopping) return;
     if (!this.generations.requestReload()) return;
-    try {
-      const resolved = await resolveSettings({ cli: this.o.cli });
-      this.settings = resolved.settings;
-      this.sources = resolved.sources;
-      this.hooks = pickHooks(resolved.settings);
-      if (resolved.settings.bind.join() !== this.listeners.map((l) => l.bind.text).join()) {
-        this.log.warn("bind addresses changed in the config; they take effect at the next full restart");
-      }
-    } catch (err) {
-      this.log.error(`reload: config not reloaded, keeping the current settings: ${(err as Error).message}`);
-    }
+    const resolved = await rereadSettings(this.o.cli, this.listeners, this.log);
+    if (resolved) ({ settings: this.settings, sources: this.sources } = resolved);
+    this.hooks = pickHooks(this.settings);
     await runHook(this.hooks, "on_reload", this.log, this.server);
     if (this.settings.workers !== this.target) {
       runHookSync(this.hooks, "nworkers_changed", this.log, this.server, this.settings.workers, this.target);
@@ -343,20 +347,17 @@ export class Arbiter {
       return;
     }
     runHookSync(this.hooks, "pre_exec", this.log, this.server);
-    const oldPidfile = this.pidfile ? `${this.pidfile.path}.2` : null;
-    if (this.pidfile && oldPidfile) this.pidfile.rename(oldPidfile);
-    const successor = startSuccessor(this.o.argv, this.listeners, this.service.handle());
-    this.successor = successor;
-    successor.once("exit", (code) => {
-      this.successor = null;
-      if (!this.stopping) {
-        this.log.error(`the new master (pid ${successor.pid}) exited with code ${code}; this master carries on`);
-        if (this.pidfile && oldPidfile) new Pidfile(oldPidfile).rename(this.pidfile.path);
-      }
+    this.successor = upgradeMaster({
+      argv: this.o.argv,
+      listeners: this.listeners,
+      metricsHandle: this.service.handle(),
+      pidfile: this.pidfile,
+      log: this.log,
+      ended: () => {
+        this.successor = null;
+        return { stopping: this.stopping !== null };
+      },
     });
-    this.log.info(
-      `started a new master with pid ${successor.pid}; send TERM to this one (${process.pid}) once it serves`,
-    );
   }
 
   /** Graceful (TERM) or fast (INT/QUIT) stop of the whole server. */
@@ -369,7 +370,7 @@ export class Arbiter {
     this.stopping = graceful ? "graceful" : "fast";
     this.exitCode = exitCode;
     this.dispatcher.stop(() => this.workers.all().filter((w) => w.child.connected && !w.exitAgreed));
-    const deadline = Date.now() + (graceful ? this.settings.graceful_timeout * 1000 : 1000);
+    const deadline = Date.now() + (graceful ? this.settings.graceful_timeout * 1000 + STOP_SLACK_MS : 1000);
     for (const w of this.workers.all()) w.stop(graceful, deadline);
     if (this.workers.size === 0) this.halt(exitCode);
   }
@@ -383,14 +384,14 @@ export class Arbiter {
     const handedOver = this.successor !== null && this.successor.exitCode === null;
     void this.service
       .closeForwarder(this.stopping === "graceful" && !handedOver)
-      .finally(() => this.exit(code, handedOver));
+      .finally(() => void this.exit(code, handedOver));
   }
 
-  private exit(code: number, handedOver: boolean): void {
+  private async exit(code: number, handedOver: boolean): Promise<void> {
     closeListeners(this.listeners, { unlink: !handedOver });
     this.service.stop({ keepArchive: handedOver });
     this.pidfile?.unlink(process.pid);
-    runHookSync(this.hooks, "on_exit", this.log, this.server);
+    await runHookWithin(this.hooks, "on_exit", this.log, this.settings.graceful_timeout * 1000, this.server);
     this.log.info("Shutting down: Master");
     this.logger.flush();
     process.exit(code);

@@ -4,6 +4,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { withoutHooks } from "../config/hooks.js";
 import type { Settings, WorkerInitData } from "../config/settings.js";
+import { slotLabel } from "../contracts/lifecycle.js";
 
 const WORKER_MAIN = fileURLToPath(new URL("../workers/main.js", import.meta.url));
 
@@ -36,8 +37,15 @@ export function workerInit(s: Settings, b: Birth): WorkerInitData {
 
 export function forkWorker(init: WorkerInitData): ChildProcess {
   return fork(WORKER_MAIN, [], {
-    env: { ...process.env, GPE_WORKER_INIT: JSON.stringify(init) },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    env: {
+      ...process.env,
+      GPE_WORKER_INIT: JSON.stringify(init),
+      // The app's view of its slot, kept by every replacement: PM2's 0-based name and the metrics label.
+      NODE_APP_INSTANCE: String(init.slot - 1),
+      GPE_WORKER_ID: slotLabel(init.slot),
+    },
+    // Descriptor 4 (STALL_FD) is the stall line: where a hung worker is asked why.
+    stdio: ["ignore", "inherit", "inherit", "ipc", "pipe"],
     serialization: "json",
   });
 }

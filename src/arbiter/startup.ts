@@ -5,6 +5,8 @@ import { chownSync } from "node:fs";
 import type { Logger } from "pino";
 import { loadApp } from "../app/loader.js";
 import type { Settings } from "../config/settings.js";
+import { resolveSettings, type Resolved } from "../config/load.js";
+import { autoWorkers } from "../config/cpu-budget.js";
 import { checkNodeInternals, handleProblems } from "../platform/node-internals.js";
 import type { MetricsService } from "../service/metrics-service.js";
 import { closeListeners, openListeners, type Listener } from "./listeners.js";
@@ -58,5 +60,34 @@ export async function prepareMaster(o: {
     pidfile?.unlink(process.pid);
     throw new StartupError((err as Error).message);
   }
+  announce(o.log, s, listeners);
   return { listeners, pidfile };
+}
+
+/** gunicorn's start-up lines: the version, each address, the worker type. */
+function announce(log: Logger, s: Settings, listeners: readonly Listener[]): void {
+  log.info(`Starting gpe-server ${process.env.npm_package_version ?? ""}`.trim());
+  for (const l of listeners) {
+    const shown = l.bind.kind === "unix" ? l.address : `http${s.certfile ? "s" : ""}://${l.address}`;
+    log.info(`Listening at: ${shown} (${process.pid})`);
+  }
+  const auto = autoWorkers();
+  log.info(`Using worker: ${s.worker_class}${auto ? ` x ${auto.count} (workers = auto: ${auto.why})` : ""}`);
+}
+
+/** HUP's new settings, or null (logged) when the config no longer loads: the current ones stay. */
+export async function rereadSettings(
+  cli: Record<string, unknown>,
+  listeners: readonly Listener[],
+  log: Logger,
+): Promise<Resolved | null> {
+  try {
+    const resolved = await resolveSettings({ cli });
+    if (resolved.settings.bind.join() !== listeners.map((l) => l.bind.text).join())
+      log.warn("bind addresses changed in the config; they take effect at the next full restart");
+    return resolved;
+  } catch (err) {
+    log.error(`reload: config not reloaded, keeping the current settings: ${(err as Error).message}`);
+    return null;
+  }
 }

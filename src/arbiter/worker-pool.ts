@@ -2,6 +2,8 @@
 // the messages they send. What to do about a worker (replace it, back off, finish a reload) is
 // the arbiter's: the pool tells it through Supervisor.
 import type { Socket } from "node:net";
+import type { Logger } from "pino";
+import { MemoryWatch } from "./memory-watch.js";
 import type { Settings } from "../config/settings.js";
 import { isProtocolMessage, type ToMaster } from "../contracts/messages.js";
 import { workerCapacity } from "../contracts/worker-class.js";
@@ -12,6 +14,7 @@ import { WorkerProcess } from "./worker-process.js";
 
 /** What the pool reports to, and asks of, the arbiter. */
 export interface Supervisor {
+  log: Logger;
   settings(): Settings;
   listeners(): readonly Listener[];
   dispatcher: ConnectionDispatcher<WorkerProcess>;
@@ -20,6 +23,8 @@ export interface Supervisor {
   ready(w: WorkerProcess): void;
   /** The worker asked to be retired (max_requests). */
   retiring(w: WorkerProcess): void;
+  /** Its memory stayed above max_memory. */
+  tooBig(w: WorkerProcess): void;
   exited(w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void;
   heartbeat(newStoreWriteErrors: number): void;
 }
@@ -29,7 +34,14 @@ export class WorkerPool {
   /** Workers forked so far: each one's `age`, as gunicorn numbers them. */
   private age = 0;
 
-  constructor(private readonly master: Supervisor) {}
+  constructor(private readonly master: Supervisor) {
+    new MemoryWatch(
+      master.log,
+      () => master.settings().max_memory,
+      this,
+      (w) => master.tooBig(w),
+    ).start();
+  }
 
   get size(): number {
     return this.byPid.size;

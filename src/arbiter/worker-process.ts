@@ -5,14 +5,20 @@ import type { Socket } from "node:net";
 import type { RestartReason, WorkerState } from "../contracts/lifecycle.js";
 import type { ToMasterReply, ToWorker, ToWorkerRequest } from "../contracts/messages.js";
 import type { WorkerView } from "../service/master-metrics.js";
+import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR } from "../contracts/exit-codes.js";
+import { askWhereStuck, stallLine, timeoutMessage } from "./stall-report.js";
 
 export class WorkerProcess implements WorkerView {
   state: WorkerState = "booting";
   stateSince = Date.now();
   readonly startedAt = Date.now();
   lastHeartbeat = Date.now();
+  /** Thread worker: since when its most blocked app thread has not run, as of the last heartbeat; 0: none. */
+  blockedSince = 0;
   /** Why the master is stopping it, when it is; decides the restart reason at exit. */
   exitReason: RestartReason | null = null;
+  /** A replacement is wanted (max_memory): it serves until one is ready in its slot, then retires. */
+  replaceWanted: RestartReason | null = null;
   /** It asked to exit and was told no connection follows: never send it one again. */
   exitAgreed = false;
   /** When it was sent TERM or ABRT; it gets SIGKILL if still there after its grace. */
@@ -35,7 +41,11 @@ export class WorkerProcess implements WorkerView {
     readonly slot: number,
     readonly age: number,
     readonly generation: number,
-  ) {}
+  ) {
+    this.stallLine = stallLine(child);
+  }
+
+  private readonly stallLine: Socket | null;
 
   get pid(): number {
     return this.child.pid!;
@@ -89,17 +99,26 @@ export class WorkerProcess implements WorkerView {
     this.signal(graceful ? "SIGTERM" : "SIGQUIT");
   }
 
-  /** Its heartbeat is older than `timeoutMs`: it is hung (or frozen). */
+  /** Its heartbeat (or, in a thread worker, an app thread's) is older than `timeoutMs`: it is hung (or frozen). */
   hung(now: number, timeoutMs: number): boolean {
-    return timeoutMs > 0 && this.live && now - this.lastHeartbeat > timeoutMs;
+    if (timeoutMs <= 0 || !this.live) return false;
+    return now - this.lastHeartbeat > timeoutMs || (this.blockedSince > 0 && now - this.blockedSince > timeoutMs);
   }
 
-  /** Hung: ABRT now (its worker_abort hook may run), KILL once `graceMs` have passed. */
-  abort(graceMs: number): void {
+  /**
+   * Hung: asks it where it is stuck (its stuck clients get a 504), then ABRT (its worker_abort
+   * hook may run) and KILL once `graceMs` have passed. Resolves with the WORKER TIMEOUT message.
+   */
+  async abort(graceMs: number, probeMs: number): Promise<string> {
+    const now = Date.now();
+    const blockedMs = Math.max(now - this.lastHeartbeat, this.blockedSince > 0 ? now - this.blockedSince : 0);
     this.exitReason = "timeout";
     this.setState("aborting");
+    this.killDeadline = now + graceMs + probeMs;
+    const reports = await askWhereStuck(this.stallLine, true);
     this.killDeadline = Date.now() + graceMs;
     this.signal("SIGABRT");
+    return timeoutMessage(this, blockedMs, reports);
   }
 
   /** It was told to stop and its time is up. */
@@ -108,8 +127,9 @@ export class WorkerProcess implements WorkerView {
   }
 
   /** A heartbeat: its load as the worker reports it; returns how many more failed writes of its file it saw. */
-  heartbeat(m: { inFlight: number; elu: number; lag: number; storeWriteErrors: number }): number {
+  heartbeat(m: { inFlight: number; elu: number; lag: number; storeWriteErrors: number; blockedMs: number }): number {
     this.lastHeartbeat = Date.now();
+    this.blockedSince = m.blockedMs > 0 ? this.lastHeartbeat - m.blockedMs : 0;
     this.inFlight = m.inFlight;
     this.eventLoopUtilization = m.elu;
     this.eventLoopLag = m.lag;
@@ -138,6 +158,21 @@ export class WorkerProcess implements WorkerView {
     if (!done) return; // it came after its timeout
     this.waiting.delete(seq);
     done(reply);
+  }
+
+  /** Why it ended, as the master counts it, and the warning to log when nobody asked it to. */
+  ending(
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): { reason: RestartReason; expected: boolean; bootFailed: boolean; unexpectedly: string | null } {
+    const bootFailed = code === EXIT_BOOT_ERROR || code === EXIT_APP_LOAD_ERROR;
+    const reason: RestartReason = bootFailed ? "boot_error" : (this.exitReason ?? (signal ? "signal" : "crash"));
+    const expected = this.exitReason !== null;
+    const how = signal ? `was killed by signal ${signal}` : `exited with code ${code}`;
+    const unexpectedly = expected
+      ? null
+      : `Worker (pid:${this.pid}, slot ${this.slot}) ${how}${this.bootError ? `: ${this.bootError}` : ""}`;
+    return { reason, expected, bootFailed, unexpectedly };
   }
 
   /** The process exited: nothing it was asked will be answered. */

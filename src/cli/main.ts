@@ -6,6 +6,9 @@ import { CommanderError } from "commander";
 import { parseCommandLine, splitArgs } from "./program.js";
 import { resolveSettings } from "../config/load.js";
 import { SETTINGS } from "../config/settings.js";
+import { SettingError } from "../config/validators.js";
+import { autoWorkers } from "../config/cpu-budget.js";
+import { EXIT_USAGE } from "../contracts/exit-codes.js";
 import { Arbiter } from "../arbiter/arbiter.js";
 import { receiveInheritedSockets } from "../arbiter/inherit.js";
 import { loadApp } from "../app/loader.js";
@@ -16,9 +19,10 @@ export const VERSION: string = (
   JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
 ).version;
 
-function fail(message: string): never {
+/** One line and a non-zero exit: 2 for a bad setting (a usage error), 1 for anything else. */
+function fail(message: string, code = 1): never {
   process.stderr.write(`gpe-server: ${message}\n`);
-  process.exit(1);
+  process.exit(code);
 }
 
 // Loaded on demand, so the master never carries what only these commands use (ioredis).
@@ -46,14 +50,16 @@ export async function main(argv: string[]): Promise<void> {
   try {
     resolved = await resolveSettings({ cli: parsed.values });
   } catch (err) {
-    fail((err as Error).message);
+    fail((err as Error).message, err instanceof SettingError ? EXIT_USAGE : 1);
   }
   if (parsed.actions.printConfig) {
     for (const spec of SETTINGS) {
       const value = (resolved.settings as Record<string, unknown>)[spec.name];
       if (spec.section === "Hooks" && value === null) continue;
       const shown = typeof value === "function" ? "<function>" : JSON.stringify(value);
-      process.stdout.write(`${spec.name.padEnd(26)} = ${shown}  (${resolved.sources[spec.name]})\n`);
+      const auto = spec.name === "workers" ? autoWorkers() : null;
+      const from = auto ? `${resolved.sources[spec.name]}: auto, ${auto.why}` : resolved.sources[spec.name];
+      process.stdout.write(`${spec.name.padEnd(26)} = ${shown}  (${from})\n`);
     }
     process.exit(0);
   }

@@ -55,3 +55,32 @@ export function runHookSync(hooks: Hooks, name: HookName, log: Logger, ...args: 
     log.error({ err, hook: name }, `hook ${name} failed: ${(err as Error)?.message ?? String(err)}`);
   }
 }
+
+/**
+ * Runs an awaited hook, but waits `ms` at most: a hook that overruns is logged and left behind
+ * (the process exits without it). Resolves true when the hook finished in time.
+ */
+export async function runHookWithin(
+  hooks: Hooks,
+  name: HookName,
+  log: Logger,
+  ms: number,
+  ...args: unknown[]
+): Promise<boolean> {
+  if (!hooks[name]) return true;
+  return finishWithin(runHook(hooks, name, log, ...args), ms, () =>
+    log.warn(`hook ${name} did not finish within ${ms} ms (graceful_timeout); cut`),
+  );
+}
+
+/** Waits for `work` at most `ms`; `late` runs when time is up first. */
+export async function finishWithin(work: Promise<unknown>, ms: number, late: () => void): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+  });
+  const done = await Promise.race([work.then(() => true as const), timedOut]);
+  clearTimeout(timer);
+  if (!done) late();
+  return done;
+}

@@ -1,7 +1,8 @@
 // Rows of the settings table (settings.ts): the server, its workers, logging and security.
-import { boolean, decimal, integer, listOf, oneOf, optionalText, userOrGroup, text } from "./validators.js";
+import { boolean, decimal, integer, listOf, oneOf, optionalText, size, userOrGroup, text } from "./validators.js";
 import { WORKER_CLASSES, WORKER_CLASS_ALIASES } from "../contracts/worker-class.js";
 import { spec } from "./setting-spec.js";
+import { workerCount } from "./cpu-budget.js";
 
 export const SERVER_SETTINGS = [
   spec({
@@ -29,10 +30,10 @@ export const SERVER_SETTINGS = [
     section: "Worker",
     flag: "-w, --workers <N>",
     env: ["GUNICORN_WORKERS", "WEB_CONCURRENCY"],
-    default: 1,
-    validate: integer(1, 1024),
+    default: 1 as number,
+    validate: workerCount,
     cli: "value",
-    help: "Number of worker processes.",
+    help: "Number of worker processes, or auto: the CPUs this process may use (its affinity mask and cgroup CPU quota, not the machine's count).",
   }),
   spec({
     name: "worker_class",
@@ -109,6 +110,43 @@ export const SERVER_SETTINGS = [
     validate: integer(0, 1_000_000_000),
     cli: "value",
     help: "Add a random 0..N to max_requests for each worker, so workers do not all recycle at once.",
+  }),
+  spec({
+    name: "max_memory",
+    section: "Worker",
+    flag: "--max-memory <SIZE>",
+    env: ["GUNICORN_MAX_MEMORY"],
+    default: 0,
+    validate: size,
+    cli: "value",
+    help: "Replace a worker whose resident memory stays above SIZE (512M, 1.5G, bytes) for two samples a second apart: the replacement starts first, then the old worker finishes its requests and exits. 0 is off.",
+  }),
+  spec({
+    name: "min_uptime",
+    section: "Worker",
+    flag: "--min-uptime <SECONDS>",
+    default: 10,
+    validate: decimal(0, 86400),
+    cli: "value",
+    help: "A worker that dies younger than this is an unstable start: its slot is restarted with a growing delay, and counts towards max_restarts.",
+  }),
+  spec({
+    name: "max_restarts",
+    section: "Worker",
+    flag: "--max-restarts <N>",
+    default: 0,
+    validate: integer(0, 1_000_000),
+    cli: "value",
+    help: "After N unstable starts in a row in one slot, stop every worker and exit with status 1. 0 never gives up.",
+  }),
+  spec({
+    name: "restart_delay",
+    section: "Worker",
+    flag: "--restart-delay <MS>",
+    default: 100,
+    validate: integer(0, 3_600_000),
+    cli: "value",
+    help: "The first delay before restarting a slot after an unstable start; it doubles with each one in a row, up to 10 s (or this delay, if longer).",
   }),
   spec({
     name: "preload_app",

@@ -158,3 +158,13 @@ export function closest(word: string, candidates: Iterable<string>): string | nu
   }
   return best !== null && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : null;
 }
+
+const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** A size in bytes: plain bytes, or a number with K, M, G or T (powers of 1024, as PM2 reads them). 0 is off. */
+export const size: Validator<number> = (raw, name) => {
+  if (typeof raw === "number" && Number.isSafeInteger(raw) && raw >= 0) return raw;
+  const m = typeof raw === "string" ? /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(raw) : null;
+  if (!m) throw new SettingError(`${name}: expected a size such as 512M, 1.5G or a number of bytes, got ${show(raw)}`);
+  return Math.round(Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!);
+};

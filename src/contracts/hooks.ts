@@ -63,7 +63,13 @@ export const HOOKS = [
     when: "after the response is finished",
   },
   { name: "child_exit", side: "master", args: ["server", "exited"], awaited: false, when: "after a worker has exited" },
-  { name: "worker_exit", side: "worker", args: ["master", "worker"], awaited: false, when: "just before it exits" },
+  {
+    name: "worker_exit",
+    side: "worker",
+    args: ["master", "worker"],
+    awaited: true,
+    when: "just before it exits, after the app's close(); cut at graceful_timeout",
+  },
   {
     name: "nworkers_changed",
     side: "master",
@@ -71,7 +77,13 @@ export const HOOKS = [
     awaited: false,
     when: "when the worker count changes",
   },
-  { name: "on_exit", side: "master", args: ["server"], awaited: false, when: "just before it exits" },
+  {
+    name: "on_exit",
+    side: "master",
+    args: ["server"],
+    awaited: true,
+    when: "just before it exits; cut at graceful_timeout",
+  },
 ] as const satisfies readonly HookSpec[];
 
 export type HookName = (typeof HOOKS)[number]["name"];

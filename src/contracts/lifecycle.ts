@@ -8,6 +8,7 @@ export const RESTART_REASONS = [
   "signal",
   "timeout",
   "max_requests",
+  "memory",
   "reload",
   "scale_down",
   "boot_error",
@@ -15,3 +16,6 @@ export const RESTART_REASONS = [
 export type RestartReason = (typeof RESTART_REASONS)[number];
 
 export const COUNTED_SIGNALS = ["HUP", "USR1", "USR2", "CHLD", "TTIN", "TTOU", "TERM", "INT", "QUIT"] as const;
+
+/** A worker slot's name: the `worker_id` label, and GPE_WORKER_ID in the worker's environment. */
+export const slotLabel = (slot: number): string => `worker_${slot}`;

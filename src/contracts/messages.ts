@@ -38,7 +38,15 @@ export type ToMaster =
   | { cmd: "gpe:booted" }
   | { cmd: "gpe:ready" }
   | { cmd: "gpe:boot-error"; message: string }
-  | { cmd: "gpe:hb"; inFlight: number; elu: number; lag: number; storeWriteErrors: number }
+  | {
+      cmd: "gpe:hb";
+      inFlight: number;
+      elu: number;
+      lag: number;
+      storeWriteErrors: number;
+      /** Thread worker: how long its most blocked app thread has not run (its main thread still beats). */
+      blockedMs: number;
+    }
   | { cmd: "gpe:handoff" } // + the socket
   | { cmd: "gpe:idle" } // it has room (said when the master asked, or after handing work off)
   | { cmd: "gpe:full" } // it has no room: send it no connection until it says idle

@@ -33,7 +33,7 @@ export interface StoreSnapshot {
   folded?: string[];
 }
 
-export const slotLabel = (slot: number): string => `worker_${slot}`;
+export { slotLabel } from "../contracts/lifecycle.js";
 
 /**
  * The JSON of store files and fleet snapshots. JSON has no NaN or ±Infinity: JSON.stringify

@@ -6,6 +6,7 @@ import type { WorkerInitData } from "../config/settings.js";
 import type { AccessLog } from "../logging/access-log.js";
 import type { FamilyJSON } from "../metrics/family.js";
 import type { Admission } from "./accept-front.js";
+import type { StallReport } from "./stall-probe.js";
 
 export interface EngineContext {
   init: WorkerInitData;
@@ -30,10 +31,16 @@ export interface Engine extends Admission {
   readonly connections: number;
   /** Stop keeping connections alive; idle ones are closed. */
   beginStop(): void;
+  /** After the last request: the app's close(), where it has one (in every thread of a thread worker). */
+  close(): Promise<void>;
   /** The worker's own metric families (requests, durations, failures). */
   families(): FamilyJSON[];
   /** Counts an error the app threw outside any request, where the app runs on this thread. */
   uncaught?(err: unknown): void;
+  /** Thread worker: where its app threads are stuck (the main thread of the others is probed from a stall thread). */
+  probeThreads?(answer: boolean): Promise<StallReport[]>;
+  /** Thread worker: how long its most blocked app thread's event loop has not run, in ms. */
+  blockedMs?(): number;
   /** App metric families gathered elsewhere than this thread's registry (the threads'). */
   threadFamilies?(): FamilyJSON[];
 }

@@ -7,6 +7,7 @@ import type { RequestPipeline } from "./request-pipeline.js";
 import { buildPipeline } from "./build-pipeline.js";
 import type { Engine, EngineContext } from "./engine.js";
 import { countUncaught } from "./uncaught.js";
+import { exposeRunning } from "./stall-probe.js";
 import { FailureCounters, RequestMetrics } from "../metrics/request-metrics.js";
 import type { FamilyJSON } from "../metrics/family.js";
 
@@ -21,7 +22,7 @@ export class ProcessEngine implements Engine {
   private readonly onSocketClose: (this: Socket) => void;
 
   constructor(
-    app: LoadedApp,
+    private readonly app: LoadedApp,
     private readonly ctx: EngineContext,
   ) {
     const s = ctx.init.settings;
@@ -52,8 +53,6 @@ export class ProcessEngine implements Engine {
     });
   }
 
-  async start(): Promise<void> {}
-
   hasRoom(): boolean {
     if (this.pending) return this.pipeline.active + this.pipeline.queued + this.pending.count < 1;
     return this.open < this.ctx.init.settings.worker_connections;
@@ -76,6 +75,14 @@ export class ProcessEngine implements Engine {
 
   get connections(): number {
     return this.open;
+  }
+
+  async start(): Promise<void> {
+    exposeRunning((answer) => this.pipeline.runningNow(answer));
+  }
+
+  async close(): Promise<void> {
+    await this.app.close?.();
   }
 
   beginStop(): void {

@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import type { LoadedApp } from "../app/loader.js";
 import type { RequestMetrics, FailureCounters } from "../metrics/request-metrics.js";
 import { pathOf, type AccessLog } from "../logging/access-log.js";
+import { answerTimedOut, RunningRequests, type RunningNode, type RunningRequest } from "./running-requests.js";
 import { IdleConnections } from "./idle-connections.js";
 import { readAhead } from "./read-ahead.js";
 import { currentResponse, headLength, isLastResponse, setKeepAliveHeader } from "../platform/node-internals.js";
@@ -61,6 +62,8 @@ class TrackedResponse extends http.ServerResponse {
    * when the connection closes first, since such a response never gets a socket nor a "close".
    */
   orphanGuard: (() => void) | null = null;
+  prevRunning: RunningNode | null = null;
+  nextRunning: RunningNode | null = null;
 }
 
 export const errorType = (err: unknown): string =>
@@ -111,6 +114,7 @@ function clientErrorStatus(code: string | undefined): [number, string] {
 export class RequestPipeline {
   readonly server: http.Server;
   private inFlight = 0;
+  private readonly running = new RunningRequests<TrackedResponse>();
   private closing = false;
   /** Responses whose requests wait for the concurrency gate (the request is `res.req`). */
   private readonly waiting: ServerResponse[] = [];
@@ -175,6 +179,18 @@ export class RequestPipeline {
     return this.inFlight;
   }
 
+  /**
+   * The requests running now, oldest first; with `answer`, each one whose head is not sent yet is
+   * answered 504 and the others' connections reset (the worker timed out and is about to die).
+   */
+  runningNow(answer = false): RunningRequest[] {
+    const now = performance.now();
+    return this.running.list().map((res) => {
+      if (answer) answerTimedOut(res);
+      return { method: res.req.method ?? "", url: res.req.url ?? "", ms: Math.round(now - res.startedAt) };
+    });
+  }
+
   get queued(): number {
     return this.waiting.length;
   }
@@ -232,6 +248,7 @@ export class RequestPipeline {
     }
     this.inFlight++;
     t.phase = RUNNING;
+    this.running.add(t);
     const rejection = this.checkLimits(req);
     if (rejection !== null) {
       // Not the path as a label: a rejected request's path is the client's to make up.
@@ -294,8 +311,10 @@ export class RequestPipeline {
       req.socket?.removeListener("close", res.orphanGuard);
       res.orphanGuard = null;
     }
-    if (ran) this.ended(req, res, aborted);
-    else this.dropped(req, res);
+    if (ran) {
+      this.running.remove(res);
+      this.ended(req, res, aborted);
+    } else this.dropped(req, res);
     if (this.inFlight < this.o.concurrency) {
       const next = this.waiting.shift();
       if (next) this.run(next.req, next);

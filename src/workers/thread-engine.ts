@@ -10,6 +10,8 @@ import { PendingConnections } from "./accept-front.js";
 import { bridgeSocket, type BridgeMessage } from "./socket-bridge.js";
 import type { ThreadData, ThreadEvent } from "./thread-entry.js";
 import type { Engine, EngineContext } from "./engine.js";
+import { probe, workerThreadChannel, type StallReport } from "./stall-probe.js";
+import { PROBE_MS, THREAD_BEAT_MS } from "./stall-line.js";
 import { RequestMetrics, regionLength } from "../metrics/request-metrics.js";
 import type { FamilyJSON } from "../metrics/family.js";
 
@@ -19,6 +21,8 @@ interface PoolThread {
   worker: Worker;
   inFlight: number;
   connections: number;
+  /** Its event loop's last beat (Date.now()): a thread that stops beating is blocked. */
+  lastBeat: number;
   families: FamilyJSON[];
   /** Per-connection handlers for messages coming back from this thread. */
   routes: Map<number, (m: BridgeMessage) => void>;
@@ -53,7 +57,14 @@ export class ThreadEngine implements Engine {
       );
       const data: ThreadData = { init: this.ctx.init, index, metricsBuffer };
       const worker = new Worker(THREAD_ENTRY, { workerData: data });
-      const thread: PoolThread = { worker, inFlight: 0, connections: 0, families: [], routes: new Map() };
+      const thread: PoolThread = {
+        worker,
+        inFlight: 0,
+        connections: 0,
+        lastBeat: Date.now(),
+        families: [],
+        routes: new Map(),
+      };
       this.threads.push(thread);
       booted.push(
         new Promise((resolve, reject) => {
@@ -90,6 +101,9 @@ export class ThreadEngine implements Engine {
       case "done":
         thread.inFlight--;
         this.ctx.onRequestDone();
+        break;
+      case "beat":
+        thread.lastBeat = Date.now();
         break;
       case "metrics":
         thread.families = e.families;
@@ -139,6 +153,44 @@ export class ThreadEngine implements Engine {
 
   get connections(): number {
     return this.open;
+  }
+
+  /** How long the most blocked thread's event loop has not beaten, in ms. */
+  blockedMs(): number {
+    const now = Date.now();
+    return this.threads.reduce((ms, t) => Math.max(ms, now - t.lastBeat), 0);
+  }
+
+  /** Probes the threads whose event loop stopped beating, the longest-blocked first. */
+  async probeThreads(answer: boolean): Promise<StallReport[]> {
+    const now = Date.now();
+    const blocked = this.threads
+      .filter((t) => now - t.lastBeat > 2 * THREAD_BEAT_MS)
+      .sort((a, b) => a.lastBeat - b.lastBeat);
+    return Promise.all(
+      blocked.map((t) =>
+        probe(workerThreadChannel(t.worker.threadId), `thread ${this.threads.indexOf(t)}`, answer, PROBE_MS),
+      ),
+    );
+  }
+
+  /** Each thread awaits its copy of the app's close(); a thread that is gone has nothing to close. */
+  async close(): Promise<void> {
+    await Promise.all(
+      this.threads.map(
+        (t) =>
+          new Promise<void>((resolve) => {
+            const closed = (e: ThreadEvent) => {
+              if (e.t !== "closed") return;
+              t.worker.off("message", closed);
+              resolve();
+            };
+            t.worker.on("message", closed);
+            t.worker.once("exit", () => resolve());
+            t.worker.postMessage({ t: "close" });
+          }),
+      ),
+    );
   }
 
   beginStop(): void {

@@ -7,6 +7,8 @@ import { createAccessLog } from "../logging/access-log.js";
 import { loadHooks, type Hooks } from "../config/hooks.js";
 import { loadApp, parseAppSpec, type LoadedApp } from "../app/loader.js";
 import { buildPipeline } from "./build-pipeline.js";
+import { exposeRunning } from "./stall-probe.js";
+import { THREAD_BEAT_MS } from "./stall-line.js";
 import { countUncaught, onUncaughtAppError } from "./uncaught.js";
 import { FailureCounters, RequestMetrics, regionLength } from "../metrics/request-metrics.js";
 import { BridgedSocket, type BridgeMessage } from "./socket-bridge.js";
@@ -26,6 +28,8 @@ export type ThreadEvent =
   | { t: "boot-error"; message: string }
   | { t: "start"; id: number }
   | { t: "done" }
+  | { t: "closed" }
+  | { t: "beat" }
   | { t: "metrics"; families: FamilyJSON[] }
   | BridgeMessage;
 
@@ -68,6 +72,8 @@ async function boot(): Promise<void> {
     onRequestStart: (req) => post({ t: "start", id: (req.socket as unknown as { gpeId: number }).gpeId }),
     onRequestDone: () => post({ t: "done" }),
   });
+  exposeRunning((answer) => pipeline.runningNow(answer));
+  setInterval(() => post({ t: "beat" }), THREAD_BEAT_MS).unref();
   const registries = s.metrics_enabled ? await findAppRegistries(parseAppSpec(init.app).file) : [];
   const publishMetrics = async () => {
     const families: FamilyJSON[] = [...failures.families(init.slot), ...(await readAppRegistries(registries, log))];
@@ -90,7 +96,7 @@ async function boot(): Promise<void> {
     },
   );
 
-  port.on("message", (m: BridgeMessage | { t: "stop" }) => {
+  port.on("message", (m: BridgeMessage | { t: "stop" } | { t: "close" }) => {
     if (m.t === "open") {
       const socket = new BridgedSocket(m.id, port, m);
       (socket as unknown as { gpeId: number }).gpeId = m.id;
@@ -99,6 +105,12 @@ async function boot(): Promise<void> {
       pipeline.serve(socket as never);
     } else if (m.t === "stop") {
       pipeline.stopKeepAlive();
+    } else if (m.t === "close") {
+      const closed = () => post({ t: "closed" });
+      Promise.resolve()
+        .then(() => app.close?.())
+        .catch((err: unknown) => log.error({ err }, `the app's close() failed: ${(err as Error)?.message ?? err}`))
+        .then(closed);
     } else {
       connections.get(m.id)?.deliver(m);
     }

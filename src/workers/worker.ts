@@ -5,7 +5,7 @@ import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { parseAppSpec, loadApp } from "../app/loader.js";
 import { socketErrorText } from "../config/bind.js";
-import { loadHooks, runHook, runHookSync, type Hooks } from "../config/hooks.js";
+import { finishWithin, loadHooks, runHook, runHookSync, runHookWithin, type Hooks } from "../config/hooks.js";
 import type { WorkerInitData } from "../config/settings.js";
 import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR, EXIT_UNCAUGHT } from "../contracts/exit-codes.js";
 import { isProtocolMessage, type ToMaster, type ToWorker } from "../contracts/messages.js";
@@ -17,6 +17,10 @@ import type { Engine, EngineContext } from "./engine.js";
 import { LoadProbe } from "./load-probe.js";
 import { ProcessEngine } from "./process-engine.js";
 import { onUncaughtAppError } from "./uncaught.js";
+import { listenForProbes } from "./stall-line.js";
+
+/** What the app's close() and worker_exit get at least, also on a quick exit or after a graceful timeout. */
+const QUICK_EXIT_MS = 500;
 
 export class Worker {
   private readonly s: WorkerInitData["settings"];
@@ -35,6 +39,9 @@ export class Worker {
   private retiring = false;
   private stopping = false;
   private exitTimer: NodeJS.Timeout | null = null;
+  /** When a graceful stop must be over: requests, the app's close() and worker_exit share the time. */
+  private stopDeadline = 0;
+  private exiting = false;
   /** What the process exits with once it has stopped: 0, or the code of a crash that stopped it. */
   private exitCode = 0;
   private exitAsked = false;
@@ -169,8 +176,10 @@ export class Worker {
         inFlight: this.engine.active,
         ...probe.sample(),
         storeWriteErrors: this.snapshot.writeErrors,
+        blockedMs: this.engine.blockedMs?.() ?? 0,
       });
     setInterval(beat, heartbeatMs).unref();
+    if (this.s.timeout > 0) listenForProbes(this.engine.probeThreads?.bind(this.engine));
     const early = this.early ?? [];
     this.early = null;
     for (const [m, handle] of early) this.onMessage(m, handle);
@@ -250,9 +259,10 @@ export class Worker {
       this.maybeExit();
     }, 100);
     sweep.unref();
+    this.stopDeadline = Date.now() + this.s.graceful_timeout * 1000;
     this.exitTimer = setTimeout(() => {
       this.log.warn(`graceful timeout: ${this.engine.active} requests still in flight`);
-      this.finalExit(this.exitCode);
+      this.finalExit(this.exitCode, true);
     }, this.s.graceful_timeout * 1000);
     this.maybeExit();
   }
@@ -271,7 +281,7 @@ export class Worker {
   private maybeExit(): void {
     if (this.engine.active !== 0 || this.engine.connections !== 0) return;
     if (this.exitAgreed || !process.connected) {
-      this.finalExit(this.exitCode);
+      this.finalExit(this.exitCode, true);
       return;
     }
     if (this.exitAsked) return;
@@ -279,13 +289,33 @@ export class Worker {
     this.send({ cmd: "gpe:exiting" });
   }
 
-  private finalExit(code: number): void {
+  /**
+   * The last steps, once: the metrics file, then (after a graceful stop) the app's close(), then
+   * worker_exit, both awaited until the graceful deadline (QUICK_EXIT_MS on a quick exit), then exit.
+   */
+  private finalExit(code: number, graceful = false): void {
+    if (this.exiting) return;
+    this.exiting = true;
     if (this.exitTimer) clearTimeout(this.exitTimer);
     if (this.s.metrics_enabled) {
       this.snapshot.stop();
       this.snapshot.write();
     }
-    runHookSync(this.hooks, "worker_exit", this.log, this.serverInfo, this.workerInfo);
+    const deadline = graceful ? Math.max(this.stopDeadline, Date.now() + QUICK_EXIT_MS) : Date.now() + QUICK_EXIT_MS;
+    void this.closeThenExit(code, graceful, deadline);
+  }
+
+  private async closeThenExit(code: number, graceful: boolean, deadline: number): Promise<void> {
+    if (graceful && this.engine) {
+      const closing = this.engine.close().catch((err: unknown) => {
+        this.log.error({ err }, `the app's close() failed: ${(err as Error)?.message ?? String(err)}`);
+      });
+      await finishWithin(closing, deadline - Date.now(), () =>
+        this.log.warn("the app's close() did not finish within graceful_timeout; cut"),
+      );
+    }
+    const left = deadline - Date.now();
+    await runHookWithin(this.hooks, "worker_exit", this.log, left, this.serverInfo, this.workerInfo);
     this.accessLog?.flush();
     this.flushLog();
     process.exit(code);

@@ -37,12 +37,12 @@ const app = join(FIXTURES, "app.mjs");
 
 describe("bad input", () => {
   it("an unknown flag", () => expectFailure(["--wrokers", "2", app], /unknown option '--wrokers'.*--workers/));
-  it("a bad value", () => expectFailure(["-w", "two", app], /workers: expected a whole number, got "two"/));
+  it("a bad value", () => expectFailure(["-w", "two", app], /workers: expected a whole number or auto, got "two"/));
   it("an out-of-range value", () => expectFailure(["-w", "0", app], /workers: 0 is out of range/));
   it("a bad worker class", () =>
     expectFailure(["-k", "fork", app], /worker_class: "fork" is not one of sync, thread, async/));
   it("a bad env value names the variable", () =>
-    expectFailure([app], /workers \(from GUNICORN_WORKERS\): expected a whole number/, {
+    expectFailure([app], /workers \(from GUNICORN_WORKERS\): expected a whole number or auto/, {
       env: { GUNICORN_WORKERS: "lots" },
     }));
   it("a missing config file", () =>

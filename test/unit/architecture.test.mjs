@@ -82,9 +82,9 @@ describe("architecture", () => {
     const seen = new Map();
     for (const f of files) {
       const text = readFileSync(f, "utf8");
-      for (const m of text.matchAll(/(await )?(runHook|runHookSync)\([^,]+, "([a-z_]+)"/g)) {
+      for (const m of text.matchAll(/(await )?(runHook|runHookSync|runHookWithin)\([^,]+, "([a-z_]+)"/g)) {
         const side = roomOf(f) === "arbiter" ? "master" : "worker";
-        seen.set(m[3], { awaited: m[1] !== undefined && m[2] === "runHook", side });
+        seen.set(m[3], { awaited: m[1] !== undefined && m[2] !== "runHookSync", side });
       }
     }
     for (const h of HOOKS) {

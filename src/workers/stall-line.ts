@@ -1,0 +1,61 @@
+// The worker's end of the master's stall line (contracts/stall.ts): answers the master's probes.
+import { fstatSync } from "node:fs";
+import { Socket } from "node:net";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { STALL_FD, type StallReport } from "../contracts/stall.js";
+
+export function stallLineOpen(fd = STALL_FD): boolean {
+  try {
+    return fstatSync(fd).isSocket();
+  } catch {
+    return false;
+  }
+}
+
+/** Answers each probe request with `report`'s result; `keepAlive` false: the line never holds the thread. */
+export function answerProbes(
+  fd: number,
+  report: (answer: boolean) => Promise<StallReport[]>,
+  keepAlive: boolean,
+): void {
+  if (!stallLineOpen(fd)) return;
+  const line = new Socket({ fd, readable: true, writable: true });
+  if (!keepAlive) line.unref();
+  line.on("error", () => {});
+  let buffered = "";
+  line.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString("latin1");
+    let end = buffered.indexOf("\n");
+    while (end >= 0) {
+      const request = buffered.slice(0, end);
+      buffered = buffered.slice(end + 1);
+      if (request.startsWith("probe")) {
+        void report(request === "probe+504").then((reports) => line.write(`${JSON.stringify(reports)}\n`));
+      }
+      end = buffered.indexOf("\n");
+    }
+  });
+}
+
+const STALL_THREAD = fileURLToPath(new URL("./stall-thread.js", import.meta.url));
+/** How often a thread worker's app thread tells the main thread it runs (a blocked one stops). */
+export const THREAD_BEAT_MS = 250;
+/** How long a probe waits for the blocked thread to pause. */
+export const PROBE_MS = 1000;
+
+/**
+ * Lets the master ask where this worker is stuck. A thread worker's main thread stays free and
+ * probes its app threads itself; a sync or async worker gets a stall thread, since its main
+ * thread is the one that blocks.
+ */
+export function listenForProbes(probeThreads: ((answer: boolean) => Promise<StallReport[]>) | undefined): void {
+  if (!stallLineOpen()) return;
+  if (probeThreads) {
+    answerProbes(STALL_FD, probeThreads, false);
+    return;
+  }
+  const thread = new Worker(STALL_THREAD, { workerData: { fd: STALL_FD, timeoutMs: PROBE_MS } });
+  thread.unref();
+  thread.on("error", () => {});
+}
