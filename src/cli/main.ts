@@ -43,7 +43,7 @@ export async function main(argv: string[]): Promise<void> {
     parsed = parseCommandLine(argv, VERSION);
     if (fromEnv) parsed.values = { ...fromEnv.values, ...parsed.values };
   } catch (err) {
-    if (err instanceof CommanderError) process.exit(err.exitCode);
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
     throw err;
   }
   let resolved: Awaited<ReturnType<typeof resolveSettings>>;

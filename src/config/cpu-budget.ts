@@ -74,7 +74,7 @@ export const workerCount: Validator<number> = (raw, name) => {
     lastAuto = cpuBudget();
     return lastAuto.count;
   }
-  if (typeof raw === "string" && !/^\s*\d+\s*$/.test(raw))
+  if (typeof raw === "string" && !/^\s*-?\d+\s*$/.test(raw))
     throw new SettingError(`${name}: expected a whole number or auto, got ${JSON.stringify(raw)}`);
   return integer(1, 1024)(raw, name);
 };

@@ -23,6 +23,8 @@ interface PoolThread {
   connections: number;
   /** Its event loop's last beat (Date.now()): a thread that stops beating is blocked. */
   lastBeat: number;
+  /** It has exited (crashed): nothing more to ask of it. */
+  gone: boolean;
   families: FamilyJSON[];
   /** Per-connection handlers for messages coming back from this thread. */
   routes: Map<number, (m: BridgeMessage) => void>;
@@ -62,6 +64,7 @@ export class ThreadEngine implements Engine {
         inFlight: 0,
         connections: 0,
         lastBeat: Date.now(),
+        gone: false,
         families: [],
         routes: new Map(),
       };
@@ -69,12 +72,15 @@ export class ThreadEngine implements Engine {
       booted.push(
         new Promise((resolve, reject) => {
           worker.on("message", (e: ThreadEvent) => {
-            if (e.t === "ready") resolve();
-            else if (e.t === "boot-error") reject(Object.assign(new Error(e.message), { name: "AppLoadError" }));
+            if (e.t === "ready") {
+              thread.lastBeat = Date.now();
+              resolve();
+            } else if (e.t === "boot-error") reject(Object.assign(new Error(e.message), { name: "AppLoadError" }));
             else this.fromThread(thread, e);
           });
           worker.once("error", reject);
           worker.once("exit", (code) => {
+            thread.gone = true;
             reject(new Error(`thread ${index} exited with code ${code}`));
             this.ctx.log.error(
               `thread ${index} exited with code ${code}; this worker finishes its requests and is replaced`,
@@ -158,14 +164,14 @@ export class ThreadEngine implements Engine {
   /** How long the most blocked thread's event loop has not beaten, in ms. */
   blockedMs(): number {
     const now = Date.now();
-    return this.threads.reduce((ms, t) => Math.max(ms, now - t.lastBeat), 0);
+    return this.threads.reduce((ms, t) => (t.gone ? ms : Math.max(ms, now - t.lastBeat)), 0);
   }
 
   /** Probes the threads whose event loop stopped beating, the longest-blocked first. */
   async probeThreads(answer: boolean): Promise<StallReport[]> {
     const now = Date.now();
     const blocked = this.threads
-      .filter((t) => now - t.lastBeat > 2 * THREAD_BEAT_MS)
+      .filter((t) => !t.gone && now - t.lastBeat > 2 * THREAD_BEAT_MS)
       .sort((a, b) => a.lastBeat - b.lastBeat);
     return Promise.all(
       blocked.map((t) =>
@@ -177,19 +183,21 @@ export class ThreadEngine implements Engine {
   /** Each thread awaits its copy of the app's close(); a thread that is gone has nothing to close. */
   async close(): Promise<void> {
     await Promise.all(
-      this.threads.map(
-        (t) =>
-          new Promise<void>((resolve) => {
-            const closed = (e: ThreadEvent) => {
-              if (e.t !== "closed") return;
-              t.worker.off("message", closed);
-              resolve();
-            };
-            t.worker.on("message", closed);
-            t.worker.once("exit", () => resolve());
-            t.worker.postMessage({ t: "close" });
-          }),
-      ),
+      this.threads
+        .filter((t) => !t.gone)
+        .map(
+          (t) =>
+            new Promise<void>((resolve) => {
+              const closed = (e: ThreadEvent) => {
+                if (e.t !== "closed") return;
+                t.worker.off("message", closed);
+                resolve();
+              };
+              t.worker.on("message", closed);
+              t.worker.once("exit", () => resolve());
+              t.worker.postMessage({ t: "close" });
+            }),
+        ),
     );
   }
 

@@ -39,6 +39,16 @@ describe("bad input", () => {
   it("an unknown flag", () => expectFailure(["--wrokers", "2", app], /unknown option '--wrokers'.*--workers/));
   it("a bad value", () => expectFailure(["-w", "two", app], /workers: expected a whole number or auto, got "two"/));
   it("an out-of-range value", () => expectFailure(["-w", "0", app], /workers: 0 is out of range/));
+  for (const [args, pattern] of [
+    [["--max-memory", "12XB"], /max_memory: expected a size such as 512M, 1\.5G or a number of bytes, got "12XB"/],
+    [["-w", "auto3"], /workers: expected a whole number or auto, got "auto3"/],
+    [["--max-restarts", "-1"], /max_restarts: -1 is out of range \(0\.\.1000000\)/],
+  ]) {
+    it(`${args.join(" ")}: exit 2, the usage error`, async () => {
+      const r = await expectFailure([...args, app], pattern);
+      assert.equal(r.code, 2);
+    });
+  }
   it("a bad worker class", () =>
     expectFailure(["-k", "fork", app], /worker_class: "fork" is not one of sync, thread, async/));
   it("a bad env value names the variable", () =>

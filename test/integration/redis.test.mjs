@@ -201,7 +201,7 @@ describe("Redis forwarding and gpe-server aggregate", () => {
       [["--redis", "--no-metrics"], {}, /redis_enabled needs the metrics store/],
     ]) {
       const r = await runCli([...args, app], { env });
-      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, expected);
       assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
     }

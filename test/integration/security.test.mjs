@@ -190,10 +190,10 @@ describe("metrics port security", {
     assert.equal((await request(url, { headers: { authorization: "Bearer tok-124" } })).status, 401);
     assert.equal((await request(url)).headers["www-authenticate"], 'Bearer realm="gpe-server metrics"');
     const argv = await runCli(["--metrics-auth", "bearer", "--metrics-auth-secret", "tok-123", `${FIXTURES}/app.mjs`]);
-    assert.equal(argv.code, 1);
+    assert.equal(argv.code, 2);
     assert.match(argv.stderr, /unknown option '--metrics-auth-secret'/);
     const noSecret = await runCli(["--metrics-auth", "basic", `${FIXTURES}/app.mjs`]);
-    assert.equal(noSecret.code, 1);
+    assert.equal(noSecret.code, 2);
     assert.match(noSecret.stderr, /metrics_auth basic needs a secret/);
   });
 });
