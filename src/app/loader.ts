@@ -2,15 +2,14 @@
 // APP is `path/to/app.js`, `path/to/app.js:name` or `path/to/app.js:name()` (a factory).
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import { AppLoadError, type LoadedApp, type Listener } from "./loaded-app.js";
+import { addressInfo, ListenCapture } from "./listen-capture.js";
+import { serveCaptured } from "./self-listening.js";
+import { exportedUpgrade, serverUpgrades, type UpgradeHandler } from "./upgrade-target.js";
+
+export { AppLoadError, type LoadedApp, type Listener };
 import { importModule } from "../config/load.js";
-
-export type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
-
-/** The app cannot be loaded; a worker that meets one exits with EXIT_APP_LOAD_ERROR. */
-export class AppLoadError extends Error {
-  override name = "AppLoadError";
-}
 
 export interface AppSpec {
   file: string;
@@ -23,17 +22,6 @@ export function parseAppSpec(app: string): AppSpec {
   const file = m?.[1] ?? app;
   if (!file) throw new AppLoadError(`APP ${JSON.stringify(app)} names no file`);
   return { file, exportName: m?.[2] ?? null, factory: m?.[3] !== undefined };
-}
-
-export interface LoadedApp {
-  listener: Listener;
-  kind: "handler" | "express" | "koa" | "fastify";
-  /** Route template of a finished request where the framework knows it. */
-  routeOf(req: IncomingMessage): string | undefined;
-  /** Errors the framework caught itself (and answered with its own 500). */
-  onError(listener: (req: IncomingMessage, err: unknown) => void): void;
-  /** Awaited after the worker's last request: the module's `close` export, or the app's own close(). */
-  close: (() => unknown) | null;
 }
 
 /** A `close` method of `owner`, bound to it, or null. */
@@ -152,6 +140,8 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
       routeOf: (req) => (req as IncomingMessage & { [FASTIFY_ROUTE]?: string })[FASTIFY_ROUTE],
       onError: errors.onError,
       close: closeOf(fastify),
+      upgrade: null,
+      selfListen: null,
     };
   }
   if (isKoa(value)) {
@@ -165,7 +155,15 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
     });
     // Koa's router records the matched route template on the request.
     const routeOf = (req: IncomingMessage) => (req as IncomingMessage & { _matchedRoute?: string })._matchedRoute;
-    return { listener, kind: "koa", routeOf, onError: errors.onError, close: closeOf(koa) };
+    return {
+      listener,
+      kind: "koa",
+      routeOf,
+      onError: errors.onError,
+      close: closeOf(koa),
+      upgrade: null,
+      selfListen: null,
+    };
   }
   if (typeof value === "function") {
     const app = value as Listener;
@@ -185,6 +183,8 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
       routeOf: expressRoute,
       onError: errors.onError,
       close,
+      upgrade: null,
+      selfListen: null,
     };
   }
   throw new AppLoadError(
@@ -192,20 +192,73 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
   );
 }
 
-export async function loadApp(app: string, cwd = process.cwd()): Promise<LoadedApp> {
+/** No default export, or an empty one (a CommonJS script that assigns nothing to module.exports). */
+const exportsNothing = (mod: Record<string, unknown>): boolean => {
+  const d = mod.default;
+  return !("default" in mod) || d === undefined || (typeof d === "object" && d !== null && Object.keys(d).length === 0);
+};
+
+const isApp = (v: unknown): boolean => typeof v === "function" || isFastify(v) || isKoa(v);
+
+export interface LoadWhere {
+  /** The first address the worker serves: what a self-listening app's server.address() reports. */
+  bound?: string | undefined;
+  /** How long an app that exports nothing may take to call listen(). */
+  listenWaitMs?: number;
+}
+
+export async function loadApp(app: string, cwd = process.cwd(), where: LoadWhere = {}): Promise<LoadedApp> {
   const spec = parseAppSpec(app);
   const path = resolve(cwd, spec.file);
   if (!existsSync(path)) throw new AppLoadError(`app file not found: ${spec.file}`);
+  const capture = new ListenCapture(addressInfo(where.bound));
+  capture.install();
   let mod: Record<string, unknown>;
+  let found: { exported: unknown; what: string; facade: http.Server | null };
   try {
-    mod = await importModule(path);
+    mod = await importApp(path, spec.file);
+    found = await findApp(mod, spec);
+    const waitMs = where.listenWaitMs ?? 0;
+    // A script that exports nothing may start its server later (after connecting to a database).
+    const script = capture.captured.length === 0 && !isApp(found.exported) && exportsNothing(mod);
+    if (script && !(await capture.wait(waitMs))) {
+      throw new AppLoadError(
+        `${found.what} is ${describe(found.exported)}, not an app, and ${spec.file} did not call listen() within ${waitMs / 1000} s: export a (req, res) function, an Express, Koa or Fastify app, name a factory with :name(), or start a server`,
+      );
+    }
+  } finally {
+    capture.restore();
+  }
+  const upgradeExport = typeof mod.upgrade === "function" ? exportedUpgrade(mod.upgrade as UpgradeHandler) : null;
+  if (capture.captured.length > 0) {
+    const served = await serveCaptured(capture.captured, spec.file, adaptApp);
+    return { ...served, close: closeOf(mod), upgrade: upgradeExport ?? served.upgrade };
+  }
+  const adapted = await adaptApp(found.exported, found.what);
+  return {
+    ...adapted,
+    close: closeOf(mod) ?? adapted.close,
+    upgrade: upgradeExport ?? (found.facade ? serverUpgrades(found.facade) : null),
+  };
+}
+
+async function importApp(path: string, file: string): Promise<Record<string, unknown>> {
+  try {
+    return await importModule(path);
   } catch (err) {
     const e = err as Error;
     throw new AppLoadError(
-      `app ${spec.file} failed to load: ${e?.name ?? "Error"}: ${e?.message?.split("\n")[0] ?? String(err)}`,
+      `app ${file} failed to load: ${e?.name ?? "Error"}: ${e?.message?.split("\n")[0] ?? String(err)}`,
       { cause: err },
     );
   }
+}
+
+/** The export APP names; a factory is called with a server of its own, for `new WebSocketServer({ server })`. */
+async function findApp(
+  mod: Record<string, unknown>,
+  spec: AppSpec,
+): Promise<{ exported: unknown; what: string; facade: http.Server | null }> {
   let exported: unknown;
   let what: string;
   if (spec.exportName) {
@@ -225,19 +278,18 @@ export async function loadApp(app: string, cwd = process.cwd()): Promise<LoadedA
       exported = (exported as { default: unknown }).default;
     }
   }
-  if (spec.factory) {
-    if (typeof exported !== "function")
-      throw new AppLoadError(`${what} is ${describe(exported)}, not a factory function`);
-    try {
-      exported = await (exported as () => unknown)();
-    } catch (err) {
-      throw new AppLoadError(
-        `factory ${spec.exportName}() in ${spec.file} failed: ${(err as Error)?.message ?? String(err)}`,
-        { cause: err },
-      );
-    }
-    what = `the value returned by ${spec.exportName}()`;
+  if (!spec.factory) return { exported, what, facade: null };
+  if (typeof exported !== "function")
+    throw new AppLoadError(`${what} is ${describe(exported)}, not a factory function`);
+  // Never listens: the worker emits its upgrades on it.
+  const facade = http.createServer();
+  try {
+    exported = await (exported as (server: http.Server) => unknown)(facade);
+  } catch (err) {
+    throw new AppLoadError(
+      `factory ${spec.exportName}() in ${spec.file} failed: ${(err as Error)?.message ?? String(err)}`,
+      { cause: err },
+    );
   }
-  const adapted = await adaptApp(exported, what);
-  return { ...adapted, close: closeOf(mod) ?? adapted.close };
+  return { exported, what: `the value returned by ${spec.exportName}()`, facade };
 }

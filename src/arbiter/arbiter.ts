@@ -184,6 +184,7 @@ export class Arbiter {
       configPath: this.o.resolved.configPath,
       procName: this.procName,
       keepAliveExplicit: this.sources.keepalive !== "default",
+      addresses: this.listeners.map((l) => l.address),
     });
     this.log.debug(`Booting worker with pid: ${worker.pid} (slot ${slot})`);
   }

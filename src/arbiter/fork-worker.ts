@@ -15,6 +15,7 @@ export interface Birth {
   configPath: string | null;
   procName: string;
   keepAliveExplicit: boolean;
+  addresses: string[];
 }
 
 export function workerInit(s: Settings, b: Birth): WorkerInitData {
@@ -32,6 +33,7 @@ export function workerInit(s: Settings, b: Birth): WorkerInitData {
     procName: b.procName,
     cwd: process.cwd(),
     keepAliveExplicit: b.keepAliveExplicit,
+    addresses: b.addresses,
   };
 }
 

@@ -16,7 +16,7 @@ export interface Listener {
 }
 
 /** Binding with a real listen first surfaces errors (EADDRINUSE is otherwise deferred by libuv). */
-function probe(bind: BindAddress): Promise<void> {
+function probe(bind: Exclude<BindAddress, { kind: "fd" }>): Promise<void> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", (err: NodeJS.ErrnoException) => {
@@ -43,17 +43,21 @@ export async function openListeners(binds: readonly string[]): Promise<Listener[
     for (const text of binds) {
       const bind = parseBind(text);
       if (bind.kind === "unix") removeStaleUnixSocket(bind.path);
-      if (bind.kind === "unix" || bind.port !== 0) await probe(bind);
+      if (bind.kind === "unix" || (bind.kind === "tcp" && bind.port !== 0)) await probe(bind);
       const handle =
-        bind.kind === "unix"
-          ? createServerHandle(bind.path, -1, -1)
-          : createServerHandle(bind.host, bind.port, bind.family);
+        bind.kind === "fd"
+          ? createServerHandle(null, 0, 0, bind.fd)
+          : bind.kind === "unix"
+            ? createServerHandle(bind.path, -1, -1)
+            : createServerHandle(bind.host, bind.port, bind.family);
       if (typeof handle === "number") throw new BindError(`cannot bind ${bind.text}: error ${handle}`);
       let address = formatBind(bind);
       if (bind.kind === "tcp") {
         const out: { port?: number } = {};
         handle.getsockname?.(out);
         address = formatBind(bind, out.port ?? bind.port);
+      } else if (bind.kind === "fd") {
+        address = inheritedAddress(bind, handle);
       }
       listeners.push({ bind, handle, address });
     }
@@ -63,6 +67,14 @@ export async function openListeners(binds: readonly string[]): Promise<Listener[
     throw new BindError(`cannot bind: ${socketErrorText(err as NodeJS.ErrnoException)}`);
   }
   return listeners;
+}
+
+/** What an inherited socket is bound to, shown as "fd://3 (127.0.0.1:8000)". */
+function inheritedAddress(bind: BindAddress, handle: ServerHandle): string {
+  const out: { address?: string; port?: number; family?: string } = {};
+  handle.getsockname?.(out);
+  if (out.port === undefined) return `${bind.text} (unix socket)`;
+  return `${bind.text} (${out.family === "IPv6" ? `[${out.address}]` : out.address}:${out.port})`;
 }
 
 export function closeListeners(listeners: readonly Listener[], { unlink = true } = {}): void {

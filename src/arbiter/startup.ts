@@ -68,7 +68,7 @@ export async function prepareMaster(o: {
 function announce(log: Logger, s: Settings, listeners: readonly Listener[]): void {
   log.info(`Starting gpe-server ${process.env.npm_package_version ?? ""}`.trim());
   for (const l of listeners) {
-    const shown = l.bind.kind === "unix" ? l.address : `http${s.certfile ? "s" : ""}://${l.address}`;
+    const shown = l.bind.kind === "tcp" ? `http${s.certfile ? "s" : ""}://${l.address}` : l.address;
     log.info(`Listening at: ${shown} (${process.pid})`);
   }
   const auto = autoWorkers();

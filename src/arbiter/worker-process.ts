@@ -3,7 +3,7 @@ import type { ChildProcess } from "node:child_process";
 import { constants as osConstants } from "node:os";
 import type { Socket } from "node:net";
 import type { RestartReason, WorkerState } from "../contracts/lifecycle.js";
-import type { ToMasterReply, ToWorker, ToWorkerRequest } from "../contracts/messages.js";
+import type { ToMaster, ToMasterReply, ToWorker, ToWorkerRequest } from "../contracts/messages.js";
 import type { WorkerView } from "../service/master-metrics.js";
 import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR } from "../contracts/exit-codes.js";
 import { askWhereStuck, stallLine, timeoutMessage } from "./stall-report.js";
@@ -26,6 +26,7 @@ export class WorkerProcess implements WorkerView {
   bootError: string | null = null;
   /** Load, as last reported by the worker (heartbeat, or its answer to a flush). */
   inFlight = 0;
+  upgraded = 0;
   capacity = 0;
   eventLoopUtilization = 0;
   eventLoopLag = 0;
@@ -127,10 +128,11 @@ export class WorkerProcess implements WorkerView {
   }
 
   /** A heartbeat: its load as the worker reports it; returns how many more failed writes of its file it saw. */
-  heartbeat(m: { inFlight: number; elu: number; lag: number; storeWriteErrors: number; blockedMs: number }): number {
+  heartbeat(m: Omit<Extract<ToMaster, { cmd: "gpe:hb" }>, "cmd">): number {
     this.lastHeartbeat = Date.now();
     this.blockedSince = m.blockedMs > 0 ? this.lastHeartbeat - m.blockedMs : 0;
     this.inFlight = m.inFlight;
+    this.upgraded = m.upgraded;
     this.eventLoopUtilization = m.elu;
     this.eventLoopLag = m.lag;
     const added = Math.max(0, m.storeWriteErrors - this.storeWriteErrors);

@@ -1,9 +1,12 @@
 // Parses gunicorn-style bind addresses: HOST:PORT, [IPV6]:PORT, :PORT, PORT, unix:/path.
+import { fstatSync } from "node:fs";
 import { SettingError } from "./validators.js";
 
 export type BindAddress =
   | { kind: "tcp"; host: string; port: number; family: 4 | 6; text: string }
-  | { kind: "unix"; path: string; text: string };
+  | { kind: "unix"; path: string; text: string }
+  /** A listening socket inherited open (systemd socket activation, a supervisor that binds). */
+  | { kind: "fd"; fd: number; text: string };
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
@@ -11,6 +14,11 @@ export function parseBind(text: string): BindAddress {
   const fail = (why: string): never => {
     throw new SettingError(`bind: ${JSON.stringify(text)} ${why}`);
   };
+  if (text.startsWith("fd://")) {
+    const fd = /^fd:\/\/(\d+)$/.exec(text);
+    if (!fd) fail("is not fd://N with N a descriptor number");
+    return { kind: "fd", fd: Number(fd![1]), text };
+  }
   if (text.startsWith("unix:")) {
     const path = text.slice(5);
     if (path === "") fail("has no socket path after unix:");
@@ -70,6 +78,32 @@ export function sharesPort(bind: BindAddress, host: string, port: number): boole
 
 export function formatBind(bind: BindAddress, port?: number): string {
   if (bind.kind === "unix") return `unix:${bind.path}`;
+  if (bind.kind === "fd") return bind.text;
   const p = port ?? bind.port;
   return bind.family === 6 ? `[${bind.host}]:${p}` : `${bind.host}:${p}`;
+}
+
+/** The first descriptor systemd passes (SD_LISTEN_FDS_START). */
+const LISTEN_FDS_START = 3;
+
+/**
+ * Socket activation (sd_listen_fds): the fd:// binds a launcher passed in LISTEN_FDS, if they are
+ * meant for this process (LISTEN_PID), else null.
+ */
+export function activationBinds(env: NodeJS.ProcessEnv, pid = process.pid): string[] | null {
+  const count = Number(env.LISTEN_FDS);
+  if (!Number.isInteger(count) || count <= 0 || Number(env.LISTEN_PID) !== pid) return null;
+  return Array.from({ length: count }, (_, i) => `fd://${LISTEN_FDS_START + i}`);
+}
+
+/** An fd:// bind must name an open socket: checked with the settings, so a typo is a usage error. */
+export function checkDescriptor(bind: BindAddress): void {
+  if (bind.kind !== "fd") return;
+  let socket: boolean;
+  try {
+    socket = fstatSync(bind.fd).isSocket();
+  } catch {
+    throw new SettingError(`bind: ${bind.text}: descriptor ${bind.fd} is not open in this process`);
+  }
+  if (!socket) throw new SettingError(`bind: ${bind.text}: descriptor ${bind.fd} is not a socket`);
 }

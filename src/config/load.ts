@@ -6,7 +6,7 @@ import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { SETTINGS, SETTINGS_BY_NAME, defaults, type Settings } from "./settings.js";
 import { SettingError, closest } from "./validators.js";
-import { parseBind } from "./bind.js";
+import { activationBinds, checkDescriptor, parseBind } from "./bind.js";
 
 /** Config-file spellings that gunicorn users write, mapped to the table's names. */
 const KEY_ALIASES: Record<string, string> = {
@@ -154,7 +154,13 @@ export async function resolveSettings({ cli, env = process.env }: ResolveInput):
   }
   settings.config = configPath;
   const resolved = settings as Settings;
-  for (const bind of resolved.bind) parseBind(bind);
+  // Sockets a launcher passed (systemd's LISTEN_FDS) are the binds unless bind was given.
+  const activated = sources.bind === "default" ? activationBinds(env) : null;
+  if (activated) {
+    resolved.bind = activated;
+    sources.bind = "env";
+  }
+  for (const bind of resolved.bind) checkDescriptor(parseBind(bind));
   if ((resolved.certfile === null) !== (resolved.keyfile === null)) {
     throw new SettingError("certfile and keyfile must be given together");
   }

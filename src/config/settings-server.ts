@@ -23,7 +23,7 @@ export const SERVER_SETTINGS = [
     default: ["127.0.0.1:8000"],
     validate: listOf(text),
     cli: "repeat",
-    help: "Address to serve the app on: HOST:PORT, [IPV6]:PORT, :PORT or unix:/path. Repeat for several.",
+    help: "Address to serve the app on: HOST:PORT, [IPV6]:PORT, :PORT, unix:/path or fd://N (a listening socket inherited on descriptor N). Repeat for several. Without it, the sockets of systemd socket activation (LISTEN_FDS) when there are some.",
   }),
   spec({
     name: "workers",
@@ -40,10 +40,10 @@ export const SERVER_SETTINGS = [
     section: "Worker",
     flag: "-k, --worker-class <CLASS>",
     env: ["GUNICORN_WORKER_CLASS"],
-    default: "sync" as (typeof WORKER_CLASSES)[number],
+    default: "async" as (typeof WORKER_CLASSES)[number],
     validate: oneOf(WORKER_CLASSES, WORKER_CLASS_ALIASES),
     cli: "value",
-    help: "Worker type: sync (one request at a time), thread (a pool of worker_threads) or async (many requests on the event loop). gthread, eventlet, gevent and the original exporter's Prometheus*Worker class names are accepted as aliases.",
+    help: "Worker type: async (the default: many requests and keep-alive connections on the event loop, what Node apps are written for), sync (one request at a time, one per connection: gunicorn's sync) or thread (a pool of worker_threads). gthread, eventlet, gevent and the original exporter's Prometheus*Worker class names are accepted as aliases.",
   }),
   spec({
     name: "threads",

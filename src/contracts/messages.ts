@@ -19,6 +19,8 @@ export interface WorkerInit<S = Record<string, unknown>> {
   cwd: string;
   /** keepalive was set by the user: the sync worker then keeps connections open. */
   keepAliveExplicit: boolean;
+  /** The addresses the master bound, as shown in its log: a self-listening app is told the first. */
+  addresses: string[];
 }
 
 /** A request that expects one reply: `seq` is echoed by the reply, so each reply finds its request. */
@@ -41,6 +43,8 @@ export type ToMaster =
   | {
       cmd: "gpe:hb";
       inFlight: number;
+      /** Upgraded connections (WebSocket) it holds open. */
+      upgraded: number;
       elu: number;
       lag: number;
       storeWriteErrors: number;

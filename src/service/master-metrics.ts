@@ -40,6 +40,8 @@ export interface WorkerView {
   startedAt: number;
   lastHeartbeat: number;
   inFlight: number;
+  /** Upgraded connections it holds open, as last reported. */
+  upgraded: number;
   capacity: number;
   eventLoopUtilization: number;
   eventLoopLag: number;
@@ -276,6 +278,10 @@ export class MasterMetrics {
       {
         ...familyHead(METRICS.inFlight),
         values: perSlot((w) => w.inFlight),
+      },
+      {
+        ...familyHead(METRICS.upgraded),
+        values: perSlot((w) => w.upgraded),
       },
       {
         ...familyHead(METRICS.capacity),

@@ -29,6 +29,8 @@ export interface Engine extends Admission {
   readonly active: number;
   /** Connections open now. */
   readonly connections: number;
+  /** Upgraded connections (WebSocket) open now, where the engine takes upgrades. */
+  readonly upgraded?: number;
   /** Stop keeping connections alive; idle ones are closed. */
   beginStop(): void;
   /** After the last request: the app's close(), where it has one (in every thread of a thread worker). */

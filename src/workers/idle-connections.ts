@@ -45,6 +45,13 @@ export class IdleConnections {
     if (this.sockets.size !== before) this.track(socket);
   }
 
+  /** The connection is no longer HTTP (upgraded): it is never closed for idleness. */
+  forget(socket: Socket): void {
+    if (!this.sockets.has(socket)) return;
+    socket.removeListener("close", this.untrack);
+    this.untrack.call(socket);
+  }
+
   private track(socket: Socket): void {
     socket.on("close", this.untrack);
     if (!this.timer) {

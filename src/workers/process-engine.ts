@@ -9,7 +9,8 @@ import type { Engine, EngineContext } from "./engine.js";
 import { countUncaught } from "./uncaught.js";
 import { exposeRunning } from "./stall-probe.js";
 import { FailureCounters, RequestMetrics } from "../metrics/request-metrics.js";
-import type { FamilyJSON } from "../metrics/family.js";
+import { slotLabel, type FamilyJSON } from "../metrics/family.js";
+import { familyHead, METRICS } from "../metrics/catalogue.js";
 
 export class ProcessEngine implements Engine {
   private readonly metrics: RequestMetrics;
@@ -89,10 +90,16 @@ export class ProcessEngine implements Engine {
     this.pipeline.stopKeepAlive();
   }
 
+  get upgraded(): number {
+    return this.pipeline.upgradedOpen;
+  }
+
   families(): FamilyJSON[] {
+    const worker_id = slotLabel(this.ctx.init.slot);
     return [
       ...RequestMetrics.families([this.metrics], this.ctx.init.slot),
       ...this.failures.families(this.ctx.init.slot),
+      { ...familyHead(METRICS.upgrades), values: [{ labels: { worker_id }, value: this.pipeline.upgrades }] },
     ];
   }
 }

@@ -114,6 +114,12 @@ function clientErrorStatus(code: string | undefined): [number, string] {
 export class RequestPipeline {
   readonly server: http.Server;
   private inFlight = 0;
+  /** Connections handed to the app's upgrade listeners, ever and still open. */
+  upgrades = 0;
+  upgradedOpen = 0;
+  private readonly onUpgradedClose = (): void => {
+    this.upgradedOpen--;
+  };
   private readonly running = new RunningRequests<TrackedResponse>();
   private closing = false;
   /** Responses whose requests wait for the concurrency gate (the request is `res.req`). */
@@ -158,6 +164,12 @@ export class RequestPipeline {
     this.server.keepAliveTimeout = 0;
     this.server.on("request", (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
+    // Only once the app takes upgrades: until then Node serves an Upgrade request as a plain one.
+    o.app.upgrade?.whenActive(() =>
+      this.server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) =>
+        this.onUpgrade(req, socket, head),
+      ),
+    );
     // This server never listens (connections are handed to it), and Node only starts tracking
     // connections for headersTimeout when a server emits "listening": without this, a slowloris
     // client could hold a worker forever.
@@ -353,6 +365,24 @@ export class RequestPipeline {
     }
     if (!aborted && isLastResponse(res) && this.plainTcp) closeNow(req);
     this.inFlight--;
+  }
+
+  /**
+   * The connection leaves HTTP for the app (WebSocket): it no longer holds a request slot, and is
+   * left to the app, never closed by the keep-alive timeout; a graceful stop waits for it.
+   */
+  private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    this.idle?.forget(socket);
+    this.upgrades++;
+    this.upgradedOpen++;
+    socket.once("close", this.onUpgradedClose);
+    this.o.onRequestStart?.(req);
+    try {
+      this.o.app.upgrade!.handle(req, socket, head);
+    } catch (err) {
+      this.o.log.error({ err, url: req.url }, "the app's upgrade handler threw");
+      socket.destroy();
+    }
   }
 
   /**

@@ -41,6 +41,9 @@ export function answerTimedOut(res: ServerResponse): void {
   if (!res.headersSent && !res.destroyed) {
     res.writeHead(504, { "content-type": "text/plain", connection: "close" });
     res.end("504 Gateway Timeout: the worker timed out\n");
+    // Node corks a response's writes until its next tick, which a blocked loop never reaches.
+    const socket = res.socket;
+    while (socket && socket.writableCorked > 0) socket.uncork();
   } else {
     const socket = res.socket as (ServerResponse["socket"] & { resetAndDestroy?: () => void }) | null;
     if (socket?.resetAndDestroy) socket.resetAndDestroy();

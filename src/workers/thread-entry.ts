@@ -6,6 +6,7 @@ import { createLogger } from "../logging/logger.js";
 import { createAccessLog } from "../logging/access-log.js";
 import { loadHooks, type Hooks } from "../config/hooks.js";
 import { loadApp, parseAppSpec, type LoadedApp } from "../app/loader.js";
+import { appWhere } from "./app-where.js";
 import { buildPipeline } from "./build-pipeline.js";
 import { exposeRunning } from "./stall-probe.js";
 import { THREAD_BEAT_MS } from "./stall-line.js";
@@ -47,7 +48,12 @@ async function boot(): Promise<void> {
   const hooks: Hooks = await loadHooks(init.configPath).catch(() => ({}));
   let app: LoadedApp;
   try {
-    app = await loadApp(init.app, init.cwd);
+    app = await loadApp(init.app, init.cwd, appWhere(init));
+    // Upgraded connections cannot be handed to a thread: the main thread owns the sockets.
+    if (app.upgrade?.active())
+      throw new Error(
+        "the thread worker does not pass WebSocket or other upgrades to its threads; use -k async or -k sync",
+      );
   } catch (err) {
     post({ t: "boot-error", message: (err as Error).message });
     return;

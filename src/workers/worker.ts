@@ -4,6 +4,7 @@
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { parseAppSpec, loadApp } from "../app/loader.js";
+import { appWhere } from "./app-where.js";
 import { socketErrorText } from "../config/bind.js";
 import { finishWithin, loadHooks, runHook, runHookSync, runHookWithin, type Hooks } from "../config/hooks.js";
 import type { WorkerInitData } from "../config/settings.js";
@@ -108,7 +109,9 @@ export class Worker {
         const { ThreadEngine } = await import("./thread-engine.js");
         this.engine = new ThreadEngine(ctx);
       } else {
-        this.engine = new ProcessEngine(await loadApp(this.init.app, this.init.cwd), ctx);
+        const app = await loadApp(this.init.app, this.init.cwd, appWhere(this.init));
+        if (app.selfListen) this.tookOver(app.selfListen);
+        this.engine = new ProcessEngine(app, ctx);
       }
       await this.engine.start();
     } catch (err) {
@@ -131,6 +134,12 @@ export class Worker {
     );
     if (this.s.metrics_enabled) await this.snapshot.start();
     return true;
+  }
+
+  /** A self-listening app: say once which address serves instead of the one it asked for. */
+  private tookOver(asked: string): void {
+    if (this.init.slot === 1 && this.init.age <= 1)
+      this.log.info(`the app's listen(${asked}) is taken over: it serves on ${this.init.addresses.join(", ")}`);
   }
 
   /** Tells the master why this worker cannot serve; exits once the message had a moment to leave. */
@@ -174,6 +183,7 @@ export class Worker {
       this.send({
         cmd: "gpe:hb",
         inFlight: this.engine.active,
+        upgraded: this.engine.upgraded ?? 0,
         ...probe.sample(),
         storeWriteErrors: this.snapshot.writeErrors,
         blockedMs: this.engine.blockedMs?.() ?? 0,

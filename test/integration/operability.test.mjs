@@ -173,7 +173,7 @@ describe("gpe-server status", () => {
       t.skip("tmux not installed (apt-get install -y tmux)");
       return;
     }
-    const s = await startServer({ workers: 3 });
+    const s = await startServer({ workers: 3, args: ["-k", "sync"] });
     const socket = `gpe-test-${process.pid}`;
     const tmux = (...args) => spawnSync("tmux", ["-L", socket, ...args], { encoding: "utf8" });
     try {
