@@ -686,11 +686,14 @@ if (SCENARIOS.includes("reload")) {
 if (SCENARIOS.includes("memory")) {
   const b = await bare(4);
   const g = await gpe(4, ["-k", "async"]);
+  // The timeout diagnostics' stall thread is most of a worker's overhead: measured without it too.
+  const lean = await gpe(4, ["-k", "async", "--no-timeout-diagnostics"]);
   try {
-    for (let i = 0; i < 400; i++) await get(`${i % 2 ? b.url : g.url}/`);
+    for (let i = 0; i < 600; i++) await get(`${[b.url, g.url, lean.url][i % 3]}/`);
     await sleep(6000); // a sampling round of the master, a flush of every worker
     const bareWorkers = mean(childPids(b.pid).map(rss));
     const gpeWorkers = mean(childPids(g.pid).map(rss));
+    const leanWorkers = mean(childPids(lean.pid).map(rss));
     const master = rss(g.pid);
     report(
       "memory: gpe-server master RSS",
@@ -714,9 +717,16 @@ if (SCENARIOS.includes("memory")) {
       "≤ 10 MB",
       gpeWorkers - bareWorkers <= 10e6,
     );
+    report(
+      "memory: per-worker overhead, --no-timeout-diagnostics",
+      `${fmt((leanWorkers - bareWorkers) / 1048576, 1)} MiB (gpe worker ${fmt(leanWorkers / 1048576, 1)} MiB)`,
+      "≤ 10 MB",
+      leanWorkers - bareWorkers <= 10e6,
+    );
   } finally {
     await b.stop();
     await g.stop();
+    await lean.stop();
   }
 }
 

@@ -114,8 +114,6 @@ export class Arbiter {
     };
   }
 
-  // ---- start --------------------------------------------------------------------------------
-
   async start(): Promise<void> {
     process.title = `gpe-server: master [${this.procName}]`;
     this.hooks = pickHooks(this.settings);
@@ -137,6 +135,7 @@ export class Arbiter {
       });
     }
     await this.service.start();
+    if (s.sticky) await this.workers.acceptForWorkers(this.listeners, () => this.target);
     this.manageWorkers();
     this.tickTimer = setInterval(() => this.tick(), TICK_MS);
   }
@@ -310,7 +309,8 @@ export class Arbiter {
       if (w.overdue(now)) {
         w.signal("SIGKILL");
       } else if (w.hung(now, timeoutMs)) {
-        void w.abort(ABORT_GRACE_MS, 2 * ABORT_GRACE_MS).then((message) => this.log.error(message));
+        const probeMs = this.settings.timeout_diagnostics ? 2 * ABORT_GRACE_MS : 0;
+        void w.abort(ABORT_GRACE_MS, probeMs).then((message) => this.log.error(message));
         this.dispatcher.forget(w);
         this.manageWorkers();
       }
@@ -327,8 +327,7 @@ export class Arbiter {
 
   /** HUP: re-read the config, start a new generation of workers, retire the old one once it serves. */
   async reload(): Promise<void> {
-    if (this.stopping) return;
-    if (!this.generations.requestReload()) return;
+    if (this.stopping || !this.generations.requestReload()) return;
     const resolved = await rereadSettings(this.o.cli, this.listeners, this.log);
     if (resolved) ({ settings: this.settings, sources: this.sources } = resolved);
     this.hooks = pickHooks(this.settings);
@@ -370,6 +369,7 @@ export class Arbiter {
     }
     this.stopping = graceful ? "graceful" : "fast";
     this.exitCode = exitCode;
+    this.workers.stopAccepting();
     this.dispatcher.stop(() => this.workers.all().filter((w) => w.child.connected && !w.exitAgreed));
     const deadline = Date.now() + (graceful ? this.settings.graceful_timeout * 1000 + STOP_SLACK_MS : 1000);
     for (const w of this.workers.all()) w.stop(graceful, deadline);

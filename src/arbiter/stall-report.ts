@@ -44,13 +44,14 @@ export function askWhereStuck(line: Socket | null, answer: boolean): Promise<Sta
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
-/** The WORKER TIMEOUT message: one line, then each blocked thread's requests and stack. */
+/** The WORKER TIMEOUT message: one line, then each blocked thread's requests and stack (undefined: not asked). */
 export function timeoutMessage(
   w: { pid: number; slot: number },
   blockedMs: number,
-  reports: StallReport[] | null,
+  reports: StallReport[] | null | undefined,
 ): string {
   const head = `WORKER TIMEOUT (pid:${w.pid}, slot ${w.slot}): blocked for ${seconds(blockedMs)}`;
+  if (reports === undefined) return head; // timeout_diagnostics off: not asked
   if (reports === null) return `${head}; it did not say where (no answer on its stall line)`;
   const lines = [head];
   for (const r of reports) {

@@ -11,6 +11,7 @@ import type { ConnectionDispatcher } from "./dispatcher.js";
 import { type Birth, forkWorker, workerInit } from "./fork-worker.js";
 import type { Listener } from "./listeners.js";
 import { WorkerProcess } from "./worker-process.js";
+import { StickyFront } from "./sticky.js";
 
 /** What the pool reports to, and asks of, the arbiter. */
 export interface Supervisor {
@@ -31,6 +32,8 @@ export interface Supervisor {
 
 export class WorkerPool {
   private readonly byPid = new Map<number, WorkerProcess>();
+  /** --sticky: the master accepts and routes each client to its slot's worker. */
+  private sticky: StickyFront<WorkerProcess> | null = null;
   /** Workers forked so far: each one's `age`, as gunicorn numbers them. */
   private age = 0;
 
@@ -76,6 +79,20 @@ export class WorkerPool {
     return worker;
   }
 
+  /** --sticky: accept on the listeners here instead of in the workers. */
+  async acceptForWorkers(listeners: readonly Listener[], slots: () => number): Promise<void> {
+    const backlog = this.master.settings().backlog;
+    // The newest generation first: during a reload, its worker in a slot takes over from the old one.
+    const takers = () => this.live().sort((a, b) => b.generation - a.generation);
+    this.sticky = new StickyFront(slots, takers, backlog);
+    await this.sticky.listen(listeners, backlog);
+  }
+
+  /** Stops the master's own accepting (--sticky); the workers stop theirs on TERM. */
+  stopAccepting(): void {
+    this.sticky?.close();
+  }
+
   /** Asks every responsive worker to write its metrics file; waits `timeoutMs` at most for the replies. */
   async flush(timeoutMs: number): Promise<void> {
     const now = Date.now();
@@ -90,11 +107,12 @@ export class WorkerPool {
         this.master.heartbeat(w.heartbeat(m));
         break;
       case "gpe:booted":
-        w.booted(this.master.listeners(), this.master.settings().backlog);
+        w.booted(this.sticky ? [] : this.master.listeners(), this.master.settings().backlog);
         break;
       case "gpe:ready":
         if (w.state === "booting") w.setState("running");
         this.master.ready(w);
+        this.sticky?.pump();
         break;
       case "gpe:boot-error":
         w.bootError = m.message;

@@ -64,11 +64,14 @@ export class WorkerProcess implements WorkerView {
   }
 
   acceptsWork(): boolean {
-    return this.state === "running" && !this.exitAgreed;
+    return this.state === "running" && !this.exitAgreed && this.child.connected;
   }
 
+  /** A connection sent to a worker that died meanwhile is closed, never left hanging. */
   send(message: ToWorker, handle?: object): void {
-    if (this.child.connected) this.child.send(message, handle as never, { keepOpen: false } as never, () => {});
+    const lost = () => (handle as { destroy?: () => void } | undefined)?.destroy?.();
+    if (!this.child.connected) lost();
+    else this.child.send(message, handle as never, { keepOpen: false } as never, (err) => err && lost());
   }
 
   /** It has loaded the app: it gets the listening sockets, the last one marked so it knows when it is ready. */
@@ -77,6 +80,8 @@ export class WorkerProcess implements WorkerView {
     listeners.forEach((l, i) => {
       this.send({ cmd: "gpe:listen", address: l.address, backlog, last: i === listeners.length - 1 }, l.handle);
     });
+    // --sticky: the master accepts for it; one message without a socket says it is ready to serve.
+    if (listeners.length === 0) this.send({ cmd: "gpe:listen", address: "", backlog, last: true });
   }
 
   /** It is idle and stopping: from now on no connection goes to it; the answer follows any already sent. */
@@ -116,7 +121,7 @@ export class WorkerProcess implements WorkerView {
     this.exitReason = "timeout";
     this.setState("aborting");
     this.killDeadline = now + graceMs + probeMs;
-    const reports = await askWhereStuck(this.stallLine, true);
+    const reports = probeMs > 0 ? await askWhereStuck(this.stallLine, true) : undefined;
     this.killDeadline = Date.now() + graceMs;
     this.signal("SIGABRT");
     return timeoutMessage(this, blockedMs, reports);

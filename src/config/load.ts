@@ -31,6 +31,29 @@ export interface Resolved {
   configPath: string | null;
 }
 
+/** --sticky routes by client address: it needs addresses (TCP), and workers that take every connection. */
+function checkSticky(s: Settings): void {
+  if (!s.sticky) return;
+  if (s.worker_class !== "async")
+    throw new SettingError(
+      `sticky needs the async worker: a ${s.worker_class} worker hands connections it has no room for to others`,
+    );
+  const unix = s.bind.find((b) => parseBind(b).kind === "unix");
+  if (unix) throw new SettingError(`sticky routes by client address, which a unix socket has none of (bind ${unix})`);
+}
+
+/** The app port's TLS settings make sense together. */
+function checkTls(s: Settings): void {
+  if (s.cert_reqs === 2 && s.ca_certs === null)
+    throw new SettingError("cert_reqs 2 (a client certificate required) needs ca_certs to check it against");
+  if ((s.cert_reqs > 0 || s.ca_certs !== null) && s.certfile === null)
+    throw new SettingError("cert_reqs and ca_certs are for TLS on the app port: give certfile and keyfile");
+  if (!s.http_protocols.includes("h2")) return;
+  if (s.certfile === null) throw new SettingError("http_protocols h2 needs TLS: give certfile and keyfile");
+  if (s.worker_class !== "async")
+    throw new SettingError(`http_protocols h2 is served by the async worker, not ${s.worker_class}`);
+}
+
 export function normalizeKey(key: string): string {
   const snake = key
     .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
@@ -164,6 +187,8 @@ export async function resolveSettings({ cli, env = process.env }: ResolveInput):
   if ((resolved.certfile === null) !== (resolved.keyfile === null)) {
     throw new SettingError("certfile and keyfile must be given together");
   }
+  checkTls(resolved);
+  checkSticky(resolved);
   if ((resolved.metrics_certfile === null) !== (resolved.metrics_keyfile === null)) {
     throw new SettingError("metrics_certfile and metrics_keyfile must be given together");
   }

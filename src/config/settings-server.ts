@@ -2,6 +2,9 @@
 import { boolean, decimal, integer, listOf, oneOf, optionalText, size, userOrGroup, text } from "./validators.js";
 import { WORKER_CLASSES, WORKER_CLASS_ALIASES } from "../contracts/worker-class.js";
 import { spec } from "./setting-spec.js";
+
+const TLS_VERSIONS = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] as const;
+const HTTP_PROTOCOLS = ["h1", "h2"] as const;
 import { workerCount } from "./cpu-budget.js";
 
 export const SERVER_SETTINGS = [
@@ -73,6 +76,26 @@ export const SERVER_SETTINGS = [
     validate: decimal(0, 86400),
     cli: "value",
     help: "A worker whose event loop has not sent a heartbeat for this long is aborted and replaced. 0 turns the check off.",
+  }),
+  spec({
+    name: "sticky",
+    section: "Server",
+    flag: "--sticky",
+    env: ["GPE_STICKY"],
+    default: false,
+    validate: boolean,
+    cli: "switch",
+    help: "Sticky sessions: the master accepts every connection and passes it to the worker slot its client address maps to, so one client always reaches the same slot (socket.io long-polling without an adapter). Async worker, TCP binds.",
+  }),
+  spec({
+    name: "timeout_diagnostics",
+    section: "Worker",
+    flag: "--no-timeout-diagnostics",
+    env: ["GPE_TIMEOUT_DIAGNOSTICS"],
+    default: true,
+    validate: boolean,
+    cli: "switch",
+    help: "Before a timed-out worker is aborted, log the JavaScript stack where it is blocked and the requests it is running, and answer them 504. Costs each sync and async worker a small thread (about 9 MB); --no-timeout-diagnostics saves it.",
   }),
   spec({
     name: "graceful_timeout",
@@ -272,6 +295,51 @@ export const SERVER_SETTINGS = [
     validate: optionalText,
     cli: "value",
     help: "TLS private key (PEM) for certfile.",
+  }),
+  spec({
+    name: "ca_certs",
+    section: "Security",
+    flag: "--ca-certs <FILE>",
+    default: null as string | null,
+    validate: optionalText,
+    cli: "value",
+    help: "CA certificates (PEM) that client certificates must chain to (with cert_reqs 1 or 2).",
+  }),
+  spec({
+    name: "cert_reqs",
+    section: "Security",
+    flag: "--cert-reqs <0|1|2>",
+    default: 0,
+    validate: integer(0, 2),
+    cli: "value",
+    help: "Client certificates on the app port: 0 none asked, 1 optional (checked when sent), 2 required (gunicorn's ssl.CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED).",
+  }),
+  spec({
+    name: "ssl_min_version",
+    section: "Security",
+    flag: "--ssl-min-version <VERSION>",
+    default: "TLSv1.2" as (typeof TLS_VERSIONS)[number],
+    validate: oneOf(TLS_VERSIONS),
+    cli: "value",
+    help: "Oldest TLS version the app port accepts.",
+  }),
+  spec({
+    name: "http_protocols",
+    section: "Server",
+    flag: "--http-protocols <LIST>",
+    default: ["h1"] as (typeof HTTP_PROTOCOLS)[number][],
+    validate: listOf(oneOf(HTTP_PROTOCOLS)),
+    cli: "value",
+    help: "Protocols of the app port: h1, or h2,h1 for HTTP/2 over TLS with HTTP/1.1 for clients that do not offer it (ALPN). HTTP/2 needs certfile and the async worker.",
+  }),
+  spec({
+    name: "ciphers",
+    section: "Security",
+    flag: "--ciphers <LIST>",
+    default: null as string | null,
+    validate: optionalText,
+    cli: "value",
+    help: "OpenSSL cipher list for TLS 1.2 and older (default: Node's).",
   }),
   spec({
     name: "limit_request_line",

@@ -8,6 +8,7 @@ import type { WorkerSettings } from "../config/settings.js";
 import type { AccessLog } from "../logging/access-log.js";
 import type { FailureCounters, RequestMetrics } from "../metrics/request-metrics.js";
 import { RequestPipeline } from "./request-pipeline.js";
+import { tlsOptions } from "./tls-options.js";
 
 export interface PipelineParts {
   app: LoadedApp;
@@ -46,7 +47,8 @@ export function buildPipeline(p: PipelineParts): RequestPipeline {
       fields: s.limit_request_fields || 32768,
       fieldSize: s.limit_request_field_size || 65536,
     },
-    tls: p.terminatesTls && s.certfile && s.keyfile ? { certfile: s.certfile, keyfile: s.keyfile } : null,
+    tls: p.terminatesTls ? tlsOptions(s) : null,
+    h2: p.terminatesTls && s.http_protocols.includes("h2"),
     hooks: {
       preRequest: hooks.pre_request ? (req) => runHookSync(hooks, "pre_request", log, workerInfo, req) : undefined,
       postRequest: hooks.post_request

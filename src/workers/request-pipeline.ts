@@ -2,15 +2,16 @@
 // and the instrumentation. The per-request path keeps its state on the response object and uses
 // shared listener functions, so it allocates no closures of its own.
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import https from "node:https";
-import { readFileSync } from "node:fs";
+import type tls from "node:tls";
 import { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import type { LoadedApp } from "../app/loader.js";
 import type { RequestMetrics, FailureCounters } from "../metrics/request-metrics.js";
 import { pathOf, type AccessLog } from "../logging/access-log.js";
-import { answerTimedOut, RunningRequests, type RunningNode, type RunningRequest } from "./running-requests.js";
+import { createAppServer } from "./app-server.js";
+import { DONE, RUNNING, TrackedResponse, closingHeaders } from "./tracked-response.js";
+import { answerTimedOut, RunningRequests, type RunningRequest } from "./running-requests.js";
 import { IdleConnections } from "./idle-connections.js";
 import { readAhead } from "./read-ahead.js";
 import { currentResponse, headLength, isLastResponse, setKeepAliveHeader } from "../platform/node-internals.js";
@@ -30,7 +31,9 @@ export interface PipelineOptions {
   /** A client must send a complete request head within this long (slowloris); 408 otherwise. */
   headerTimeoutSeconds: number;
   limits: { requestLine: number; fields: number; fieldSize: number };
-  tls: { certfile: string; keyfile: string } | null;
+  tls: tls.TlsOptions | null;
+  /** HTTP/2 over TLS beside HTTP/1.1 (http_protocols h2). */
+  h2: boolean;
   hooks: {
     preRequest?: ((req: IncomingMessage) => void) | undefined;
     postRequest?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
@@ -39,31 +42,6 @@ export interface PipelineOptions {
   onRequestDone(): void;
   /** Called when a request's head has arrived (sync and thread workers count waiting connections). */
   onRequestStart?: ((req: IncomingMessage) => void) | undefined;
-}
-
-/** Where a request is in its life; every ending goes through RequestPipeline.finished, once. */
-const WAITING = 0;
-const RUNNING = 1;
-const DONE = 2;
-type Phase = typeof WAITING | typeof RUNNING | typeof DONE;
-
-/**
- * Every response is born with the fields the instrumentation writes, so writing them never adds a
- * property (a hidden-class transition) per request, and they are typed fields rather than symbol
- * keys on Node's own object.
- */
-class TrackedResponse extends http.ServerResponse {
-  startedAt = 0;
-  /** The socket's bytesWritten when the response began (the access log's body size). */
-  bytesBefore = 0;
-  phase: Phase = WAITING;
-  /**
-   * Only for a response Node queued behind another on its connection (pipelining): finishes it
-   * when the connection closes first, since such a response never gets a socket nor a "close".
-   */
-  orphanGuard: (() => void) | null = null;
-  prevRunning: RunningNode | null = null;
-  nextRunning: RunningNode | null = null;
 }
 
 export const errorType = (err: unknown): string =>
@@ -134,6 +112,7 @@ export class RequestPipeline {
    * Node's slow close sends, and the TLS socket reads the connection itself.
    */
   private readonly plainTcp: boolean;
+  private readonly stopSessions: () => void;
 
   constructor(private readonly o: PipelineOptions) {
     this.keepAliveMs = o.keepAliveSeconds * 1000;
@@ -154,9 +133,9 @@ export class RequestPipeline {
       // How often Node looks for clients past headersTimeout: often enough to make it exact-ish.
       connectionsCheckingInterval: Math.min(1000, headersTimeout / 2),
     };
-    this.server = o.tls
-      ? https.createServer({ ...serverOptions, cert: readFileSync(o.tls.certfile), key: readFileSync(o.tls.keyfile) })
-      : http.createServer(serverOptions);
+    const app = createAppServer(serverOptions, o.tls, o.h2);
+    this.server = app.server;
+    this.stopSessions = app.stopSessions;
     // Count limits are checked in checkLimits (431); the total size is already bounded above.
     this.server.maxHeadersCount = 0;
     // 0 turns Node's keep-alive timer (armed and cleared on every request) off: IdleConnections
@@ -265,7 +244,7 @@ export class RequestPipeline {
     if (rejection !== null) {
       // Not the path as a label: a rejected request's path is the client's to make up.
       this.o.failures.serverError(req.method ?? "GET", "other", rejection.type);
-      res.writeHead(rejection.status, { "content-type": "text/plain", connection: "close" });
+      res.writeHead(rejection.status, closingHeaders(res));
       res.end(`${rejection.status} ${http.STATUS_CODES[rejection.status]}\n`);
       return;
     }
@@ -302,7 +281,7 @@ export class RequestPipeline {
     this.o.log.error({ err, method: req.method, url: req.url }, "error handling request");
     if (!res.headersSent && !res.destroyed) {
       this.o.failures.serverError(req.method ?? "GET", route, type);
-      res.writeHead(500, { "content-type": "text/plain", connection: "close" });
+      res.writeHead(500, closingHeaders(res));
       res.end("Internal Server Error\n");
     } else if (!res.writableEnded) {
       res.destroy();
@@ -416,5 +395,6 @@ export class RequestPipeline {
    */
   stopKeepAlive(): void {
     this.closing = true;
+    this.stopSessions();
   }
 }

@@ -3,6 +3,7 @@
 
 import type { ServerResponse } from "node:http";
 import type { RunningRequest } from "../contracts/stall.js";
+import { closingHeaders } from "./tracked-response.js";
 
 export type { RunningRequest };
 
@@ -39,7 +40,7 @@ export class RunningRequests<T extends RunningNode> {
 /** The worker timed out and is about to die: a 504 where the head is not sent yet, a reset otherwise. */
 export function answerTimedOut(res: ServerResponse): void {
   if (!res.headersSent && !res.destroyed) {
-    res.writeHead(504, { "content-type": "text/plain", connection: "close" });
+    res.writeHead(504, closingHeaders(res));
     res.end("504 Gateway Timeout: the worker timed out\n");
     // Node corks a response's writes until its next tick, which a blocked loop never reaches.
     const socket = res.socket;

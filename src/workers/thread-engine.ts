@@ -4,7 +4,7 @@
 import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import tls from "node:tls";
-import { readFileSync } from "node:fs";
+import { tlsOptions } from "./tls-options.js";
 import type { Socket } from "node:net";
 import { PendingConnections } from "./accept-front.js";
 import { bridgeSocket, type BridgeMessage } from "./socket-bridge.js";
@@ -38,14 +38,16 @@ export class ThreadEngine implements Engine {
   private nextId = 1;
   private open = 0;
   private readonly secureContext: tls.SecureContext | null;
+  private readonly tls: tls.TlsOptions | null;
+  /** Never listens: the owner Node needs to check client certificates on the sockets made here. */
+  private readonly tlsServer: tls.Server | null;
 
   constructor(private readonly ctx: EngineContext) {
     this.pending = new PendingConnections();
     const s = ctx.init.settings;
-    this.secureContext =
-      s.certfile && s.keyfile
-        ? tls.createSecureContext({ cert: readFileSync(s.certfile), key: readFileSync(s.keyfile) })
-        : null;
+    this.tls = tlsOptions(s);
+    this.secureContext = this.tls ? tls.createSecureContext(this.tls) : null;
+    this.tlsServer = this.tls ? tls.createServer() : null;
   }
 
   async start(): Promise<void> {
@@ -136,7 +138,14 @@ export class ThreadEngine implements Engine {
     );
     const id = this.nextId++;
     const socket = this.secureContext
-      ? new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext })
+      ? new tls.TLSSocket(raw, {
+          isServer: true,
+          secureContext: this.secureContext,
+          requestCert: this.tls!.requestCert ?? false,
+          rejectUnauthorized: this.tls!.rejectUnauthorized ?? false,
+          // Node checks a client's certificate (and refuses a bad one) for sockets of a server.
+          server: this.tlsServer!,
+        })
       : raw;
     this.open++;
     thread.connections++;

@@ -43,6 +43,7 @@ export class Worker {
   /** When a graceful stop must be over: requests, the app's close() and worker_exit share the time. */
   private stopDeadline = 0;
   private exiting = false;
+  private appClosing: Promise<void> | null = null;
   /** What the process exits with once it has stopped: 0, or the code of a crash that stopped it. */
   private exitCode = 0;
   private exitAsked = false;
@@ -189,7 +190,7 @@ export class Worker {
         blockedMs: this.engine.blockedMs?.() ?? 0,
       });
     setInterval(beat, heartbeatMs).unref();
-    if (this.s.timeout > 0) listenForProbes(this.engine.probeThreads?.bind(this.engine));
+    if (this.s.timeout > 0 && this.s.timeout_diagnostics) listenForProbes(this.engine.probeThreads?.bind(this.engine));
     const early = this.early ?? [];
     this.early = null;
     for (const [m, handle] of early) this.onMessage(m, handle);
@@ -223,8 +224,9 @@ export class Worker {
 
   /** Listens on a socket the master bound; once the last one is open, the worker is ready. */
   private listen(address: string, handle: object, backlog: number, last: boolean): void {
+    // No socket (--sticky): the master accepts and passes each connection.
     this.listening = this.listening.then(() =>
-      this.front!.listen(handle, backlog).catch((err: NodeJS.ErrnoException) => {
+      (handle ? this.front!.listen(handle, backlog) : Promise.resolve()).catch((err: NodeJS.ErrnoException) => {
         throw new Error(`cannot listen on ${address}: ${socketErrorText(err)}`);
       }),
     );
@@ -289,6 +291,8 @@ export class Worker {
    * answer comes after every connection it sent (IPC messages arrive in order).
    */
   private maybeExit(): void {
+    // Only upgraded connections (WebSocket) left: the app's close() is where it ends them.
+    if (this.engine.active === 0 && this.engine.connections <= (this.engine.upgraded ?? 0)) void this.closeApp();
     if (this.engine.active !== 0 || this.engine.connections !== 0) return;
     if (this.exitAgreed || !process.connected) {
       this.finalExit(this.exitCode, true);
@@ -315,12 +319,17 @@ export class Worker {
     void this.closeThenExit(code, graceful, deadline);
   }
 
+  /** The app's close(), once: after the last request of a graceful stop. */
+  private closeApp(): Promise<void> {
+    this.appClosing ??= this.engine.close().catch((err: unknown) => {
+      this.log.error({ err }, `the app's close() failed: ${(err as Error)?.message ?? String(err)}`);
+    });
+    return this.appClosing;
+  }
+
   private async closeThenExit(code: number, graceful: boolean, deadline: number): Promise<void> {
     if (graceful && this.engine) {
-      const closing = this.engine.close().catch((err: unknown) => {
-        this.log.error({ err }, `the app's close() failed: ${(err as Error)?.message ?? String(err)}`);
-      });
-      await finishWithin(closing, deadline - Date.now(), () =>
+      await finishWithin(this.closeApp(), deadline - Date.now(), () =>
         this.log.warn("the app's close() did not finish within graceful_timeout; cut"),
       );
     }

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import WebSocket from "ws";
 import { startServer, stopAll, request, waitFor, tempDir, ROOT } from "../helpers/harness.mjs";
 
 after(stopAll);
@@ -121,5 +122,29 @@ describe("examples", () => {
     const check = spawnSync("systemd-analyze", ["verify", path], { encoding: "utf8" });
     assert.equal(check.status, 0, check.stderr);
     assert.equal(check.stderr.trim(), "");
+  });
+
+  it("express-listen.mjs: app.listen() taken over, server.address() is gpe-server's", async () => {
+    const s = await startServer({ workers: 1, app: example("express-listen.mjs") });
+    assert.deepEqual(JSON.parse((await request(s.url("/orders/5"))).body), { order: "5" });
+    await waitFor(() => s.logs().includes(`listening on {"address":"127.0.0.1","port":${s.port},"family":"IPv4"}`), {
+      what: "the app's own listen callback with gpe-server's address",
+    });
+  });
+
+  it("websocket-chat.mjs: a WebSocket is welcomed, and its close() lets a graceful stop end at once", async () => {
+    const s = await startServer({ workers: 1, app: example("websocket-chat.mjs") });
+    const ws = new WebSocket(`ws://127.0.0.1:${s.port}/`);
+    const welcome = await new Promise((resolve, reject) => {
+      ws.once("error", reject);
+      ws.once("message", (data) => resolve(String(data)));
+    });
+    assert.match(welcome, /^welcome to worker \d+$/);
+    const closedWith = new Promise((resolve) => ws.once("close", (code) => resolve(code)));
+    const t0 = Date.now();
+    s.signal("SIGTERM");
+    assert.equal((await s.exited).code, 0);
+    assert.equal(await closedWith, 1001);
+    assert.ok(Date.now() - t0 < 10_000, `stopped in ${Date.now() - t0} ms, not after graceful_timeout (30 s)`);
   });
 });

@@ -1,0 +1,47 @@
+// The responses the pipeline serves: Node's own classes, born with the fields the
+// instrumentation writes. HTTP/1.1's, and HTTP/2's for the async worker's h2 port.
+import http from "node:http";
+import http2 from "node:http2";
+import type { RunningNode } from "./running-requests.js";
+
+/** Where a request is in its life; every ending goes through RequestPipeline.finished, once. */
+export const WAITING = 0;
+export const RUNNING = 1;
+export const DONE = 2;
+export type Phase = typeof WAITING | typeof RUNNING | typeof DONE;
+
+/**
+ * Every response is born with the fields the instrumentation writes, so writing them never adds a
+ * property (a hidden-class transition) per request, and they are typed fields rather than symbol
+ * keys on Node's own object.
+ */
+export class TrackedResponse extends http.ServerResponse {
+  startedAt = 0;
+  /** The socket's bytesWritten when the response began (the access log's body size). */
+  bytesBefore = 0;
+  phase: Phase = WAITING;
+  /**
+   * Only for a response Node queued behind another on its connection (pipelining): finishes it
+   * when the connection closes first, since such a response never gets a socket nor a "close".
+   */
+  orphanGuard: (() => void) | null = null;
+  prevRunning: RunningNode | null = null;
+  nextRunning: RunningNode | null = null;
+}
+
+/** The same fields on an HTTP/2 response (a stream of a session, never pipelined or orphaned). */
+export class TrackedHttp2Response extends http2.Http2ServerResponse {
+  startedAt = 0;
+  bytesBefore = 0;
+  phase: Phase = WAITING;
+  orphanGuard: (() => void) | null = null;
+  prevRunning: RunningNode | null = null;
+  nextRunning: RunningNode | null = null;
+}
+
+/** Headers of an answer that ends its connection: HTTP/2 forbids `connection`, and ends only the stream. */
+export function closingHeaders(res: http.ServerResponse | http2.Http2ServerResponse): http.OutgoingHttpHeaders {
+  return res instanceof http2.Http2ServerResponse
+    ? { "content-type": "text/plain" }
+    : { "content-type": "text/plain", connection: "close" };
+}
