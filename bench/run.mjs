@@ -24,7 +24,19 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const SITTINGS = Number(process.env.BENCH_SITTINGS ?? 4);
 const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 500);
 const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 1000);
-const ALL = ["keepalive", "close", "pinned", "mixed", "thread", "scrape", "restarts", "reload", "memory", "gunicorn"];
+const ALL = [
+  "defaults",
+  "keepalive",
+  "close",
+  "pinned",
+  "mixed",
+  "thread",
+  "scrape",
+  "restarts",
+  "reload",
+  "memory",
+  "gunicorn",
+];
 /** The mixed-load runs last 10 s each: fewer rounds. */
 const MIXED_ROUNDS = Math.min(ROUNDS, 5);
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? ALL.join(",")).split(",");
@@ -183,6 +195,23 @@ async function bare(workers, { env = {}, hosts = LOOPBACK, cpu } = {}) {
   const port = await freePort();
   const s = start(...node(cpu, [join(HERE, "bare-cluster.mjs"), String(port), String(workers), hosts.join(",")]), env);
   await until(`http://127.0.0.1:${port}/`);
+  return { ...endpoints(port, hosts), pid: s.child.pid, stop: s.stop };
+}
+
+const PM2_RUNTIME = join(HERE, "..", "node_modules", "pm2", "bin", "pm2-runtime");
+
+/** PM2's cluster mode as its README starts it: pm2-runtime start app -i N, the app listening itself. */
+async function pm2(workers, { hosts = LOOPBACK } = {}) {
+  const port = await freePort();
+  const home = mkdtempSync(join(tmpdir(), "gpe-bench-pm2-"));
+  const s = start(process.execPath, [PM2_RUNTIME, "start", join(HERE, "listening-app.mjs"), "-i", String(workers)], {
+    PM2_HOME: home,
+    PORT: String(port),
+    HOSTS: hosts.join(","),
+  });
+  await until(`http://127.0.0.1:${port}/`);
+  // Every worker listening: PM2 starts them one after another.
+  await sleep(1000 + 300 * workers);
   return { ...endpoints(port, hosts), pid: s.child.pid, stop: s.stop };
 }
 
@@ -413,6 +442,39 @@ console.log(
 
 const rpsOf = (r, name) => r.get(name).map((x) => x.rps);
 const cpuOf = (r, name) => median(r.get(name).map((x) => x.cpuUs));
+
+if (SCENARIOS.includes("defaults")) {
+  // Each tool started the way its README starts it, no tuning flags: gpe-server -w 2 app (the
+  // async worker with keep-alive), pm2-runtime start app -i 2, and a plain node:cluster primary.
+  for (const [label, close] of [
+    ["keep-alive", false],
+    ["Connection: close", true],
+  ]) {
+    const hosts = close ? CLOSE_HOSTS : LOOPBACK;
+    const r = await alternate(
+      [
+        ["bare", () => bare(2, { hosts })],
+        ["pm2", () => pm2(2, { hosts })],
+        ["gpe", () => gpe(2, [], { hosts })],
+      ],
+      (c) => throughput(c, { close }),
+      { warmup: warmup({ close }) },
+    );
+    for (const [name, target, base] of [
+      ["gpe", close ? "≥ 1.8" : "≥ 1.0", "pm2"],
+      ["gpe", "", "bare"],
+      ["pm2", "", "bare"],
+    ]) {
+      const q = pairedRatio(rpsOf(r, name), rpsOf(r, base));
+      report(
+        `defaults, ${label}, 2 workers, ${name} vs ${base}`,
+        `${fmt(q.ratio, 3)} × (${spread(q)}; ${Math.round(median(rpsOf(r, name)))} vs ${Math.round(median(rpsOf(r, base)))} req/s; CPU ${fmt(cpuOf(r, name), 1)} vs ${fmt(cpuOf(r, base), 1)} µs a request)`,
+        target,
+        target ? q.ratio >= Number(target.slice(2)) : null,
+      );
+    }
+  }
+}
 
 if (SCENARIOS.includes("keepalive")) {
   // 8 and 32 workers (more workers than cores, as the metrics store's issue asks): bare and gpe

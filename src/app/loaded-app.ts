@@ -1,5 +1,6 @@
 // What the loader gives a worker: the app as one (req, res) listener, and what else it offers.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Server as TlsServer } from "node:tls";
 import type { UpgradeTarget } from "./upgrade-target.js";
 
 export type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -22,4 +23,6 @@ export interface LoadedApp {
   upgrade: UpgradeTarget | null;
   /** A self-listening app: what its listen() asked for (gpe-server's address serves instead). */
   selfListen: string | null;
+  /** A self-listening https server: it does the TLS handshake of each connection with its own certificate. */
+  tlsFront?: TlsServer;
 }

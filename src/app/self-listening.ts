@@ -1,6 +1,8 @@
 // A self-listening app's server, turned into what the worker serves: its "request" listeners
 // behind gpe-server's pipeline, its "upgrade" listeners for WebSocket.
 import http from "node:http";
+import https from "node:https";
+import tls from "node:tls";
 import type { CapturedServer } from "./listen-capture.js";
 import { serverUpgrades } from "./upgrade-target.js";
 import { AppLoadError, type LoadedApp } from "./loaded-app.js";
@@ -22,14 +24,10 @@ export async function serveCaptured(
     );
   }
   const { server, asked } = distinct[0]!;
-  if (!(server instanceof http.Server)) {
+  if (!(server instanceof http.Server) && !(server instanceof https.Server)) {
     throw new AppLoadError(`${file} listens (${asked}) with a server that is not an HTTP server`);
   }
-  if ("setSecureContext" in server) {
-    throw new AppLoadError(
-      `${file} listens (${asked}) with an https server: create an http server and give gpe-server --certfile and --keyfile`,
-    );
-  }
+
   const handlers = server.listeners("request");
   // Express behind its own server: the app is the listener itself, and keeps its route labels.
   const only = handlers.length === 1 ? handlers[0] : null;
@@ -39,5 +37,6 @@ export async function serveCaptured(
       : await adapt((req: http.IncomingMessage, res: http.ServerResponse) => {
           server.emit("request", req, res);
         }, `the server ${file} listens with`);
-  return { ...base, upgrade: serverUpgrades(server), selfListen: asked };
+  const tlsFront = server instanceof tls.Server ? server : undefined;
+  return { ...base, upgrade: serverUpgrades(server), selfListen: asked, ...(tlsFront ? { tlsFront } : {}) };
 }

@@ -48,6 +48,8 @@ export function buildPipeline(p: PipelineParts): RequestPipeline {
       fieldSize: s.limit_request_field_size || 65536,
     },
     tls: p.terminatesTls ? tlsOptions(s) : null,
+    // The app's own https server decrypts: the pipeline's sockets are TLS all the same.
+    encrypted: p.app.tlsFront !== undefined,
     h2: p.terminatesTls && s.http_protocols.includes("h2"),
     hooks: {
       preRequest: hooks.pre_request ? (req) => runHookSync(hooks, "pre_request", log, workerInfo, req) : undefined,

@@ -48,10 +48,21 @@ export class ProcessEngine implements Engine {
       accessLog: ctx.accessLog,
       concurrency: sync ? 1 : Number.POSITIVE_INFINITY,
       closeAfterResponse: sync && !ctx.init.keepAliveExplicit,
-      terminatesTls: true,
+      terminatesTls: !app.tlsFront,
       onRequestStart: this.pending ? (req) => this.pending!.started(req.socket) : undefined,
       onRequestDone: ctx.onRequestDone,
     });
+  }
+
+  /**
+   * A self-listening https app: its server does the handshake with its own certificate, and each
+   * decrypted connection comes to the pipeline instead of to its own HTTP parser.
+   */
+  private frontedByTls(front: NonNullable<LoadedApp["tlsFront"]>): void {
+    if (this.ctx.init.settings.certfile)
+      throw new Error("the app listens with its own https server: leave --certfile and --keyfile out");
+    front.removeAllListeners("secureConnection");
+    front.on("secureConnection", (socket: Socket) => this.pipeline.serve(socket));
   }
 
   hasRoom(): boolean {
@@ -63,7 +74,8 @@ export class ProcessEngine implements Engine {
     this.open++;
     socket.on("close", this.onSocketClose); // a socket closes once: no once() wrapper to allocate
     this.pending?.add(socket);
-    this.pipeline.serve(socket);
+    if (this.app.tlsFront) this.app.tlsFront.emit("connection", socket);
+    else this.pipeline.serve(socket);
   }
 
   get active(): number {
@@ -79,6 +91,7 @@ export class ProcessEngine implements Engine {
   }
 
   async start(): Promise<void> {
+    if (this.app.tlsFront) this.frontedByTls(this.app.tlsFront);
     exposeRunning((answer) => this.pipeline.runningNow(answer));
   }
 

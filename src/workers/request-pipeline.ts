@@ -34,6 +34,8 @@ export interface PipelineOptions {
   tls: tls.TlsOptions | null;
   /** HTTP/2 over TLS beside HTTP/1.1 (http_protocols h2). */
   h2: boolean;
+  /** Connections arrive decrypted by someone else's TLS (a self-listening https app's server). */
+  encrypted?: boolean;
   hooks: {
     preRequest?: ((req: IncomingMessage) => void) | undefined;
     postRequest?: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
@@ -116,7 +118,7 @@ export class RequestPipeline {
 
   constructor(private readonly o: PipelineOptions) {
     this.keepAliveMs = o.keepAliveSeconds * 1000;
-    this.plainTcp = o.tls === null;
+    this.plainTcp = o.tls === null && !o.encrypted;
     // gunicorn's keepalive = 0 means no keep-alive at all.
     this.idle = o.closeAfterResponse || this.keepAliveMs === 0 ? null : new IdleConnections(this.keepAliveMs);
     const limits = o.limits;

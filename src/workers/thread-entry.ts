@@ -50,6 +50,8 @@ async function boot(): Promise<void> {
   try {
     app = await loadApp(init.app, init.cwd, appWhere(init));
     // Upgraded connections cannot be handed to a thread: the main thread owns the sockets.
+    if (app.tlsFront)
+      throw new Error("the thread worker does TLS in its main thread: give --certfile and --keyfile, and serve http");
     if (app.upgrade?.active())
       throw new Error(
         "the thread worker does not pass WebSocket or other upgrades to its threads; use -k async or -k sync",

@@ -14,6 +14,7 @@ import {
   waitFor,
   runCli,
   freePort,
+  sleep,
   tempDir,
   adopt,
   FIXTURES,
@@ -160,12 +161,23 @@ describe("WebSocket upgrades", () => {
     ["-k", "sync"],
   ]) {
     it(`reach a self-listening app's WebSocketServer through a ${args[1]} worker, counted, and free the slot`, async () => {
-      const s = await startServer({ app: join(FIXTURES, "ws-echo.mjs"), workers: 1, args });
+      const s = await startServer({
+        app: join(FIXTURES, "ws-echo.mjs"),
+        workers: 1,
+        args: [...args, "--header-timeout", "1"],
+      });
       const { ws, answer } = await echo(`ws://127.0.0.1:${s.port}/chat`, "hello");
       assert.equal(answer, "echo hello");
       // A plain request beside the open WebSocket: the upgraded connection holds no request slot.
       const plain = await request(s.url("/"), { timeout: 3000 });
       assert.match(plain.body, /^plain \d+/);
+      // Past --header-timeout (1 s), the upgraded connection still works: it is no longer HTTP.
+      await sleep(2500);
+      const again = await new Promise((resolve) => {
+        ws.once("message", (data) => resolve(String(data)));
+        ws.send("still there");
+      });
+      assert.equal(again, "echo still there");
       const open = await waitFor(
         async () => {
           const m = await s.scrape();
@@ -180,6 +192,20 @@ describe("WebSocket upgrades", () => {
       });
     });
   }
+
+  it("reach an upgrade(req, socket, head) export", async () => {
+    const s = await startServer({ app: join(FIXTURES, "upgrade-export.mjs"), workers: 1 });
+    const socket = net.connect(s.port, "127.0.0.1");
+    let got = "";
+    socket.on("data", (d) => (got += d));
+    socket.write("GET /x HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nping");
+    await waitFor(() => got.endsWith("ping"), { what: () => `the echo; got ${JSON.stringify(got)}` });
+    assert.match(got, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    socket.write("pong");
+    await waitFor(() => got.endsWith("pingpong"), { what: "the second echo" });
+    socket.destroy();
+    assert.equal((await request(s.url("/"))).body, "plain\n");
+  });
 
   it("reach a WebSocketServer a factory attached to the server it was given", async () => {
     const s = await startServer({ app: `${join(FIXTURES, "ws-factory.mjs")}:create()`, workers: 1 });

@@ -123,6 +123,35 @@ describe("TLS on the app port", () => {
     assert.notEqual(await get(s.port, { maxVersion: "TLSv1.2" }), 200);
   });
 
+  it("a self-listening https app keeps its own certificate", async () => {
+    const s = await startServer({
+      app: join(FIXTURES, "self-listening-https.mjs"),
+      workers: 1,
+      env: { TLS_CERT: join(dir, "server.pem"), TLS_KEY: join(dir, "server.key") },
+    });
+    const body = await new Promise((resolve, reject) => {
+      https
+        .get(
+          {
+            host: "127.0.0.1",
+            port: s.port,
+            path: "/x",
+            ca: pem("ca.pem"),
+            checkServerIdentity: () => undefined,
+            agent: false,
+          },
+          (res) => {
+            let text = "";
+            res.on("data", (c) => (text += c));
+            res.on("end", () => resolve(text));
+          },
+        )
+        .on("error", reject);
+    });
+    assert.equal(body, "secure true /x\n");
+    assert.match(s.logs(), /the app's listen\(port 8443\) is taken over/);
+  });
+
   it("--cert-reqs 2 without --ca-certs: one line, exit 2", async () => {
     const r = await runCli([...serverArgs(), "--cert-reqs", "2", join(FIXTURES, "app.mjs")]);
     assert.equal(r.code, 2);
