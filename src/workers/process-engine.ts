@@ -104,7 +104,7 @@ export class ProcessEngine implements Engine {
   }
 
   get upgraded(): number {
-    return this.pipeline.upgradedOpen;
+    return this.pipeline.upgraded?.open ?? 0;
   }
 
   families(): FamilyJSON[] {
@@ -112,7 +112,10 @@ export class ProcessEngine implements Engine {
     return [
       ...RequestMetrics.families([this.metrics], this.ctx.init.slot),
       ...this.failures.families(this.ctx.init.slot),
-      { ...familyHead(METRICS.upgrades), values: [{ labels: { worker_id }, value: this.pipeline.upgrades }] },
+      {
+        ...familyHead(METRICS.upgrades),
+        values: [{ labels: { worker_id }, value: this.pipeline.upgraded?.total ?? 0 }],
+      },
     ];
   }
 }

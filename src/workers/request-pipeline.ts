@@ -13,6 +13,7 @@ import { createAppServer } from "./app-server.js";
 import { DONE, RUNNING, TrackedResponse, closingHeaders } from "./tracked-response.js";
 import { answerTimedOut, RunningRequests, type RunningRequest } from "./running-requests.js";
 import { IdleConnections } from "./idle-connections.js";
+import { UpgradedConnections } from "./upgraded-connections.js";
 import { readAhead } from "./read-ahead.js";
 import { currentResponse, headLength, isLastResponse, setKeepAliveHeader } from "../platform/node-internals.js";
 
@@ -94,12 +95,8 @@ function clientErrorStatus(code: string | undefined): [number, string] {
 export class RequestPipeline {
   readonly server: http.Server;
   private inFlight = 0;
-  /** Connections handed to the app's upgrade listeners, ever and still open. */
-  upgrades = 0;
-  upgradedOpen = 0;
-  private readonly onUpgradedClose = (): void => {
-    this.upgradedOpen--;
-  };
+  /** Connections handed to the app's upgrade listeners; null when the app takes none. */
+  readonly upgraded: UpgradedConnections | null;
   private readonly running = new RunningRequests<TrackedResponse>();
   private closing = false;
   /** Responses whose requests wait for the concurrency gate (the request is `res.req`). */
@@ -146,9 +143,14 @@ export class RequestPipeline {
     this.server.on("request", (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
     // Only once the app takes upgrades: until then Node serves an Upgrade request as a plain one.
+    const upgraded = o.app.upgrade ? new UpgradedConnections(o.app.upgrade, o.log) : null;
+    this.upgraded = upgraded;
     o.app.upgrade?.whenActive(() =>
       this.server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) =>
-        this.onUpgrade(req, socket, head),
+        upgraded!.take(req, socket, head, () => {
+          this.idle?.forget(socket);
+          this.o.onRequestStart?.(req); // a sync worker's slot is free again
+        }),
       ),
     );
     // This server never listens (connections are handed to it), and Node only starts tracking
@@ -346,24 +348,6 @@ export class RequestPipeline {
     }
     if (!aborted && isLastResponse(res) && this.plainTcp) closeNow(req);
     this.inFlight--;
-  }
-
-  /**
-   * The connection leaves HTTP for the app (WebSocket): it no longer holds a request slot, and is
-   * left to the app, never closed by the keep-alive timeout; a graceful stop waits for it.
-   */
-  private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    this.idle?.forget(socket);
-    this.upgrades++;
-    this.upgradedOpen++;
-    socket.once("close", this.onUpgradedClose);
-    this.o.onRequestStart?.(req);
-    try {
-      this.o.app.upgrade!.handle(req, socket, head);
-    } catch (err) {
-      this.o.log.error({ err, url: req.url }, "the app's upgrade handler threw");
-      socket.destroy();
-    }
   }
 
   /**
