@@ -114,8 +114,9 @@ export function workerThreadChannel(threadId: number): ProbeChannel {
   const scripts = new Map<string, string>();
   const attached = new Promise<string>((resolve, reject) => {
     session.on("NodeWorker.attachedToWorker", (e) => {
-      const { sessionId, workerInfo } = e.params as { sessionId: string; workerInfo: { workerId: string } };
-      if (workerInfo.workerId === String(threadId)) resolve(sessionId);
+      const { sessionId, workerInfo } = e.params as { sessionId: string; workerInfo: { title: string } };
+      // workerId is the inspector's own count; the title is "[worker <threadId>] ..." on Node 20-24.
+      if (workerInfo.title.startsWith(`[worker ${threadId}]`)) resolve(sessionId);
     });
     session.on("NodeWorker.receivedMessageFromWorker", (e) => {
       const m = JSON.parse((e.params as { message: string }).message) as {

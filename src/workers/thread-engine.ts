@@ -15,6 +15,8 @@ import { PROBE_MS, THREAD_BEAT_MS } from "./stall-line.js";
 import { RequestMetrics, regionLength } from "../metrics/request-metrics.js";
 import type { FamilyJSON } from "../metrics/family.js";
 
+/** Time for a blocked thread's 504 answers to reach their sockets through this thread. */
+const ANSWERS_FLUSH_MS = 100;
 const THREAD_ENTRY = fileURLToPath(new URL("./thread-entry.js", import.meta.url));
 
 interface PoolThread {
@@ -182,11 +184,15 @@ export class ThreadEngine implements Engine {
     const blocked = this.threads
       .filter((t) => !t.gone && now - t.lastBeat > 2 * THREAD_BEAT_MS)
       .sort((a, b) => a.lastBeat - b.lastBeat);
-    return Promise.all(
+    const reports = await Promise.all(
       blocked.map((t) =>
         probe(workerThreadChannel(t.worker.threadId), `thread ${this.threads.indexOf(t)}`, answer, PROBE_MS),
       ),
     );
+    // The 504s a thread wrote come here as messages: let them reach their sockets before the
+    // master, told we are done, aborts this process.
+    if (answer && reports.length > 0) await new Promise((resolve) => setTimeout(resolve, ANSWERS_FLUSH_MS));
+    return reports;
   }
 
   /** Each thread awaits its copy of the app's close(); a thread that is gone has nothing to close. */
