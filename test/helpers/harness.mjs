@@ -198,6 +198,16 @@ export function childPids(ppid) {
   return out.sort((a, b) => a - b);
 }
 
+/** The process group `pid` has no process left. */
+export function groupGone(pid) {
+  try {
+    process.kill(-pid, 0);
+    return false;
+  } catch (err) {
+    return err.code === "ESRCH";
+  }
+}
+
 export function alive(pid) {
   try {
     process.kill(pid, 0);

@@ -4,18 +4,9 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import net from "node:net";
-import { runCli, stopAll, freePort, tempDir, FIXTURES, sleep } from "../helpers/harness.mjs";
+import { runCli, stopAll, groupGone, freePort, tempDir, FIXTURES, sleep } from "../helpers/harness.mjs";
 
 after(stopAll);
-
-function groupGone(pid) {
-  try {
-    process.kill(-pid, 0);
-    return false;
-  } catch (err) {
-    return err.code === "ESRCH";
-  }
-}
 
 async function expectFailure(args, pattern, { env } = {}) {
   const store = tempDir();

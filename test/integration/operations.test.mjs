@@ -9,6 +9,7 @@ import { join } from "node:path";
 import {
   startServer,
   stopAll,
+  groupGone,
   request,
   waitFor,
   runCli,
@@ -20,15 +21,6 @@ import {
 } from "../helpers/harness.mjs";
 
 after(stopAll);
-
-function groupGone(pid) {
-  try {
-    process.kill(-pid, 0);
-    return false;
-  } catch (err) {
-    return err.code === "ESRCH";
-  }
-}
 
 describe("worker identity", () => {
   it("gives each worker NODE_APP_INSTANCE and GPE_WORKER_ID, and a replacement keeps its slot's", async () => {

@@ -2,84 +2,18 @@
 // made by openssl for the test.
 import { describe, it, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync, chmodSync, statSync } from "node:fs";
 import https from "node:https";
 import net from "node:net";
 import { dirname, join } from "node:path";
 import { startServer, stopAll, request, runCli, tempDir, waitFor, FIXTURES, ROOT } from "../helpers/harness.mjs";
+import { makePki } from "../helpers/pki.mjs";
 
 after(stopAll);
 
 const HAVE_OPENSSL = !spawnSync("openssl", ["version"]).error;
 let pki;
-
-/** A CA, a server certificate for 127.0.0.1, a client certificate it signed, and one from another CA. */
-function makePki() {
-  const dir = tempDir("gpe-pki-");
-  const ssl = (...args) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  const ca = (name) =>
-    ssl(
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.pem`,
-      "-days",
-      "1",
-      "-subj",
-      `/CN=${name}`,
-    );
-  const leaf = (name, caName, ext) => {
-    ssl(
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-      "-subj",
-      `/CN=${name}`,
-    );
-    writeFileSync(join(dir, `${name}.ext`), ext);
-    ssl(
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      `${caName}.pem`,
-      "-CAkey",
-      `${caName}.key`,
-      "-CAcreateserial",
-      "-out",
-      `${name}.pem`,
-      "-days",
-      "1",
-      "-extfile",
-      `${name}.ext`,
-    );
-  };
-  ca("ca");
-  ca("rogue-ca");
-  leaf("server", "ca", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-  leaf("client", "ca", "extendedKeyUsage=clientAuth\n");
-  leaf("rogue", "rogue-ca", "extendedKeyUsage=clientAuth\n");
-  const read = (f) => readFileSync(join(dir, f));
-  return {
-    dir,
-    path: (f) => join(dir, f),
-    ca: read("ca.pem"),
-    client: { cert: read("client.pem"), key: read("client.key") },
-    rogue: { cert: read("rogue.pem"), key: read("rogue.key") },
-  };
-}
 
 function httpsGet(port, path, { ca, cert, key, headers = {} } = {}) {
   return new Promise((resolve, reject) => {

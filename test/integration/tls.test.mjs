@@ -4,84 +4,30 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import https from "node:https";
 import http2 from "node:http2";
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, stopAll, runCli, tempDir, waitFor, FIXTURES } from "../helpers/harness.mjs";
+import { startServer, stopAll, runCli, waitFor, FIXTURES } from "../helpers/harness.mjs";
+import { makePki } from "../helpers/pki.mjs";
 
 after(stopAll);
 
-let dir;
-const pem = (name) => readFileSync(join(dir, name));
-
-function openssl(...args) {
-  const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
-}
+let pki;
+const pem = (name) => readFileSync(pki.path(name));
 
 before(() => {
-  dir = tempDir("gpe-tls-");
-  openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=gpe-test-ca",
-  );
-  for (const [name, cn] of [
-    ["server", "127.0.0.1"],
-    ["client", "a-client"],
-  ]) {
-    openssl(
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-      "-subj",
-      `/CN=${cn}`,
-    );
-    openssl(
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-out",
-      `${name}.pem`,
-      "-days",
-      "1",
-    );
-  }
+  pki = makePki();
 });
 
 /** One HTTPS GET; resolves with the status, or with the error's code when the handshake failed. */
 function get(port, options = {}) {
   return new Promise((resolve) => {
     https
-      // The CA is checked; the name is not (the test certificate has no IP subjectAltName).
       .get(
         {
           host: "127.0.0.1",
           port,
           path: "/",
           ca: pem("ca.pem"),
-          checkServerIdentity: () => undefined,
           agent: false,
           ...options,
         },
@@ -94,14 +40,14 @@ function get(port, options = {}) {
   });
 }
 
-const serverArgs = () => ["--certfile", join(dir, "server.pem"), "--keyfile", join(dir, "server.key")];
+const serverArgs = () => ["--certfile", pki.path("server.pem"), "--keyfile", pki.path("server.key")];
 
 describe("TLS on the app port", () => {
   for (const kind of ["async", "thread"]) {
     it(`--cert-reqs 2: a ${kind} worker serves a client with a certificate from --ca-certs, and no other`, async () => {
       const s = await startServer({
         workers: 1,
-        args: ["-k", kind, ...serverArgs(), "--ca-certs", join(dir, "ca.pem"), "--cert-reqs", "2"],
+        args: ["-k", kind, ...serverArgs(), "--ca-certs", pki.path("ca.pem"), "--cert-reqs", "2"],
       });
       assert.equal(await get(s.port, { cert: pem("client.pem"), key: pem("client.key") }), 200);
       assert.notEqual(await get(s.port), 200, "a client without a certificate is refused");
@@ -111,7 +57,7 @@ describe("TLS on the app port", () => {
   it("--cert-reqs 1: a certificate is optional", async () => {
     const s = await startServer({
       workers: 1,
-      args: [...serverArgs(), "--ca-certs", join(dir, "ca.pem"), "--cert-reqs", "1"],
+      args: [...serverArgs(), "--ca-certs", pki.path("ca.pem"), "--cert-reqs", "1"],
     });
     assert.equal(await get(s.port), 200);
     assert.equal(await get(s.port, { cert: pem("client.pem"), key: pem("client.key") }), 200);
@@ -127,7 +73,7 @@ describe("TLS on the app port", () => {
     const s = await startServer({
       app: join(FIXTURES, "self-listening-https.mjs"),
       workers: 1,
-      env: { TLS_CERT: join(dir, "server.pem"), TLS_KEY: join(dir, "server.key") },
+      env: { TLS_CERT: pki.path("server.pem"), TLS_KEY: pki.path("server.key") },
     });
     const body = await new Promise((resolve, reject) => {
       https
@@ -137,7 +83,6 @@ describe("TLS on the app port", () => {
             port: s.port,
             path: "/x",
             ca: pem("ca.pem"),
-            checkServerIdentity: () => undefined,
             agent: false,
           },
           (res) => {
@@ -166,7 +111,6 @@ describe("TLS on the app port", () => {
 async function h2Gets(port, paths) {
   const session = http2.connect(`https://127.0.0.1:${port}`, {
     ca: pem("ca.pem"),
-    checkServerIdentity: () => undefined,
   });
   const statuses = [];
   for (const path of paths) {
@@ -209,7 +153,6 @@ describe("HTTP/2", () => {
     const s = await startServer({ workers: 1, args: serverArgs() });
     const session = http2.connect(`https://127.0.0.1:${s.port}`, {
       ca: pem("ca.pem"),
-      checkServerIdentity: () => undefined,
     });
     const err = await new Promise((resolve) => session.once("error", resolve));
     assert.match(String(err.code ?? err.message), /ERR_SSL|ECONNRESET|ERR_HTTP2|EPROTO/);
