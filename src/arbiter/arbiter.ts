@@ -98,6 +98,7 @@ export class Arbiter {
       workers: () => this.workers.all(),
       flush: (timeoutMs) => this.workers.flush(timeoutMs),
       queued: () => this.dispatcher.queued,
+      target: () => this.target,
       listenQueues: () => listenQueues(this.listeners, this.settings.backlog),
     });
     this.dispatcher.onDispatch = (seconds) => this.service.metrics.observeDispatchWait(seconds);

@@ -31,10 +31,15 @@ const COMMANDS: Record<string, () => Promise<StandaloneCommand>> = {
   exporter: async () => (await import("./exporter.js")).exporterCommand,
 };
 
+/** `gpe-server reload | scale N | stop`: control commands for a running master (control.ts). */
+const CONTROL = ["reload", "scale", "stop"];
+
 export async function main(argv: string[]): Promise<void> {
   const command = argv[0] !== undefined ? COMMANDS[argv[0]] : undefined;
   if (command) return (await import("./standalone.js")).runStandalone(await command(), argv.slice(1));
   if (argv[0] === "status") return (await import("./status.js")).runStatus(argv.slice(1));
+  if (argv[0] !== undefined && CONTROL.includes(argv[0]))
+    return (await import("./control.js")).runControl(argv[0], argv.slice(1));
   let parsed: ReturnType<typeof parseCommandLine>;
   try {
     const fromEnv = process.env.GUNICORN_CMD_ARGS

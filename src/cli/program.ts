@@ -22,7 +22,7 @@ export function buildProgram(version: string): { program: Command; attributeOf: 
   commonBehaviour(program, "gpe-server");
   program.addHelpText(
     "after",
-    "\nOther commands (each has --help):\n  gpe-server aggregate   serve /metrics for every instance that forwards to Redis\n  gpe-server exporter    serve /metrics from a store directory, without an app (a sidecar)\n  gpe-server status      each worker's state, load and restarts, from a running master\n",
+    "\nOther commands (each has --help):\n  gpe-server aggregate   serve /metrics for every instance that forwards to Redis\n  gpe-server exporter    serve /metrics from a store directory, without an app (a sidecar)\n  gpe-server status      each worker's state, load and restarts, from a running master\n  gpe-server reload      reload a running master's app (HUP), waiting until the new workers serve\n  gpe-server scale N     run exactly N workers\n  gpe-server stop        stop a running master gracefully (TERM) and wait for it to exit\n",
   );
   const attributeOf = addSettingOptions(program);
   program
@@ -41,12 +41,23 @@ export function addSettingOptions(program: Command, only?: readonly string[]): M
   for (const spec of SETTINGS) {
     if (!("flag" in spec) || !spec.flag) continue;
     if (only && !only.includes(spec.name)) continue;
-    const option = new Option(spec.flag, spec.help).helpGroup(`${spec.section}:`);
+    const option = new Option(spec.flag, `${spec.help}${helpSuffix(spec)}`).helpGroup(`${spec.section}:`);
     if (spec.cli === "repeat") option.argParser(collect);
     program.addOption(option);
     attributeOf.set(option.attributeName(), spec.name);
   }
   return attributeOf;
+}
+
+/** " [default: X] [env: A, B]" after a setting's help, as gunicorn's --help shows them. */
+function helpSuffix(spec: { default: unknown; env?: string[]; cli?: string }): string {
+  const d = spec.default;
+  const shown = Array.isArray(d) ? d.join(",") : d === null || d === "" || d === false ? null : String(d);
+  const parts = [
+    shown === null ? "" : ` [default: ${shown}]`,
+    spec.env?.length ? ` [env: ${spec.env.join(", ")}]` : "",
+  ];
+  return parts.join("");
 }
 
 /** The values of settings actually given on the command line, keyed by setting name. */

@@ -10,7 +10,7 @@ import type { StatusJSON, WorkerStatus } from "../service/status-board.js";
 import { listeningRows } from "../arbiter/listen-queue.js";
 import { authorizationHeader } from "../service/security.js";
 
-class StatusError extends Error {}
+export class StatusError extends Error {}
 
 /** Credentials for a metrics port with metrics_auth, from the same environment the server reads. */
 function authorization(): string | undefined {
@@ -30,7 +30,7 @@ function authorization(): string | undefined {
   return authorizationHeader(mode, secret.trim());
 }
 
-function getJSON(url: string, timeoutMs = 3000): Promise<StatusJSON> {
+export function getJSON(url: string, timeoutMs = 3000): Promise<StatusJSON> {
   const auth = authorization();
   const client = url.startsWith("https:") ? https : http;
   return new Promise((resolve, reject) => {
@@ -114,7 +114,8 @@ function listeningAddresses(pid: number): string[] {
   return found.sort((a, b) => b.fd - a.fd).map((x) => x.address);
 }
 
-async function findByPid(pidfile: string): Promise<string> {
+/** The master's pid from its pidfile; a missing file or a dead pid is one clear line. */
+export function readPidfile(pidfile: string): number {
   let pid: number;
   try {
     pid = Number(readFileSync(pidfile, "utf8").trim());
@@ -122,6 +123,27 @@ async function findByPid(pidfile: string): Promise<string> {
     throw new StatusError(`cannot read pidfile ${pidfile} (${(err as NodeJS.ErrnoException).code})`);
   }
   if (!Number.isInteger(pid) || pid <= 0) throw new StatusError(`pidfile ${pidfile} does not hold a pid`);
+  if (!alive(pid)) throw new StatusError(`no process with pid ${pid} (a stale pidfile ${pidfile}?)`);
+  return pid;
+}
+
+/** Whether a process with this pid exists (EPERM: it does, under another user). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** The metrics base URL from what users paste: the base, /metrics, /status or /status.json. */
+export function metricsBase(url: string): string {
+  return url.replace(/\/+$/, "").replace(/\/(metrics|status(\.json)?)$/, "");
+}
+
+export async function findByPid(pidfile: string): Promise<string> {
+  const pid = readPidfile(pidfile);
   for (const address of listeningAddresses(pid)) {
     for (const scheme of ["http", "https"]) {
       const url = `${scheme}://${address}`;
@@ -185,7 +207,7 @@ export async function runStatus(argv: string[]): Promise<void> {
   const program = commonBehaviour(new Command("gpe-server status"), "gpe-server status")
     .description("Show each worker's state, load and restarts, from a running gpe-server's metrics port.")
     .addOption(
-      new Option("--metrics-url <URL>", "the master's metrics server").default(
+      new Option("--metrics-url <URL>", "the master's metrics server (its base URL or the /metrics URL)").default(
         `http://127.0.0.1:${process.env.PROMETHEUS_METRICS_PORT ?? 9090}`,
         "http://127.0.0.1:$PROMETHEUS_METRICS_PORT or :9090",
       ),
@@ -201,7 +223,7 @@ export async function runStatus(argv: string[]): Promise<void> {
   }
   const opts = program.opts<{ metricsUrl: string; pid?: string; watch?: string | true; json?: boolean }>();
   try {
-    const base = (opts.pid ? await findByPid(opts.pid) : opts.metricsUrl).replace(/\/+$/, "");
+    const base = metricsBase(opts.pid ? await findByPid(opts.pid) : opts.metricsUrl);
     const url = `${base}/status.json`;
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(await getJSON(url), null, 2)}\n`);

@@ -189,6 +189,10 @@ export async function resolveSettings({ cli, env = process.env }: ResolveInput):
   }
   checkTls(resolved);
   checkSticky(resolved);
+  if (resolved.reload && resolved.preload_app)
+    throw new SettingError(
+      "reload and preload_app do not go together: the master would keep the app it imported, so new workers would not see the change",
+    );
   if ((resolved.metrics_certfile === null) !== (resolved.metrics_keyfile === null)) {
     throw new SettingError("metrics_certfile and metrics_keyfile must be given together");
   }

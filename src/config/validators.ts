@@ -1,6 +1,7 @@
 // Validators turn a raw value (a CLI string, an env string, or whatever a config file holds)
 // into the typed value, or throw a SettingError that names what was wrong.
 
+import { isIP } from "node:net";
 export class SettingError extends Error {
   constructor(message: string) {
     super(message);
@@ -168,3 +169,21 @@ export const size: Validator<number> = (raw, name) => {
   if (!m) throw new SettingError(`${name}: expected a size such as 512M, 1.5G or a number of bytes, got ${show(raw)}`);
   return Math.round(Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!);
 };
+
+/** A peer allow-list: "*", addresses and CIDR networks (gunicorn's forwarded_allow_ips). */
+export const addressList: Validator<string[]> = (raw, name) =>
+  listOf((item, n) => {
+    const value = text(item, n);
+    if (value === "*" || isAddressOrNetwork(value)) return value;
+    throw new SettingError(`${n}: ${show(item)} is not an IP address, a CIDR network or *`);
+  })(raw, name);
+
+function isAddressOrNetwork(value: string): boolean {
+  const slash = value.indexOf("/");
+  const address = slash < 0 ? value : value.slice(0, slash);
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (slash < 0) return true;
+  const bits = value.slice(slash + 1);
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}

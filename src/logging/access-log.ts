@@ -45,7 +45,8 @@ function basicUser(req: IncomingMessage): string {
 }
 
 const ATOMS: Record<string, Atom> = {
-  h: (e) => dash(e.req.socket?.remoteAddress),
+  // The client behind a trusted proxy: the getter workers install (client-address.ts), else the peer.
+  h: (e) => dash((e.req as { clientAddress?: string }).clientAddress ?? e.req.socket?.remoteAddress),
   l: () => "-",
   u: (e) => basicUser(e.req),
   t: (_e) => clfTime(new Date()),

@@ -109,6 +109,15 @@ export const METRICS = {
     group: "Workers",
     when: "every 5 s (percent of one core)",
   }),
+  proxyRejected: m({
+    name: "gunicorn_worker_proxy_protocol_rejected_total",
+    type: "counter",
+    labels: ["worker_id", "reason"],
+    help: "Connections closed before the app saw them, with proxy_protocol: reason peer (not in proxy_allow_ips), header (missing or malformed) or timeout.",
+    producer: "worker",
+    group: "Requests",
+    when: "a connection to the app port failed the PROXY protocol checks",
+  }),
   upgrades: m({
     name: "gunicorn_worker_upgrades_total",
     type: "counter",

@@ -3,6 +3,7 @@
 // still exists as expected, so a Node upgrade that changes one fails loudly instead of silently.
 import http, { type ServerResponse } from "node:http";
 import net, { type Socket } from "node:net";
+import tls from "node:tls";
 
 /** A bound server handle as node:net's internal constructor returns it (node:cluster uses it too). */
 export type ServerHandle = { close(): void; getsockname?(out: { port?: number }): number; fd?: number };
@@ -85,6 +86,11 @@ export function headLength(res: ServerResponse): number {
   return (res as PrivateResponse)._header?.length ?? 0;
 }
 
+/** The TCP socket under a server-side TLS socket (where the PROXY protocol header was read). */
+export function tlsParent(socket: Socket): Socket | undefined {
+  return (socket as Socket & { _parent?: Socket | null })._parent ?? undefined;
+}
+
 /** Thrown at start-up when this Node no longer has an internal the server relies on. */
 export class NodeInternalsError extends Error {
   override name = "NodeInternalsError";
@@ -108,6 +114,11 @@ export function internalsProblems(): string[] {
   res.detachSocket(socket);
   socket.destroy();
   if (!("_handle" in new net.Server())) problems.push("net.Server has no _handle");
+  const raw = new net.Socket();
+  const wrapped = new tls.TLSSocket(raw, { isServer: true });
+  if (tlsParent(wrapped) !== raw) problems.push("a TLS socket's _parent is not the socket it wraps");
+  wrapped.destroy();
+  raw.destroy();
   return problems;
 }
 

@@ -24,6 +24,8 @@ export interface WorkerPool {
   /** Asks every responsive worker to write its metrics file now; resolves within `timeoutMs`. */
   flush(timeoutMs: number): Promise<void>;
   queued(): number;
+  /** How many workers the master keeps. */
+  target(): number;
   listenQueues(): ListenQueue[];
 }
 
@@ -61,6 +63,7 @@ export class MetricsService {
     const board = new StatusBoard({
       metrics: this.metrics,
       workerClass: s.worker_class,
+      target: () => this.pool.target(),
       store: () => this.collector?.collect() ?? [],
     });
     this.board = board;

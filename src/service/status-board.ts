@@ -27,6 +27,8 @@ export interface StatusJSON {
   time: number;
   workers: WorkerStatus[];
   summary: {
+    /** How many workers the master keeps (the setting, moved by TTIN/TTOU and `gpe-server scale`). */
+    target: number;
     workers: number;
     busy: number;
     inFlight: number;
@@ -45,6 +47,7 @@ export interface StatusJSON {
 export interface StatusSources {
   metrics: MasterMetrics;
   workerClass: string;
+  target(): number;
   /** The merged store (dead workers' counts included), for request totals per slot. */
   store(): FamilyJSON[];
 }
@@ -131,6 +134,7 @@ export class StatusBoard {
       time: now,
       workers,
       summary: {
+        target: this.sources.target(),
         workers: workers.filter((w) => w.state === "booting" || w.state === "running").length,
         busy: pool.busy,
         inFlight: pool.inFlight,

@@ -20,6 +20,9 @@ const scratch = Buffer.allocUnsafe(64 * 1024);
  * the socket to the event loop. The bytes read here are not in `socket.bytesRead`.
  */
 export function readAhead(socket: Socket): void {
+  // Bytes already in the stream (after a PROXY protocol header) come first: reading more here and
+  // putting them in front would reorder them.
+  if (socket.readableLength > 0) return;
   const fd = socketFd(socket);
   if (fd === undefined) return;
   let n: number;

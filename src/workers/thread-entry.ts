@@ -4,6 +4,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
 import { createLogger } from "../logging/logger.js";
 import { createAccessLog } from "../logging/access-log.js";
+import { installClientAddress } from "./client-address.js";
 import { loadHooks, type Hooks } from "../config/hooks.js";
 import { loadApp, parseAppSpec, type LoadedApp } from "../app/loader.js";
 import { appWhere } from "./app-where.js";
@@ -37,6 +38,7 @@ export type ThreadEvent =
 const port = parentPort as MessagePort;
 const { init, index, metricsBuffer } = workerData as ThreadData;
 const s = init.settings;
+installClientAddress(s.forwarded_allow_ips);
 const post = (e: ThreadEvent) => port.postMessage(e);
 
 async function boot(): Promise<void> {

@@ -19,6 +19,9 @@ import { LoadProbe } from "./load-probe.js";
 import { ProcessEngine } from "./process-engine.js";
 import { onUncaughtAppError } from "./uncaught.js";
 import { listenForProbes } from "./stall-line.js";
+import { ProxyGate } from "./proxy-gate.js";
+import { installClientAddress } from "./client-address.js";
+import { slotLabel } from "../contracts/lifecycle.js";
 
 /** What the app's close() and worker_exit get at least, also on a quick exit or after a graceful timeout. */
 const QUICK_EXIT_MS = 500;
@@ -26,6 +29,7 @@ const QUICK_EXIT_MS = 500;
 export class Worker {
   private readonly s: WorkerInitData["settings"];
   private readonly log: Logger;
+  private gate: ProxyGate | null = null;
   private readonly reopenLog: () => void;
   private readonly flushLog: () => void;
   private readonly accessLog: AccessLog | null;
@@ -54,6 +58,7 @@ export class Worker {
 
   constructor(private readonly init: WorkerInitData) {
     this.s = init.settings;
+    installClientAddress(this.s.forwarded_allow_ips);
     process.title = `gpe-server: worker [${init.procName}]`;
     const logger = createLogger({
       errorlog: this.s.errorlog,
@@ -115,6 +120,8 @@ export class Worker {
         this.engine = new ProcessEngine(app, ctx);
       }
       await this.engine.start();
+      if (this.s.proxy_protocol)
+        this.gate = new ProxyGate(this.engine, this.s.proxy_allow_ips, this.s.header_timeout * 1000, this.log);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.log.error({ err }, `worker failed to boot: ${message}`);
@@ -128,7 +135,7 @@ export class Worker {
       this.s.multiproc_dir,
       this.init.slot,
       this.s.metrics_flush_interval,
-      () => engine.families(),
+      () => (this.gate ? [...engine.families(), ...this.gate.families(slotLabel(this.init.slot))] : engine.families()),
       this.s.metrics_enabled ? await findAppRegistries(parseAppSpec(this.init.app).file) : [],
       this.log,
       () => engine.threadFamilies?.() ?? [],
@@ -152,7 +159,8 @@ export class Worker {
 
   /** Installs the signal handlers and the heartbeat, and asks the master for its sockets. */
   serve(): void {
-    this.front = new AcceptFront(this.engine, (m, handle) => this.send(m, handle), this.init.workerClass === "async");
+    const admission = this.gate ?? this.engine;
+    this.front = new AcceptFront(admission, (m, handle) => this.send(m, handle), this.init.workerClass === "async");
     // An error the app throws outside any request: write the metrics and exit; the master replaces
     // the worker (with a backoff if it keeps happening).
     onUncaughtAppError(

@@ -1,0 +1,164 @@
+// `gpe-server reload | scale N | stop`: act on a running master found by its pidfile or its metrics
+// URL, wait until the master has done it, and say what changed. Signals do the acting (HUP, TERM,
+// TTIN/TTOU one step at a time); /status.json is how the command sees the result.
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { commonBehaviour } from "./program.js";
+import { StatusError, alive, findByPid, getJSON, metricsBase, readPidfile } from "./status.js";
+import type { StatusJSON } from "../service/status-board.js";
+
+const POLL_MS = 100;
+
+interface Master {
+  pid: number;
+  /** The metrics base URL, when the master serves one. */
+  base: string | null;
+}
+
+interface ControlOptions {
+  pid?: string;
+  metricsUrl: string;
+  timeout: number;
+}
+
+const ACTIONS: Record<
+  string,
+  { summary: string; args?: string; run(m: Master, o: ControlOptions, arg?: string): Promise<string> }
+> = {
+  reload: { summary: "reload the app: new workers start, the old ones finish their requests (HUP)", run: reload },
+  scale: { summary: "run exactly N workers (TTIN/TTOU, one step at a time)", args: "<N>", run: scale },
+  stop: { summary: "stop gracefully and wait for the master to exit (TERM)", run: stop },
+};
+
+async function locate(o: ControlOptions, needStatus: boolean): Promise<Master> {
+  if (o.pid) {
+    const pid = readPidfile(o.pid);
+    let base: string | null = null;
+    try {
+      base = await findByPid(o.pid);
+    } catch (err) {
+      if (needStatus) throw err;
+    }
+    return { pid, base };
+  }
+  const base = metricsBase(o.metricsUrl);
+  const status = await getJSON(`${base}/status.json`);
+  return { pid: status.pid, base };
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new StatusError(
+      code === "ESRCH" ? `master ${pid} is gone` : `cannot signal master ${pid} (${code}): run as its user`,
+    );
+  }
+}
+
+/** Polls until `done` gives a value, or fails with `late` after the timeout. */
+async function until<T>(seconds: number, late: string, done: () => Promise<T | null> | T | null): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await done();
+    if (value !== null) return value;
+    if (Date.now() > deadline) throw new StatusError(late);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+const status = (m: Master): Promise<StatusJSON> => getJSON(`${m.base}/status.json`, 2000);
+const serving = (s: StatusJSON) => s.workers.filter((w) => w.state === "running");
+const pids = (s: StatusJSON) => serving(s).map((w) => w.pid);
+
+async function stop(m: Master, o: ControlOptions): Promise<string> {
+  const started = Date.now();
+  signal(m.pid, "SIGTERM");
+  await until(o.timeout, `master ${m.pid} still runs ${o.timeout} s after TERM`, () => (alive(m.pid) ? null : true));
+  return `stopped master ${m.pid} in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+}
+
+async function reload(m: Master, o: ControlOptions): Promise<string> {
+  if (!m.base) {
+    signal(m.pid, "SIGHUP");
+    return `sent HUP to master ${m.pid}: reloading (no metrics port to watch it finish)`;
+  }
+  const before = new Set(pids(await status(m)));
+  signal(m.pid, "SIGHUP");
+  const after = await until(
+    o.timeout,
+    `master ${m.pid} has not finished reloading after ${o.timeout} s (a new worker failing to boot keeps the old ones: see its error log)`,
+    async () => {
+      const s = await status(m);
+      const now = s.workers.map((w) => w.pid);
+      const fresh = pids(s);
+      return now.every((p) => !before.has(p)) && fresh.length >= s.summary.target ? fresh : null;
+    },
+  );
+  return `reloaded master ${m.pid}: workers ${[...before].join(", ")} -> ${after.join(", ")}`;
+}
+
+async function scale(m: Master, o: ControlOptions, arg?: string): Promise<string> {
+  const wanted = Number(arg);
+  const from = (await status(m)).summary.target;
+  for (let target = from; target !== wanted; ) {
+    const next = target + (wanted > target ? 1 : -1);
+    signal(m.pid, wanted > target ? "SIGTTIN" : "SIGTTOU");
+    target = await until(5, `master ${m.pid} did not move from ${target} workers`, async () => {
+      const t = (await status(m)).summary.target;
+      return t === next ? t : null;
+    });
+  }
+  const final = await until(
+    o.timeout,
+    `master ${m.pid} does not run ${wanted} workers after ${o.timeout} s`,
+    async () => {
+      const s = await status(m);
+      return s.workers.length === wanted && serving(s).length === wanted ? pids(s) : null;
+    },
+  );
+  return from === wanted
+    ? `master ${m.pid} already runs ${wanted} workers (${final.join(", ")})`
+    : `scaled master ${m.pid} from ${from} to ${wanted} workers (${final.join(", ")})`;
+}
+
+function workerCount(value: string): string {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1024)
+    throw new InvalidArgumentError("expected a number of workers from 1 to 1024");
+  return value;
+}
+
+export async function runControl(action: string, argv: string[]): Promise<void> {
+  const spec = ACTIONS[action]!;
+  const name = `gpe-server ${action}`;
+  const program = commonBehaviour(new Command(name), name).description(`${spec.summary}.`);
+  if (spec.args) program.argument(spec.args, "how many workers", workerCount);
+  program
+    .addOption(new Option("--pid <FILE>", "find the master by its pidfile (-p/--pid of the server)"))
+    .addOption(
+      new Option("--metrics-url <URL>", "or by its metrics server (base URL or /metrics URL)")
+        .default(`http://127.0.0.1:${process.env.PROMETHEUS_METRICS_PORT ?? 9090}`, "http://127.0.0.1:9090")
+        .conflicts("pid"),
+    )
+    .addOption(
+      new Option("--timeout <SECONDS>", "how long to wait for the master to finish").default(60).argParser((v) => {
+        if (!(Number(v) > 0)) throw new InvalidArgumentError("expected seconds");
+        return Number(v);
+      }),
+    );
+  try {
+    program.parse(argv, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+    throw err;
+  }
+  try {
+    const o = program.opts<ControlOptions>();
+    const master = await locate(o, action === "scale");
+    process.stdout.write(`${await spec.run(master, o, program.args[0])}\n`);
+  } catch (err) {
+    if (!(err instanceof StatusError)) throw err;
+    process.stderr.write(`${name}: ${err.message}\n`);
+    process.exit(1);
+  }
+}
