@@ -36,14 +36,14 @@ function v2Header({ family = 1, command = 1, source, sourcePort, dest = "127.0.0
   let body;
   if (family === 1) {
     body = Buffer.alloc(12);
-    source.split(".").forEach((o, i) => (body[i] = Number(o)));
-    dest.split(".").forEach((o, i) => (body[4 + i] = Number(o)));
+    Buffer.from(source.split(".").map(Number)).copy(body, 0);
+    Buffer.from(dest.split(".").map(Number)).copy(body, 4);
     body.writeUInt16BE(sourcePort, 8);
     body.writeUInt16BE(destPort, 10);
   } else {
     body = Buffer.alloc(36);
     const groups = source.split(":");
-    groups.forEach((g, i) => body.writeUInt16BE(parseInt(g || "0", 16), i * 2));
+    for (const [i, g] of groups.entries()) body.writeUInt16BE(parseInt(g || "0", 16), i * 2);
     body.writeUInt16BE(sourcePort, 32);
     body.writeUInt16BE(destPort, 34);
   }
