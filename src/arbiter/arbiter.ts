@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import type { Settings } from "../config/settings.js";
 import type { Resolved } from "../config/load.js";
 import { pickHooks, runHook, runHookSync, runHookWithin, type Hooks } from "../config/hooks.js";
-import { createLogger, type ReopenableLogger } from "../logging/logger.js";
+import { MasterLogs } from "./master-logs.js";
 import { closeListeners, type Listener } from "./listeners.js";
 import { watchParent } from "./parent-watch.js";
 import { SignalQueue } from "./signal-queue.js";
@@ -46,7 +46,7 @@ export class Arbiter {
   private sources: Resolved["sources"];
   private hooks: Hooks = {};
   readonly log: Logger;
-  private readonly logger: ReopenableLogger;
+  private readonly logs: MasterLogs;
   private listeners: Listener[] = [];
   private readonly workers: WorkerPool;
   private readonly backoff = new CrashBackoff(() => ({
@@ -73,26 +73,24 @@ export class Arbiter {
     this.sources = o.resolved.sources;
     this.target = this.settings.workers;
     this.procName = this.settings.proc_name ?? o.app;
-    this.logger = createLogger({
-      errorlog: this.settings.errorlog,
-      loglevel: this.settings.loglevel,
-      bindings: { role: "master" },
-    });
-    this.log = this.logger.log;
+    this.logs = new MasterLogs(
+      () => this.settings,
+      () => this.workers.all(),
+    );
+    this.log = this.logs.log;
     this.dispatcher = new ConnectionDispatcher(() => this.workers.live(), this.settings.backlog);
     this.workers = new WorkerPool({
       log: this.log,
       settings: () => this.settings,
       listeners: () => this.listeners,
       dispatcher: this.dispatcher,
+      captured: (child, slot) => this.logs.capture(child, slot),
       forking: (slot, age) => runHookSync(this.hooks, "pre_fork", this.log, this.server, { slot, age }),
       ready: (w) => this.workerReady(w),
       retiring: (w) => this.retire(w, "max_requests"),
       tooBig: (w) => this.replace(w),
       exited: (w, code, signal) => this.reapWorker(w, code, signal),
-      heartbeat: (newStoreWriteErrors) => {
-        if (newStoreWriteErrors > 0) this.service.countWriteErrors(newStoreWriteErrors);
-      },
+      heartbeat: (storeWriteErrors) => storeWriteErrors > 0 && this.service.countWriteErrors(storeWriteErrors),
     });
     this.service = new MetricsService(this.settings, this.log, {
       workers: () => this.workers.all(),
@@ -139,6 +137,7 @@ export class Arbiter {
     if (s.sticky) await this.workers.acceptForWorkers(this.listeners, () => this.target);
     this.manageWorkers();
     this.tickTimer = setInterval(() => this.tick(), TICK_MS);
+    this.logs.start();
   }
 
   // ---- signals ------------------------------------------------------------------------------
@@ -171,8 +170,7 @@ export class Arbiter {
   }
 
   private reopenLogs(): void {
-    this.logger.reopen();
-    for (const w of this.workers.all()) w.signal("SIGUSR1");
+    this.logs.reopen();
     this.log.info("reopened log files");
   }
 
@@ -191,6 +189,7 @@ export class Arbiter {
 
   private workerReady(w: WorkerProcess): void {
     this.log.info(`Booted worker with pid: ${w.pid} (slot ${w.slot})`);
+    this.logs.ready(w);
     for (const old of this.workers.live())
       if (old.slot === w.slot && old.replaceWanted && old !== w) this.retire(old, old.replaceWanted);
     void this.service.metrics.sample();
@@ -395,7 +394,7 @@ export class Arbiter {
     this.pidfile?.unlink(process.pid);
     await runHookWithin(this.hooks, "on_exit", this.log, this.settings.graceful_timeout * 1000, this.server);
     this.log.info("Shutting down: Master");
-    this.logger.flush();
+    this.logs.flush();
     process.exit(code);
   }
 }

@@ -38,6 +38,7 @@ export function workerInit(s: Settings, b: Birth): WorkerInitData {
 }
 
 export function forkWorker(init: WorkerInitData): ChildProcess {
+  const captured = init.settings.capture_output;
   return fork(WORKER_MAIN, [], {
     env: {
       ...process.env,
@@ -46,8 +47,9 @@ export function forkWorker(init: WorkerInitData): ChildProcess {
       NODE_APP_INSTANCE: String(init.slot - 1),
       GPE_WORKER_ID: slotLabel(init.slot),
     },
-    // Descriptor 4 (STALL_FD) is the stall line: where a hung worker is asked why.
-    stdio: ["ignore", "inherit", "inherit", "ipc", "pipe"],
+    // Descriptor 4 (STALL_FD) is the stall line: where a hung worker is asked why. Captured
+    // output comes through pipes, and the worker's own log goes to MASTER_STDERR_FD.
+    stdio: captured ? ["ignore", "pipe", "pipe", "ipc", "pipe", 2] : ["ignore", "inherit", "inherit", "ipc", "pipe"],
     serialization: "json",
   });
 }

@@ -1,6 +1,7 @@
 // The master's side of the worker protocol: the live worker processes by pid, forking them, and
 // the messages they send. What to do about a worker (replace it, back off, finish a reload) is
 // the arbiter's: the pool tells it through Supervisor.
+import type { ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { MemoryWatch } from "./memory-watch.js";
@@ -19,6 +20,8 @@ export interface Supervisor {
   settings(): Settings;
   listeners(): readonly Listener[];
   dispatcher: ConnectionDispatcher<WorkerProcess>;
+  /** A worker whose stdout and stderr are pipes (capture_output): its lines go to the error log. */
+  captured(child: ChildProcess, slot: number): void;
   /** Just before the fork (the pre_fork hook). */
   forking(slot: number, age: number): void;
   ready(w: WorkerProcess): void;
@@ -64,6 +67,7 @@ export class WorkerPool {
     const init = workerInit(settings, { ...birth, slot, age: ++this.age });
     this.master.forking(slot, init.age);
     const child = forkWorker(init);
+    if (init.settings.capture_output) this.master.captured(child, slot);
     const worker = new WorkerProcess(child, slot, init.age, generation);
     worker.capacity = workerCapacity(settings);
     this.byPid.set(worker.pid, worker);

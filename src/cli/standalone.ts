@@ -49,6 +49,7 @@ export async function runStandalone(command: StandaloneCommand, argv: string[]):
   const { log, flush } = createLogger({
     errorlog: settings.errorlog,
     loglevel: settings.loglevel,
+    format: settings.log_format,
     bindings: { role: command.name },
   });
   let security: ReturnType<typeof metricsSecurity>;

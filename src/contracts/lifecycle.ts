@@ -19,3 +19,9 @@ export const COUNTED_SIGNALS = ["HUP", "USR1", "USR2", "CHLD", "TTIN", "TTOU", "
 
 /** A worker slot's name: the `worker_id` label, and GPE_WORKER_ID in the worker's environment. */
 export const slotLabel = (slot: number): string => `worker_${slot}`;
+
+/**
+ * With capture_output a worker's stdout and stderr are pipes to the master; its own error log
+ * ('-') goes to this descriptor, the master's stderr, so that it is not captured twice.
+ */
+export const MASTER_STDERR_FD = 5;

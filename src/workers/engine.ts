@@ -43,6 +43,8 @@ export interface Engine extends Admission {
   probeThreads?(answer: boolean): Promise<StallReport[]>;
   /** Thread worker: how long its most blocked app thread's event loop has not run, in ms. */
   blockedMs?(): number;
+  /** Thread worker: its app threads reopen their access logs (USR1, a rotation). */
+  reopenLogs?(): void;
   /** App metric families gathered elsewhere than this thread's registry (the threads'). */
   threadFamilies?(): FamilyJSON[];
 }

@@ -220,6 +220,10 @@ export class ThreadEngine implements Engine {
     for (const t of this.threads) t.worker.postMessage({ t: "stop" });
   }
 
+  reopenLogs(): void {
+    for (const t of this.threads) t.worker.postMessage({ t: "reopen" });
+  }
+
   families(): FamilyJSON[] {
     return RequestMetrics.families(this.regions, this.ctx.init.slot);
   }

@@ -2,6 +2,7 @@
 // fed with connections the process's main thread bridges in. One request at a time per thread.
 import { parentPort, workerData } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
+import { MASTER_STDERR_FD } from "../contracts/lifecycle.js";
 import { createLogger } from "../logging/logger.js";
 import { createAccessLog } from "../logging/access-log.js";
 import { installClientAddress } from "./client-address.js";
@@ -42,9 +43,11 @@ installClientAddress(s.forwarded_allow_ips);
 const post = (e: ThreadEvent) => port.postMessage(e);
 
 async function boot(): Promise<void> {
-  const { log } = createLogger({
+  const { log, reopen: reopenLog } = createLogger({
     errorlog: s.errorlog,
     loglevel: s.loglevel,
+    format: s.log_format,
+    stderrFd: s.capture_output ? MASTER_STDERR_FD : 2,
     bindings: { role: "worker", slot: init.slot, thread: index },
   });
   const hooks: Hooks = await loadHooks(init.configPath).catch(() => ({}));
@@ -67,6 +70,7 @@ async function boot(): Promise<void> {
   const failures = new FailureCounters(s.metrics_endpoint_limit);
   const workerInfo = { pid: process.pid, slot: init.slot, age: init.age, thread: index, log };
   const connections = new Map<number, BridgedSocket>();
+  const accessLog = s.accesslog ? createAccessLog(s.accesslog, s.access_log_format) : null;
   const pipeline = buildPipeline({
     app,
     settings: s,
@@ -75,7 +79,7 @@ async function boot(): Promise<void> {
     log,
     hooks,
     workerInfo,
-    accessLog: s.accesslog ? createAccessLog(s.accesslog, s.access_log_format) : null,
+    accessLog,
     concurrency: 1,
     closeAfterResponse: false,
     terminatesTls: false, // the main thread has done it
@@ -106,7 +110,7 @@ async function boot(): Promise<void> {
     },
   );
 
-  port.on("message", (m: BridgeMessage | { t: "stop" } | { t: "close" }) => {
+  port.on("message", (m: BridgeMessage | { t: "stop" } | { t: "close" } | { t: "reopen" }) => {
     if (m.t === "open") {
       const socket = new BridgedSocket(m.id, port, m);
       (socket as unknown as { gpeId: number }).gpeId = m.id;
@@ -115,6 +119,9 @@ async function boot(): Promise<void> {
       pipeline.serve(socket as never);
     } else if (m.t === "stop") {
       pipeline.stopKeepAlive();
+    } else if (m.t === "reopen") {
+      reopenLog(); // USR1 or a rotation: the files were moved away
+      accessLog?.reopen();
     } else if (m.t === "close") {
       const closed = () => post({ t: "closed" });
       Promise.resolve()

@@ -11,6 +11,7 @@ import type { WorkerInitData } from "../config/settings.js";
 import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR, EXIT_UNCAUGHT } from "../contracts/exit-codes.js";
 import { isProtocolMessage, type ToMaster, type ToWorker } from "../contracts/messages.js";
 import { createAccessLog, type AccessLog } from "../logging/access-log.js";
+import { MASTER_STDERR_FD } from "../contracts/lifecycle.js";
 import { createLogger } from "../logging/logger.js";
 import { WorkerSnapshot, findAppRegistries } from "../metrics/worker-snapshot.js";
 import { AcceptFront } from "./accept-front.js";
@@ -63,12 +64,20 @@ export class Worker {
     const logger = createLogger({
       errorlog: this.s.errorlog,
       loglevel: this.s.loglevel,
+      format: this.s.log_format,
+      stderrFd: this.s.capture_output ? MASTER_STDERR_FD : 2,
       bindings: { role: "worker", slot: init.slot },
     });
     this.log = logger.log;
     this.reopenLog = logger.reopen;
     this.flushLog = logger.flush;
     this.accessLog = this.s.accesslog ? createAccessLog(this.s.accesslog, this.s.access_log_format) : null;
+    // From the start: Node's own SIGUSR1 action would open the inspector on port 9229.
+    process.on("SIGUSR1", () => {
+      this.reopenLog();
+      this.accessLog?.reopen();
+      this.engine?.reopenLogs?.();
+    });
     this.workerInfo = {
       pid: process.pid,
       ppid: init.masterPid,
@@ -172,10 +181,6 @@ export class Worker {
     process.on("SIGHUP", () => this.gracefulStop());
     process.on("SIGINT", () => this.quickStop());
     process.on("SIGQUIT", () => this.quickStop());
-    process.on("SIGUSR1", () => {
-      this.reopenLog();
-      this.accessLog?.reopen();
-    });
     process.on("SIGABRT", () => {
       runHookSync(this.hooks, "worker_abort", this.log, this.workerInfo);
       this.finalExit(1);
