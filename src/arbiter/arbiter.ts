@@ -8,7 +8,8 @@ import type { Resolved } from "../config/load.js";
 import { pickHooks, runHook, runHookSync, runHookWithin, type Hooks } from "../config/hooks.js";
 import { MasterLogs } from "./master-logs.js";
 import { closeListeners, type Listener } from "./listeners.js";
-import { watchParent } from "./parent-watch.js";
+import { dieWithParent } from "./parent-watch.js";
+import { startDevReload } from "./dev-reload.js";
 import { SignalQueue } from "./signal-queue.js";
 import { CrashBackoff } from "./crash-backoff.js";
 import { upgradeMaster } from "./upgrade.js";
@@ -126,13 +127,8 @@ export class Arbiter {
       inherited: this.o.inherited,
     }));
     this.signals.install();
-    // A USR2 successor's parent is the old master, which is meant to exit.
-    if (s.die_with_parent && !this.o.inherited) {
-      watchParent((ppid) => {
-        this.log.warn(`parent process ${ppid} exited; stopping (--die-with-parent)`);
-        this.stop(true);
-      });
-    }
+    dieWithParent(s.die_with_parent && !this.o.inherited, this.log, () => this.stop(true));
+    if (s.reload) startDevReload(this.o, s.reload_extra_files, this.log, () => void this.reload());
     await this.service.start();
     if (s.sticky) await this.workers.acceptForWorkers(this.listeners, () => this.target);
     this.manageWorkers();

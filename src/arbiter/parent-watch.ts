@@ -13,3 +13,12 @@ export function watchParent(gone: (ppid: number) => void): () => void {
   timer.unref();
   return () => clearInterval(timer);
 }
+
+/** --die-with-parent, unless this master is a USR2 successor, whose parent is meant to exit. */
+export function dieWithParent(wanted: boolean, log: { warn(message: string): void }, stop: () => void): void {
+  if (!wanted) return;
+  watchParent((ppid) => {
+    log.warn(`parent process ${ppid} exited; stopping (--die-with-parent)`);
+    stop();
+  });
+}
