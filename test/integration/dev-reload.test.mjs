@@ -15,7 +15,7 @@ function project() {
   writeFileSync(join(dir, "lib", "greet.mjs"), 'export const greeting = "one";\n');
   writeFileSync(
     join(dir, "app.mjs"),
-    'import { greeting } from "./lib/greet.mjs";\nexport default (req, res) => res.end(`${greeting}\\n`);\n',
+    'import { greeting } from "./lib/greet.mjs";\nexport default (req, res) => res.end(greeting + "\\n");\n',
   );
   writeFileSync(join(dir, "notes.txt"), "a\n");
   return dir;

@@ -1,0 +1,125 @@
+// examples/kubernetes: the manifests parse, and their flags, ports and paths are the ones the
+// settings table and the metrics server define. Nothing is deployed; the CLI's own parser reads
+// the containers' arguments.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+import { parseCommandLine, addSettingOptions, commonBehaviour } from "../../dist/cli/program.js";
+import { resolveSettings } from "../../dist/config/load.js";
+import { aggregateCommand } from "../../dist/cli/aggregate.js";
+import { Command } from "commander";
+import { ROOT } from "../helpers/harness.mjs";
+
+const DIR = join(ROOT, "examples", "kubernetes");
+const manifests = readdirSync(DIR)
+  .filter((f) => f.endsWith(".yaml"))
+  .map((file) => {
+    const docs = parseAllDocuments(readFileSync(join(DIR, file), "utf8"));
+    for (const d of docs) assert.deepEqual(d.errors, [], `${file} does not parse`);
+    return { file, objects: docs.map((d) => d.toJS()) };
+  });
+const all = manifests.flatMap((m) => m.objects.map((o) => ({ ...o, file: m.file })));
+const deployments = all.filter((o) => o.kind === "Deployment");
+const gpeContainers = deployments.flatMap((d) =>
+  d.spec.template.spec.containers
+    .filter((c) => c.command?.[0]?.includes("gpe-server"))
+    .map((c) => ({ deployment: d, container: c })),
+);
+
+/** The settings a container's arguments resolve to, by the CLI's own parser and validation. */
+async function settingsOf(args) {
+  if (args[0] === "aggregate") {
+    const program = commonBehaviour(new Command("aggregate"), "aggregate");
+    const attributeOf = addSettingOptions(program, aggregateCommand.settings);
+    program.parse(args.slice(1), { from: "user" });
+    const cli = {};
+    for (const [attribute, name] of attributeOf)
+      if (program.getOptionValueSource(attribute) === "cli") cli[name] = program.opts()[attribute];
+    return (await resolveSettings({ cli, env: {} })).settings;
+  }
+  const parsed = parseCommandLine(args, "0.0.0");
+  assert.ok(parsed.app, "the container names the app");
+  return (await resolveSettings({ cli: parsed.values, env: {} })).settings;
+}
+
+describe("examples/kubernetes", () => {
+  it("has the Deployment, Service, PodMonitor and the Redis fleet variant", () => {
+    assert.deepEqual(manifests.map((m) => m.file).sort(), [
+      "deployment.yaml",
+      "podmonitor.yaml",
+      "redis-fleet.yaml",
+      "service.yaml",
+    ]);
+    assert.ok(gpeContainers.length >= 3);
+    assert.ok(all.some((o) => o.kind === "PodMonitor"));
+    assert.ok(all.some((o) => o.kind === "Service"));
+  });
+
+  it("starts the master itself, never through npx", () => {
+    for (const { container } of gpeContainers) {
+      assert.deepEqual(container.command, ["node_modules/.bin/gpe-server"]);
+      assert.ok(!JSON.stringify(container).includes("npx"));
+    }
+  });
+
+  it("uses flags of the settings table, with valid values", async () => {
+    for (const { container } of gpeContainers) {
+      const args = container.args.map((a) => a.replace("$(POD_NAME)", "myapp-0"));
+      await assert.doesNotReject(settingsOf(args), `${container.name}: ${args.join(" ")}`);
+    }
+  });
+
+  it("probes /healthz and scrapes /metrics on the container port the metrics server listens on", async () => {
+    for (const { container } of gpeContainers) {
+      const s = await settingsOf(container.args.map((a) => a.replace("$(POD_NAME)", "myapp-0")));
+      const byName = Object.fromEntries(container.ports.map((p) => [p.name, p.containerPort]));
+      assert.equal(byName.metrics, s.metrics_port, `${container.name}: the metrics port`);
+      assert.notEqual(s.metrics_bind, "127.0.0.1", "the kubelet probes from outside the pod's loopback");
+      for (const probe of [container.readinessProbe, container.livenessProbe]) {
+        assert.equal(probe.httpGet.path, "/healthz");
+        assert.equal(byName[probe.httpGet.port], s.metrics_port);
+      }
+      if (s.bind) {
+        const port = Number(s.bind[0].split(":").pop());
+        if (byName.http) assert.equal(byName.http, port, "the http port is the bind's");
+      }
+    }
+    for (const monitor of all.filter((o) => o.kind === "PodMonitor")) {
+      const pods = deployments.filter((d) =>
+        Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => d.spec.template.metadata.labels[k] === v),
+      );
+      assert.ok(pods.length > 0, `${monitor.metadata.name} selects a Deployment`);
+      for (const endpoint of monitor.spec.podMetricsEndpoints) {
+        assert.equal(endpoint.path, "/metrics");
+        for (const d of pods)
+          assert.ok(d.spec.template.spec.containers.some((c) => c.ports?.some((p) => p.name === endpoint.port)));
+      }
+    }
+  });
+
+  it("gives the pod more than graceful_timeout to stop, and sizes workers from the CPU limit", async () => {
+    for (const { deployment, container } of gpeContainers) {
+      if (container.args[0] === "aggregate") continue;
+      const s = await settingsOf(container.args.map((a) => a.replace("$(POD_NAME)", "myapp-0")));
+      const preStop = Number(container.lifecycle?.preStop?.exec?.command?.[1] ?? 0);
+      const grace = deployment.spec.template.spec.terminationGracePeriodSeconds ?? 30;
+      assert.ok(grace > s.graceful_timeout + preStop, `${deployment.metadata.name}: ${grace} s`);
+      assert.ok(container.args.includes("--workers=auto"));
+      assert.ok(container.resources.limits.cpu, "-w auto reads the CPU limit");
+    }
+  });
+
+  it("points Services at named container ports", () => {
+    for (const service of all.filter((o) => o.kind === "Service")) {
+      const pods = deployments.filter((d) =>
+        Object.entries(service.spec.selector).every(([k, v]) => d.spec.template.metadata.labels[k] === v),
+      );
+      assert.ok(pods.length > 0);
+      for (const port of service.spec.ports)
+        for (const d of pods)
+          assert.ok(d.spec.template.spec.containers.some((c) => c.ports.some((p) => p.name === port.targetPort)));
+    }
+  });
+});
