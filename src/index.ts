@@ -60,3 +60,12 @@ export type Config = Partial<Plain> &
 export function defineConfig(config: Config): Config {
   return config;
 }
+
+declare module "node:http" {
+  interface IncomingMessage {
+    /** gpe-server: the client, from X-Forwarded-For of a peer in forwarded_allow_ips; else the peer. */
+    readonly clientAddress?: string;
+    /** gpe-server: "https" when the connection is TLS or a trusted proxy says the client used it. */
+    readonly clientProtocol?: "http" | "https";
+  }
+}
