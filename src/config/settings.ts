@@ -7,6 +7,8 @@ import { HOOKS, HOOK_NAMES, hookHelp, type HookName } from "../contracts/hooks.j
 import type { WorkerInit } from "../contracts/messages.js";
 import { spec, type SettingSpec } from "./setting-spec.js";
 import { SERVER_SETTINGS } from "./settings-server.js";
+import { LOGGING_SETTINGS } from "./settings-logging.js";
+import { SECURITY_SETTINGS } from "./settings-security.js";
 import { DEFAULT_BUCKETS, METRICS_SETTINGS } from "./settings-metrics.js";
 
 export type { SettingSpec };
@@ -23,7 +25,13 @@ const hookSpec = <H extends HookRow>(h: H) =>
     help: hookHelp(h),
   });
 
-export const SETTINGS = [...SERVER_SETTINGS, ...METRICS_SETTINGS, ...HOOKS.map(hookSpec)] as const;
+export const SETTINGS = [
+  ...SERVER_SETTINGS,
+  ...LOGGING_SETTINGS,
+  ...SECURITY_SETTINGS,
+  ...METRICS_SETTINGS,
+  ...HOOKS.map(hookSpec),
+] as const;
 
 type Table = typeof SETTINGS;
 type Spec = Table[number];
