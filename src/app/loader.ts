@@ -2,14 +2,15 @@
 // APP is `path/to/app.js`, `path/to/app.js:name` or `path/to/app.js:name()` (a factory).
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
+import { http } from "../platform/http-modules.js";
 import { AppLoadError, type LoadedApp, type Listener } from "./loaded-app.js";
 import { addressInfo, ListenCapture } from "./listen-capture.js";
 import { serveCaptured } from "./self-listening.js";
 import { exportedUpgrade, serverUpgrades, type UpgradeHandler } from "./upgrade-target.js";
 
 export { AppLoadError, type LoadedApp, type Listener };
-import { importModule } from "../config/load.js";
+import { importModule } from "../config/import-module.js";
 
 export interface AppSpec {
   file: string;
@@ -214,7 +215,7 @@ export async function loadApp(app: string, cwd = process.cwd(), where: LoadWhere
   const capture = new ListenCapture(addressInfo(where.bound));
   capture.install();
   let mod: Record<string, unknown>;
-  let found: { exported: unknown; what: string; facade: http.Server | null };
+  let found: { exported: unknown; what: string; facade: HttpServer | null };
   try {
     mod = await importApp(path, spec.file);
     found = await findApp(mod, spec);
@@ -258,7 +259,7 @@ async function importApp(path: string, file: string): Promise<Record<string, unk
 async function findApp(
   mod: Record<string, unknown>,
   spec: AppSpec,
-): Promise<{ exported: unknown; what: string; facade: http.Server | null }> {
+): Promise<{ exported: unknown; what: string; facade: HttpServer | null }> {
   let exported: unknown;
   let what: string;
   if (spec.exportName) {
@@ -284,7 +285,7 @@ async function findApp(
   // Never listens: the worker emits its upgrades on it.
   const facade = http.createServer();
   try {
-    exported = await (exported as (server: http.Server) => unknown)(facade);
+    exported = await (exported as (server: HttpServer) => unknown)(facade);
   } catch (err) {
     throw new AppLoadError(
       `factory ${spec.exportName}() in ${spec.file} failed: ${(err as Error)?.message ?? String(err)}`,

@@ -1,8 +1,7 @@
 // A self-listening app's server, turned into what the worker serves: its "request" listeners
 // behind gpe-server's pipeline, its "upgrade" listeners for WebSocket.
-import http from "node:http";
-import https from "node:https";
-import tls from "node:tls";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { http, https, tls } from "../platform/http-modules.js";
 import type { CapturedServer } from "./listen-capture.js";
 import { serverUpgrades } from "./upgrade-target.js";
 import { AppLoadError, type LoadedApp } from "./loaded-app.js";
@@ -24,7 +23,7 @@ export async function serveCaptured(
     );
   }
   const { server, asked } = distinct[0]!;
-  if (!(server instanceof http.Server) && !(server instanceof https.Server)) {
+  if (!(server instanceof http.Server) && !(server instanceof https().Server)) {
     throw new AppLoadError(`${file} listens (${asked}) with a server that is not an HTTP server`);
   }
 
@@ -34,9 +33,9 @@ export async function serveCaptured(
   const base =
     only && typeof (only as { handle?: unknown }).handle === "function"
       ? await adapt(only, `the app ${file} serves`)
-      : await adapt((req: http.IncomingMessage, res: http.ServerResponse) => {
+      : await adapt((req: IncomingMessage, res: ServerResponse) => {
           server.emit("request", req, res);
         }, `the server ${file} listens with`);
-  const tlsFront = server instanceof tls.Server ? server : undefined;
+  const tlsFront = server instanceof tls().Server ? server : undefined;
   return { ...base, upgrade: serverUpgrades(server), selfListen: asked, ...(tlsFront ? { tlsFront } : {}) };
 }

@@ -26,7 +26,6 @@ import { listenQueues } from "./listen-queue.js";
 const TICK_MS = 250;
 /** A worker killed by one of these came to its end from outside: it is replaced with no backoff. */
 const KILLED_FROM_OUTSIDE = new Set<string>(["SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP"]);
-const ABORT_GRACE_MS = 2_000;
 /** After graceful_timeout, a worker has this long to write its metrics and exit before SIGKILL. */
 const STOP_SLACK_MS = 1_000;
 
@@ -89,6 +88,7 @@ export class Arbiter {
       forking: (slot, age) => runHookSync(this.hooks, "pre_fork", this.log, this.server, { slot, age }),
       ready: (w) => this.workerReady(w),
       retiring: (w) => this.retire(w, "max_requests"),
+      retiringSoon: (w) => this.prestart(w),
       tooBig: (w) => this.replace(w),
       exited: (w, code, signal) => this.reapWorker(w, code, signal),
       heartbeat: (storeWriteErrors) => storeWriteErrors > 0 && this.service.countWriteErrors(storeWriteErrors),
@@ -172,15 +172,20 @@ export class Arbiter {
 
   // ---- workers ------------------------------------------------------------------------------
 
-  private spawnWorker(slot: number): void {
-    const worker = this.workers.spawn(slot, this.generations.current, {
-      app: this.o.app,
-      configPath: this.o.resolved.configPath,
-      procName: this.procName,
-      keepAliveExplicit: this.sources.keepalive !== "default",
-      addresses: this.listeners.map((l) => l.address),
-    });
-    this.log.debug(`Booting worker with pid: ${worker.pid} (slot ${slot})`);
+  private spawnWorker(slot: number, standby = false): void {
+    const worker = this.workers.spawn(
+      slot,
+      this.generations.current,
+      {
+        app: this.o.app,
+        configPath: this.o.resolved.configPath,
+        procName: this.procName,
+        keepAliveExplicit: this.sources.keepalive !== "default",
+        addresses: this.listeners.map((l) => l.address),
+      },
+      standby,
+    );
+    this.log.debug(`Booting worker with pid: ${worker.pid} (slot ${slot}${standby ? ", standby" : ""})`);
   }
 
   private workerReady(w: WorkerProcess): void {
@@ -273,6 +278,14 @@ export class Arbiter {
     this.stop(false, 1);
   }
 
+  /** Near max_requests: the successor boots now and waits, so that no request waits for a boot. */
+  private prestart(w: WorkerProcess): void {
+    const { current } = this.generations;
+    if (this.stopping || w.generation !== current || this.workers.live().some((x) => x.standby && x.slot === w.slot))
+      return;
+    this.spawnWorker(w.slot, true);
+  }
+
   /** max_memory: a replacement starts in the slot; the worker retires once it is ready. */
   private replace(w: WorkerProcess): void {
     if (this.stopping || w.replaceWanted || w.state !== "running") return;
@@ -285,36 +298,24 @@ export class Arbiter {
     if (this.stopping) return;
     const now = Date.now();
     const bySlot = new Map<number, WorkerProcess>();
+    const standbys = new Map<number, WorkerProcess>();
     for (const w of this.workers.live()) {
       if (w.generation !== this.generations.current) continue;
       if (w.slot > this.target) this.retire(w, "scale_down");
+      else if (w.standby) standbys.set(w.slot, w);
       else if (!w.replaceWanted) bySlot.set(w.slot, w);
     }
     for (let slot = 1; slot <= this.target; slot++) {
       if (bySlot.has(slot)) continue;
-      if (this.backoff.waiting(slot, now)) continue; // backing off; the tick retries
-      this.spawnWorker(slot);
-    }
-  }
-
-  /** Hung workers get SIGABRT, then SIGKILL; workers past their stop deadline get SIGKILL. */
-  private murderWorkers(): void {
-    const now = Date.now();
-    const timeoutMs = this.settings.timeout * 1000;
-    for (const w of this.workers.all()) {
-      if (w.overdue(now)) {
-        w.signal("SIGKILL");
-      } else if (w.hung(now, timeoutMs)) {
-        const probeMs = this.settings.timeout_diagnostics ? 2 * ABORT_GRACE_MS : 0;
-        void w.abort(ABORT_GRACE_MS, probeMs).then((message) => this.log.error(message));
-        this.dispatcher.forget(w);
-        this.manageWorkers();
-      }
+      const standby = standbys.get(slot);
+      if (standby) this.workers.promote(standby);
+      else if (!this.backoff.waiting(slot, now)) this.spawnWorker(slot); // backing off: the tick retries
     }
   }
 
   private tick(): void {
-    this.murderWorkers();
+    // Hung workers get SIGABRT (after a stall probe), then SIGKILL; the slots are refilled below.
+    this.workers.murder(this.settings.timeout * 1000, this.settings.timeout_diagnostics);
     this.manageWorkers();
     this.dispatcher.pump();
   }

@@ -14,12 +14,17 @@ import type { Listener } from "./listeners.js";
 import { WorkerProcess } from "./worker-process.js";
 import { StickyFront } from "./sticky.js";
 
+/** How long a hung worker has, after SIGABRT, to run worker_abort and exit before SIGKILL. */
+const ABORT_GRACE_MS = 2_000;
+
 /** What the pool reports to, and asks of, the arbiter. */
 export interface Supervisor {
   log: Logger;
   settings(): Settings;
   listeners(): readonly Listener[];
   dispatcher: ConnectionDispatcher<WorkerProcess>;
+  /** A worker is near max_requests: time to prestart its successor. */
+  retiringSoon(w: WorkerProcess): void;
   /** A worker whose stdout and stderr are pipes (capture_output): its lines go to the error log. */
   captured(child: ChildProcess, slot: number): void;
   /** Just before the fork (the pre_fork hook). */
@@ -62,13 +67,14 @@ export class WorkerPool {
     return this.all().filter((w) => w.live);
   }
 
-  spawn(slot: number, generation: number, birth: Omit<Birth, "slot" | "age">): WorkerProcess {
+  spawn(slot: number, generation: number, birth: Omit<Birth, "slot" | "age">, standby = false): WorkerProcess {
     const settings = this.master.settings();
     const init = workerInit(settings, { ...birth, slot, age: ++this.age });
     this.master.forking(slot, init.age);
     const child = forkWorker(init);
     if (init.settings.capture_output) this.master.captured(child, slot);
     const worker = new WorkerProcess(child, slot, init.age, generation);
+    worker.standby = standby;
     worker.capacity = workerCapacity(settings);
     this.byPid.set(worker.pid, worker);
     child.on("message", (m: unknown, handle: unknown) => {
@@ -81,6 +87,29 @@ export class WorkerPool {
       this.master.exited(worker, code, signal);
     });
     return worker;
+  }
+
+  /** Hung workers get SIGABRT, then SIGKILL; workers past their stop deadline get SIGKILL. */
+  murder(timeoutMs: number, diagnostics: boolean): void {
+    const now = Date.now();
+    for (const w of this.all()) {
+      if (w.overdue(now)) {
+        w.signal("SIGKILL");
+      } else if (w.hung(now, timeoutMs)) {
+        void w
+          .abort(ABORT_GRACE_MS, diagnostics ? 2 * ABORT_GRACE_MS : 0)
+          .then((message) => this.master.log.error(message));
+        this.master.dispatcher.forget(w);
+      }
+    }
+  }
+
+  /** A standby takes its slot: it listens now, or as soon as it has booted. */
+  promote(standby: WorkerProcess): void {
+    standby.standby = false;
+    const listen = standby.parked;
+    standby.parked = null;
+    listen?.();
   }
 
   /** --sticky: accept on the listeners here instead of in the workers. */
@@ -110,8 +139,14 @@ export class WorkerPool {
       case "gpe:hb":
         this.master.heartbeat(w.heartbeat(m));
         break;
-      case "gpe:booted":
-        w.booted(this.sticky ? [] : this.master.listeners(), this.master.settings().backlog);
+      case "gpe:booted": {
+        const listen = () => w.booted(this.sticky ? [] : this.master.listeners(), this.master.settings().backlog);
+        if (w.standby) w.parked = listen;
+        else listen();
+        break;
+      }
+      case "gpe:retire-soon":
+        this.master.retiringSoon(w);
         break;
       case "gpe:ready":
         if (w.state === "booting") w.setState("running");
@@ -131,6 +166,9 @@ export class WorkerPool {
         dispatcher.full(w);
         break;
       case "gpe:retire":
+        this.master.log.info(
+          `Worker (pid:${w.pid}, slot ${w.slot}) served ${m.served} requests (max_requests); retiring`,
+        );
         w.exitReason = m.reason;
         this.master.retiring(w);
         break;

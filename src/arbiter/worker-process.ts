@@ -19,6 +19,12 @@ export class WorkerProcess implements WorkerView {
   exitReason: RestartReason | null = null;
   /** A replacement is wanted (max_memory): it serves until one is ready in its slot, then retires. */
   replaceWanted: RestartReason | null = null;
+  /**
+   * Booted ahead of need (prestarted for a worker near max_requests): it gets its sockets, and
+   * serves, only when promoted into its slot. `parked` is the listen it was not sent yet.
+   */
+  standby = false;
+  parked: (() => void) | null = null;
   /** It asked to exit and was told no connection follows: never send it one again. */
   exitAgreed = false;
   /** When it was sent TERM or ABRT; it gets SIGKILL if still there after its grace. */

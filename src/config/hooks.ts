@@ -1,7 +1,7 @@
 // Hooks come from the config file. A hook that throws is logged with its name and never takes the
 // process down.
 import type { Logger } from "pino";
-import { loadConfigFile, normalizeKey } from "./load.js";
+import { normalizeKey } from "./keys.js";
 import { HOOK_NAMES, type HookName } from "../contracts/hooks.js";
 
 export type Hooks = Partial<Record<HookName, (...args: unknown[]) => unknown>>;
@@ -26,6 +26,8 @@ export function withoutHooks<S extends object>(settings: S): Omit<S, HookName> {
 
 export async function loadHooks(configPath: string | null): Promise<Hooks> {
   if (!configPath) return {};
+  // Loaded here only: a worker started without a config file never needs the settings table.
+  const { loadConfigFile } = await import("./load.js");
   return pickHooks((await loadConfigFile(configPath)).values);
 }
 

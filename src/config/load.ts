@@ -3,24 +3,11 @@
 // evaluated, because a config may set process.env defaults the way the original exporter's do.
 import { existsSync, readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { SETTINGS, SETTINGS_BY_NAME, defaults, type Settings } from "./settings.js";
 import { SettingError, closest } from "./validators.js";
 import { activationBinds, checkDescriptor, parseBind } from "./bind.js";
-
-/** Config-file spellings that gunicorn users write, mapped to the table's names. */
-const KEY_ALIASES: Record<string, string> = {
-  keep_alive: "keepalive",
-  preload: "preload_app",
-  access_logfile: "accesslog",
-  error_logfile: "errorlog",
-  log_level: "loglevel",
-  pid: "pidfile",
-  worker_class_str: "worker_class",
-  prometheus_multiproc_dir: "multiproc_dir",
-  prometheus_metrics_port: "metrics_port",
-  prometheus_bind_address: "metrics_bind",
-};
+import { importModule } from "./import-module.js";
+import { normalizeKey } from "./keys.js";
 
 export type Source = "default" | "env" | "config" | "cli";
 
@@ -54,29 +41,7 @@ function checkTls(s: Settings): void {
     throw new SettingError(`http_protocols h2 is served by the async worker, not ${s.worker_class}`);
 }
 
-export function normalizeKey(key: string): string {
-  const snake = key
-    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
-    .replace(/-/g, "_")
-    .toLowerCase();
-  return KEY_ALIASES[snake] ?? snake;
-}
-
 const CONFIG_EXTENSIONS = new Set([".ts", ".mts", ".cts", ".js", ".mjs", ".cjs", ".json"]);
-
-export async function importModule(path: string): Promise<Record<string, unknown>> {
-  const ext = extname(path);
-  if (ext === ".ts" || ext === ".mts" || ext === ".cts") {
-    // jiti compiles TypeScript on the fly; no cache so that HUP re-reads an edited file.
-    const { createJiti } = await import("jiti");
-    const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false, interopDefault: false });
-    return (await jiti.import(path)) as Record<string, unknown>;
-  }
-  // A query string defeats Node's ESM cache so HUP sees an edited file.
-  const url = pathToFileURL(path);
-  url.search = `?t=${Date.now()}`;
-  return (await import(url.href)) as Record<string, unknown>;
-}
 
 export async function loadConfigFile(file: string): Promise<{ path: string; values: Record<string, unknown> }> {
   const path = resolve(file);

@@ -54,7 +54,8 @@ export type ToMaster =
   | { cmd: "gpe:handoff" } // + the socket
   | { cmd: "gpe:idle" } // it has room (said when the master asked, or after handing work off)
   | { cmd: "gpe:full" } // it has no room: send it no connection until it says idle
-  | { cmd: "gpe:retire"; reason: "max_requests" }
+  | { cmd: "gpe:retire"; reason: "max_requests"; served: number }
+  | { cmd: "gpe:retire-soon" } // near max_requests: the master boots its replacement now
   | ToMasterReply
   | { cmd: "gpe:exiting" }; // idle while stopping: asks the master to stop sending connections
 

@@ -1,7 +1,7 @@
 // gunicorn's access log format, compiled once into an array of small functions so that each
 // logged request only concatenates strings.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { pino } from "pino";
+import { loadPino } from "./logger.js";
 
 export interface AccessEntry {
   req: IncomingMessage;
@@ -116,7 +116,7 @@ export interface AccessLog {
 
 export function createAccessLog(file: string, format: string): AccessLog {
   const build = compileAccessFormat(format);
-  const destination = pino.destination({ dest: file === "-" ? 1 : file, sync: false, mkdir: file !== "-" });
+  const destination = loadPino().destination({ dest: file === "-" ? 1 : file, sync: false, mkdir: file !== "-" });
   return {
     write: (e) => {
       destination.write(`${build(e)}\n`);

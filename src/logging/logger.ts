@@ -1,7 +1,7 @@
 // The error log: pino JSON lines, or text for people (a timestamp, the level, the message): text
 // on a terminal and json elsewhere unless log_format says. The destination can be reopened (USR1,
 // or a rotation) so that the file can be moved away.
-import { pino, type DestinationStream, type Logger } from "pino";
+import type { DestinationStream, Logger, pino as Pino } from "pino";
 import { createRequire } from "node:module";
 import { isatty } from "node:tty";
 
@@ -13,6 +13,8 @@ export interface LogOptions {
   format?: "auto" | "text" | "json";
   /** Where '-' writes: 2, or a worker's copy of the master's stderr when its own is captured. */
   stderrFd?: number;
+  /** Create pino at the first line (workers: most never log, and pino is a good part of a boot). */
+  lazy?: boolean;
   /** Bound into every line: role ("master"/"worker"), and a worker's slot. */
   bindings?: Record<string, unknown>;
 }
@@ -28,7 +30,11 @@ export interface ReopenableLogger {
   output(): Logger;
 }
 
-type SonicBoom = ReturnType<typeof pino.destination>;
+const require = createRequire(import.meta.url);
+/** pino, required when first used: a worker that never logs never loads it. */
+export const loadPino = (): typeof Pino => (require("pino") as { pino: typeof Pino }).pino;
+
+type SonicBoom = ReturnType<typeof Pino.destination>;
 type Pretty = (opts: object) => DestinationStream;
 
 /** Whether the error log is text: asked for, or auto on a terminal (NO_COLOR keeps json, as before). */
@@ -39,9 +45,11 @@ export function isText(o: LogOptions): boolean {
 }
 
 export function createLogger(o: LogOptions): ReopenableLogger {
+  if (o.lazy) return lazyLogger(() => createLogger({ ...o, lazy: false }));
   const level = LEVELS[o.loglevel];
   const toStderr = o.errorlog === "-";
   const text = isText(o);
+  const pino = loadPino();
   const open = (sync: boolean): SonicBoom =>
     pino.destination({ dest: toStderr ? (o.stderrFd ?? 2) : o.errorlog, sync, mkdir: !toStderr });
   const destinations: SonicBoom[] = [];
@@ -49,7 +57,7 @@ export function createLogger(o: LogOptions): ReopenableLogger {
     const destination = open(sync);
     destinations.push(destination);
     if (!text) return destination;
-    const pretty = createRequire(import.meta.url)("pino-pretty") as Pretty;
+    const pretty = require("pino-pretty") as Pretty;
     return pretty({
       destination,
       sync,
@@ -79,5 +87,25 @@ export function createLogger(o: LogOptions): ReopenableLogger {
       output ??= pino({ level: "info", base: null }, stream(false));
       return output;
     },
+  };
+}
+
+/** A logger that is created when first used; reopening or flushing one never used does nothing. */
+function lazyLogger(create: () => ReopenableLogger): ReopenableLogger {
+  let real: ReopenableLogger | null = null;
+  const get = () => (real ??= create());
+  const log = new Proxy({} as Logger, {
+    get: (_target, key) => {
+      const target = get().log;
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+    set: (_target, key, value) => Reflect.set(get().log, key, value),
+  });
+  return {
+    log,
+    reopen: () => real?.reopen(),
+    flush: () => real?.flush(),
+    output: () => get().output(),
   };
 }

@@ -3,7 +3,7 @@
 // when the master asks before a scrape.
 import { createRequire } from "node:module";
 import { setTimeout as delay } from "node:timers/promises";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { metricsToJSON, type FamilyJSON } from "./family.js";
 import { workerFileName, writeSnapshot } from "./store.js";
@@ -12,22 +12,42 @@ interface PromRegistry {
   getMetricsAsJSON(): Promise<unknown[]>;
 }
 
-/** The default registries of every prom-client copy the app may use (ours and the app's own). */
-export async function findAppRegistries(appFile: string): Promise<PromRegistry[]> {
-  const registries: PromRegistry[] = [];
-  const add = (mod: { register?: PromRegistry; default?: { register?: PromRegistry } }) => {
-    const register = mod.register ?? mod.default?.register;
-    if (register && !registries.includes(register)) registries.push(register);
-  };
-  add(await import("prom-client"));
-  try {
-    const fromApp = createRequire(resolve(appFile)).resolve("prom-client");
-    const require = createRequire(import.meta.url);
-    if (fromApp !== require.resolve("prom-client")) add(createRequire(dirname(fromApp))(fromApp));
-  } catch {
-    // the app has no prom-client of its own
+/**
+ * The default registries of the prom-client copies the app has loaded (ours and its own), found in
+ * the module cache when asked: importing prom-client only to read an empty registry cost every
+ * worker's boot more than anything else, and an app may load it lazily, after its first request.
+ */
+export class AppRegistries {
+  private readonly candidates: string[] = [];
+  private readonly found: PromRegistry[] = [];
+  private readonly seen = new Set<string>();
+  private readonly require = createRequire(import.meta.url);
+
+  constructor(appFile: string) {
+    const resolveFrom = (from: string) => {
+      try {
+        const path = createRequire(from).resolve("prom-client");
+        if (!this.candidates.includes(path)) this.candidates.push(path);
+      } catch {
+        // no prom-client reachable from there
+      }
+    };
+    resolveFrom(import.meta.url);
+    resolveFrom(resolve(appFile));
   }
-  return registries;
+
+  current(): readonly PromRegistry[] {
+    if (this.seen.size === this.candidates.length) return this.found;
+    for (const path of this.candidates) {
+      const mod = this.require.cache[path];
+      if (this.seen.has(path) || !mod?.loaded) continue;
+      this.seen.add(path);
+      const exported = mod.exports as { register?: PromRegistry; default?: { register?: PromRegistry } };
+      const register = exported.register ?? exported.default?.register;
+      if (register && !this.found.includes(register)) this.found.push(register);
+    }
+    return this.found;
+  }
 }
 
 /**
@@ -66,7 +86,7 @@ export class WorkerSnapshot {
     private readonly slot: number,
     private readonly intervalSeconds: number,
     private readonly builtIn: () => FamilyJSON[],
-    private readonly registries: PromRegistry[],
+    private readonly registries: AppRegistries | null,
     private readonly log: Logger,
     /** Extra app metrics that arrive from elsewhere (the threads of a thread worker). */
     private readonly extraUserFamilies: () => FamilyJSON[] = () => [],
@@ -93,7 +113,7 @@ export class WorkerSnapshot {
 
   /** Reads the app's registries (their collect functions may be async), then writes. */
   async refreshAndWrite(): Promise<void> {
-    this.userFamilies = await readAppRegistries(this.registries, this.log);
+    this.userFamilies = this.registries ? await readAppRegistries(this.registries.current(), this.log) : [];
     this.write();
   }
 

@@ -1,9 +1,9 @@
 // The one door to Node's private internals: every field or function of Node's that is not public
 // API is touched here and nowhere else, and checkNodeInternals() proves at start-up that each
 // still exists as expected, so a Node upgrade that changes one fails loudly instead of silently.
-import http, { type ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
+import { http, tls } from "./http-modules.js";
 import net, { type Socket } from "node:net";
-import tls from "node:tls";
 
 /** A bound server handle as node:net's internal constructor returns it (node:cluster uses it too). */
 export type ServerHandle = { close(): void; getsockname?(out: { port?: number }): number; fd?: number };
@@ -115,7 +115,7 @@ export function internalsProblems(): string[] {
   socket.destroy();
   if (!("_handle" in new net.Server())) problems.push("net.Server has no _handle");
   const raw = new net.Socket();
-  const wrapped = new tls.TLSSocket(raw, { isServer: true });
+  const wrapped = new (tls().TLSSocket)(raw, { isServer: true });
   if (tlsParent(wrapped) !== raw) problems.push("a TLS socket's _parent is not the socket it wraps");
   wrapped.destroy();
   raw.destroy();

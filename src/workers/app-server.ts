@@ -1,16 +1,22 @@
 // The worker's HTTP server for the app port: HTTP/1.1, plain or over TLS, or HTTP/2 over TLS with
 // HTTP/1.1 for clients that do not offer h2 (ALPN). It never listens: RequestPipeline.serve hands
 // it each connection.
-import http from "node:http";
-import https from "node:https";
-import http2 from "node:http2";
+import type http from "node:http";
+import { http as httpModule, https } from "../platform/http-modules.js";
 import type tls from "node:tls";
-import { TrackedHttp2Response, TrackedResponse } from "./tracked-response.js";
 
 export interface AppServer {
   server: http.Server;
   /** A graceful stop: HTTP/2 sessions are told (GOAWAY) to open no new stream; HTTP/1.1 needs nothing here. */
   stopSessions(): void;
+}
+
+type Http2Module = typeof import("./http2-server.js");
+let http2Module: Http2Module | null = null;
+
+/** Loads the HTTP/2 server, before any pipeline that serves h2 is built (boot is async, building is not). */
+export async function loadHttp2(): Promise<void> {
+  http2Module ??= await import("./http2-server.js");
 }
 
 export function createAppServer(
@@ -19,26 +25,9 @@ export function createAppServer(
   h2: boolean,
 ): AppServer {
   if (tlsOptions && h2) {
-    const sessions = new Set<http2.ServerHttp2Session>();
-    const server = http2.createSecureServer({
-      ...tlsOptions,
-      allowHTTP1: true,
-      Http1ServerResponse: TrackedResponse as typeof http.ServerResponse,
-      Http2ServerResponse: TrackedHttp2Response as typeof http2.Http2ServerResponse,
-      maxSendHeaderBlockLength: options.maxHeaderSize,
-      settings: { maxHeaderListSize: options.maxHeaderSize },
-    });
-    server.on("session", (session: http2.ServerHttp2Session) => {
-      sessions.add(session);
-      session.once("close", () => sessions.delete(session));
-    });
-    return {
-      server: server as unknown as http.Server,
-      stopSessions: () => {
-        for (const session of sessions) session.close();
-      },
-    };
+    if (!http2Module) throw new Error("HTTP/2 asked for before loadHttp2()");
+    return http2Module.createHttp2Server(options, tlsOptions);
   }
-  const server = tlsOptions ? https.createServer({ ...options, ...tlsOptions }) : http.createServer(options);
+  const server = tlsOptions ? https().createServer({ ...options, ...tlsOptions }) : httpModule.createServer(options);
   return { server, stopSessions: () => {} };
 }

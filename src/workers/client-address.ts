@@ -2,8 +2,8 @@
 // protocol, the address its header carries); `req.clientAddress` and `req.clientProtocol` are the
 // client and scheme a trusted proxy names in X-Forwarded-For and X-Forwarded-Proto. Both are lazy
 // getters on the request prototypes: a request that never asks costs nothing.
-import http, { type IncomingMessage } from "node:http";
-import http2 from "node:http2";
+import type { IncomingMessage } from "node:http";
+import { http } from "../platform/http-modules.js";
 import { BlockList, isIPv4, isIPv6, type Socket } from "node:net";
 import { tlsParent } from "../platform/node-internals.js";
 
@@ -85,19 +85,22 @@ export function clientProtocol(req: IncomingMessage): "http" | "https" {
 /** Sets who may forward, and gives the app's requests their clientAddress and clientProtocol. */
 export function installClientAddress(forwardedAllowIps: readonly string[]): void {
   forwarders = new PeerList(forwardedAllowIps);
-  for (const proto of [http.IncomingMessage.prototype, http2.Http2ServerRequest.prototype]) {
-    if (Object.hasOwn(proto, "clientAddress")) continue;
-    Object.defineProperty(proto, "clientAddress", {
-      configurable: true,
-      get(this: IncomingMessage) {
-        return clientAddress(this);
-      },
-    });
-    Object.defineProperty(proto, "clientProtocol", {
-      configurable: true,
-      get(this: IncomingMessage) {
-        return clientProtocol(this);
-      },
-    });
-  }
+  installClientGetters(http.IncomingMessage.prototype);
+}
+
+/** The two getters on a request prototype (HTTP/2's is given them when http2-server.ts loads). */
+export function installClientGetters(proto: object): void {
+  if (Object.hasOwn(proto, "clientAddress")) return;
+  Object.defineProperty(proto, "clientAddress", {
+    configurable: true,
+    get(this: IncomingMessage) {
+      return clientAddress(this);
+    },
+  });
+  Object.defineProperty(proto, "clientProtocol", {
+    configurable: true,
+    get(this: IncomingMessage) {
+      return clientProtocol(this);
+    },
+  });
 }

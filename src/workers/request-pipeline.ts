@@ -1,7 +1,8 @@
 // What happens to every request in every worker type: limits, the concurrency gate, the app call,
 // and the instrumentation. The per-request path keeps its state on the response object and uses
 // shared listener functions, so it allocates no closures of its own.
-import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server as HttpServer, ServerOptions, ServerResponse } from "node:http";
+import { http } from "../platform/http-modules.js";
 import type tls from "node:tls";
 import { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
@@ -93,7 +94,7 @@ function clientErrorStatus(code: string | undefined): [number, string] {
 }
 
 export class RequestPipeline {
-  readonly server: http.Server;
+  readonly server: HttpServer;
   private inFlight = 0;
   /** Connections handed to the app's upgrade listeners; null when the app takes none. */
   readonly upgraded: UpgradedConnections | null;
@@ -122,7 +123,7 @@ export class RequestPipeline {
     // Node enforces the total header size; the per-line and count limits are checked below.
     const maxHeaderSize = Math.min(1 << 20, limits.requestLine + limits.fields * (limits.fieldSize + 2) + 64);
     const headersTimeout = o.headerTimeoutSeconds * 1000;
-    const serverOptions: http.ServerOptions = {
+    const serverOptions: ServerOptions = {
       ServerResponse: TrackedResponse as typeof http.ServerResponse,
       maxHeaderSize,
       requestTimeout: 0,

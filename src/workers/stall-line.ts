@@ -43,6 +43,12 @@ const STALL_THREAD = fileURLToPath(new URL("./stall-thread.js", import.meta.url)
 export const THREAD_BEAT_MS = 250;
 /** How long a probe waits for the blocked thread to pause. */
 export const PROBE_MS = 1000;
+/**
+ * A sync or async worker starts its stall thread this long after it is ready, not at once: the
+ * thread's V8 isolate is a good part of a boot's CPU, and a worker recycled after a request or
+ * two (max_requests) would pay it for nothing. One blocked sooner is still killed at timeout.
+ */
+export const STALL_THREAD_DELAY_MS = 1000;
 
 /**
  * Lets the master ask where this worker is stuck. A thread worker's main thread stays free and
@@ -55,7 +61,9 @@ export function listenForProbes(probeThreads: ((answer: boolean) => Promise<Stal
     answerProbes(STALL_FD, probeThreads, false);
     return;
   }
-  const thread = new Worker(STALL_THREAD, { workerData: { fd: STALL_FD, timeoutMs: PROBE_MS } });
-  thread.unref();
-  thread.on("error", () => {});
+  setTimeout(() => {
+    const thread = new Worker(STALL_THREAD, { workerData: { fd: STALL_FD, timeoutMs: PROBE_MS } });
+    thread.unref();
+    thread.on("error", () => {});
+  }, STALL_THREAD_DELAY_MS).unref();
 }

@@ -15,7 +15,7 @@ import { THREAD_BEAT_MS } from "./stall-line.js";
 import { countUncaught, onUncaughtAppError } from "./uncaught.js";
 import { FailureCounters, RequestMetrics, regionLength } from "../metrics/request-metrics.js";
 import { BridgedSocket, type BridgeMessage } from "./socket-bridge.js";
-import { findAppRegistries, readAppRegistries } from "../metrics/worker-snapshot.js";
+import { AppRegistries, readAppRegistries } from "../metrics/worker-snapshot.js";
 import { EXIT_UNCAUGHT } from "../contracts/exit-codes.js";
 import type { WorkerInitData } from "../config/settings.js";
 import type { FamilyJSON } from "../metrics/family.js";
@@ -47,6 +47,7 @@ async function boot(): Promise<void> {
     errorlog: s.errorlog,
     loglevel: s.loglevel,
     format: s.log_format,
+    lazy: true,
     stderrFd: s.capture_output ? MASTER_STDERR_FD : 2,
     bindings: { role: "worker", slot: init.slot, thread: index },
   });
@@ -88,9 +89,12 @@ async function boot(): Promise<void> {
   });
   exposeRunning((answer) => pipeline.runningNow(answer));
   setInterval(() => post({ t: "beat" }), THREAD_BEAT_MS).unref();
-  const registries = s.metrics_enabled ? await findAppRegistries(parseAppSpec(init.app).file) : [];
+  const registries = s.metrics_enabled ? new AppRegistries(parseAppSpec(init.app).file) : null;
   const publishMetrics = async () => {
-    const families: FamilyJSON[] = [...failures.families(init.slot), ...(await readAppRegistries(registries, log))];
+    const families: FamilyJSON[] = [
+      ...failures.families(init.slot),
+      ...(registries ? await readAppRegistries(registries.current(), log) : []),
+    ];
     post({ t: "metrics", families });
   };
   if (s.metrics_enabled) {

@@ -1,7 +1,7 @@
 // The responses the pipeline serves: Node's own classes, born with the fields the
-// instrumentation writes. HTTP/1.1's, and HTTP/2's for the async worker's h2 port.
-import http from "node:http";
-import http2 from "node:http2";
+// instrumentation writes (HTTP/2's, in http2-server.ts, has the same fields).
+import type { OutgoingHttpHeaders } from "node:http";
+import { http } from "../platform/http-modules.js";
 import type { RunningNode } from "./running-requests.js";
 
 /** Where a request is in its life; every ending goes through RequestPipeline.finished, once. */
@@ -29,19 +29,9 @@ export class TrackedResponse extends http.ServerResponse {
   nextRunning: RunningNode | null = null;
 }
 
-/** The same fields on an HTTP/2 response (a stream of a session, never pipelined or orphaned). */
-export class TrackedHttp2Response extends http2.Http2ServerResponse {
-  startedAt = 0;
-  bytesBefore = 0;
-  phase: Phase = WAITING;
-  orphanGuard: (() => void) | null = null;
-  prevRunning: RunningNode | null = null;
-  nextRunning: RunningNode | null = null;
-}
-
 /** Headers of an answer that ends its connection: HTTP/2 forbids `connection`, and ends only the stream. */
-export function closingHeaders(res: http.ServerResponse | http2.Http2ServerResponse): http.OutgoingHttpHeaders {
-  return res instanceof http2.Http2ServerResponse
-    ? { "content-type": "text/plain" }
-    : { "content-type": "text/plain", connection: "close" };
+export function closingHeaders(res: object): OutgoingHttpHeaders {
+  return res instanceof http.ServerResponse
+    ? { "content-type": "text/plain", connection: "close" }
+    : { "content-type": "text/plain" };
 }

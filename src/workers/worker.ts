@@ -13,7 +13,7 @@ import { isProtocolMessage, type ToMaster, type ToWorker } from "../contracts/me
 import { createAccessLog, type AccessLog } from "../logging/access-log.js";
 import { MASTER_STDERR_FD } from "../contracts/lifecycle.js";
 import { createLogger } from "../logging/logger.js";
-import { WorkerSnapshot, findAppRegistries } from "../metrics/worker-snapshot.js";
+import { AppRegistries, WorkerSnapshot } from "../metrics/worker-snapshot.js";
 import { AcceptFront } from "./accept-front.js";
 import type { Engine, EngineContext } from "./engine.js";
 import { LoadProbe } from "./load-probe.js";
@@ -21,6 +21,7 @@ import { ProcessEngine } from "./process-engine.js";
 import { onUncaughtAppError } from "./uncaught.js";
 import { listenForProbes } from "./stall-line.js";
 import { ProxyGate } from "./proxy-gate.js";
+import { loadHttp2 } from "./app-server.js";
 import { installClientAddress } from "./client-address.js";
 import { slotLabel } from "../contracts/lifecycle.js";
 
@@ -31,6 +32,7 @@ export class Worker {
   private readonly s: WorkerInitData["settings"];
   private readonly log: Logger;
   private gate: ProxyGate | null = null;
+  private toldNearMax = false;
   private readonly reopenLog: () => void;
   private readonly flushLog: () => void;
   private readonly accessLog: AccessLog | null;
@@ -65,6 +67,7 @@ export class Worker {
       errorlog: this.s.errorlog,
       loglevel: this.s.loglevel,
       format: this.s.log_format,
+      lazy: true,
       stderrFd: this.s.capture_output ? MASTER_STDERR_FD : 2,
       bindings: { role: "worker", slot: init.slot },
     });
@@ -124,6 +127,7 @@ export class Worker {
         const { ThreadEngine } = await import("./thread-engine.js");
         this.engine = new ThreadEngine(ctx);
       } else {
+        if (this.s.http_protocols.includes("h2")) await loadHttp2();
         const app = await loadApp(this.init.app, this.init.cwd, appWhere(this.init));
         if (app.selfListen) this.tookOver(app.selfListen);
         this.engine = new ProcessEngine(app, ctx);
@@ -145,7 +149,7 @@ export class Worker {
       this.init.slot,
       this.s.metrics_flush_interval,
       () => (this.gate ? [...engine.families(), ...this.gate.families(slotLabel(this.init.slot))] : engine.families()),
-      this.s.metrics_enabled ? await findAppRegistries(parseAppSpec(this.init.app).file) : [],
+      this.s.metrics_enabled ? new AppRegistries(parseAppSpec(this.init.app).file) : null,
       this.log,
       () => engine.threadFamilies?.() ?? [],
     );
@@ -248,7 +252,10 @@ export class Worker {
     this.listening.catch(() => {});
     if (!last) return;
     this.listening.then(
-      () => this.send({ cmd: "gpe:ready" }),
+      () => {
+        this.send({ cmd: "gpe:ready" });
+        this.nearMaxRequests();
+      },
       (err: Error) => {
         this.log.error(err.message);
         this.failBoot(err.message, () => this.finalExit(EXIT_BOOT_ERROR));
@@ -258,13 +265,21 @@ export class Worker {
 
   private requestDone(): void {
     this.handled++;
+    this.nearMaxRequests();
     if (this.init.maxRequests > 0 && this.handled >= this.init.maxRequests && !this.retiring) {
       this.retiring = true;
-      this.log.info(`served ${this.handled} requests (max_requests), retiring`);
-      this.send({ cmd: "gpe:retire", reason: "max_requests" });
+      this.send({ cmd: "gpe:retire", reason: "max_requests", served: this.handled }); // the master logs it
       this.gracefulStop();
     }
     this.roomChanged();
+  }
+
+  /** Within the last 5% of max_requests (at least its last request): the master prestarts the successor. */
+  private nearMaxRequests(): void {
+    const max = this.init.maxRequests;
+    if (max <= 0 || this.toldNearMax || max - this.handled > Math.max(1, Math.ceil(max / 20))) return;
+    this.toldNearMax = true;
+    this.send({ cmd: "gpe:retire-soon" });
   }
 
   private roomChanged(): void {

@@ -115,6 +115,8 @@ describe("timeout diagnostics", () => {
         args: ["-k", workerClass, "-t", "3", ...extra],
       });
       const [stuckPid] = s.workerPids();
+      // The stall thread starts a second after the worker is ready (STALL_THREAD_DELAY_MS).
+      await sleep(1500);
       const res = await request(s.url(`/stuck?case=${workerClass}`), { timeout: 20_000 });
       assert.equal(res.status, 504);
       await waitFor(() => /WORKER TIMEOUT/.test(s.logs()), { timeout: 15_000, what: "the timeout line" });

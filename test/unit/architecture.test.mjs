@@ -16,7 +16,7 @@ const MAY_IMPORT = {
   config: ["contracts"],
   logging: ["contracts", "config"],
   metrics: ["contracts", "config"],
-  app: ["contracts", "config"],
+  app: ["contracts", "config", "platform"],
   redis: ["contracts", "config", "metrics", "logging"],
   service: ["contracts", "config", "metrics", "redis", "logging", "platform"],
   workers: ["contracts", "config", "metrics", "logging", "app", "platform"],
