@@ -2,7 +2,9 @@
 //   node bench/bare-cluster.mjs PORT WORKERS [HOSTS]   (HOSTS: loopback addresses, comma-separated)
 import cluster from "node:cluster";
 import http from "node:http";
-import hello from "./hello.mjs";
+
+// BENCH_APP: another app module of bench/ (the Express scenario's).
+const { default: app } = await import(process.env.BENCH_APP ?? "./hello.mjs");
 
 const [port, workers] = process.argv.slice(2, 4).map(Number);
 const hosts = (process.argv[4] ?? "127.0.0.1").split(",");
@@ -17,5 +19,5 @@ if (cluster.isPrimary) {
     process.exit(0);
   });
 } else {
-  for (const host of hosts) http.createServer(hello).listen(port, host);
+  for (const host of hosts) http.createServer(app).listen(port, host);
 }
