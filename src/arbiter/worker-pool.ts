@@ -2,6 +2,7 @@
 // the messages they send. What to do about a worker (replace it, back off, finish a reload) is
 // the arbiter's: the pool tells it through Supervisor.
 import type { ChildProcess } from "node:child_process";
+import { getPriority, setPriority } from "node:os";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { MemoryWatch } from "./memory-watch.js";
@@ -72,6 +73,7 @@ export class WorkerPool {
     const init = workerInit(settings, { ...birth, slot, age: ++this.age });
     this.master.forking(slot, init.age);
     const child = forkWorker(init);
+    if (settings.worker_nice > 0) lowerPriority(child.pid, settings.worker_nice, this.master.log);
     if (init.settings.capture_output) this.master.captured(child, slot);
     const worker = new WorkerProcess(child, slot, init.age, generation);
     worker.standby = standby;
@@ -180,5 +182,15 @@ export class WorkerPool {
         w.agreeToExit();
         break;
     }
+  }
+}
+
+/** worker_nice: the worker's priority, that much below the master's (the kernel caps it at 19). */
+function lowerPriority(pid: number | undefined, by: number, log: Logger): void {
+  if (pid === undefined) return;
+  try {
+    setPriority(pid, Math.min(19, getPriority() + by));
+  } catch (err) {
+    log.warn(`worker_nice: cannot lower the priority of worker ${pid}: ${(err as Error).message}`);
   }
 }

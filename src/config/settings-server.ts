@@ -134,6 +134,16 @@ export const SERVER_SETTINGS = [
     help: "Add a random 0..N to max_requests for each worker, so workers do not all recycle at once.",
   }),
   spec({
+    name: "worker_nice",
+    section: "Worker",
+    flag: "--worker-nice <N>",
+    env: ["GPE_WORKER_NICE"],
+    default: 0,
+    validate: integer(0, 19),
+    cli: "value",
+    help: "Run workers this much nicer (lower scheduling priority) than the master, so that when they keep every core busy the master still checks heartbeats, handles signals and answers scrapes on time. Throughput is the same; against other processes on the host the workers do lose priority.",
+  }),
+  spec({
     name: "max_memory",
     section: "Worker",
     flag: "--max-memory <SIZE>",

@@ -181,6 +181,15 @@ export const METRICS = {
     group: "Saturation",
     when: "connections a busy worker handed back, waiting in the master for a worker with room",
   }),
+  masterLoopDelay: m({
+    name: "gunicorn_master_event_loop_delay_seconds",
+    type: "gauge",
+    labels: ["quantile"],
+    help: "How late the master's timers ran since the metrics were last read (its heartbeat checks, signal handling and scrapes wait that long): quantile 0.99 and 1 (the worst).",
+    producer: "master",
+    group: "Saturation",
+    when: "every scrape: the p99 and the maximum of the master's event-loop delay since the previous scrape",
+  }),
   dispatchWait: m({
     name: "gunicorn_master_dispatch_wait_seconds",
     type: "histogram",
