@@ -1,6 +1,6 @@
 // Metrics only the master knows: restarts, signals, the worker pool, each live worker's resource
 // use (sampled from the master for every worker, idle or not), and the master's own process.
-import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
+import { LoopDelay } from "./loop-delay.js";
 import pidusage from "pidusage";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { slotLabel, type FamilyJSON, type SampleJSON } from "../metrics/family.js";
@@ -68,8 +68,7 @@ export class MasterMetrics {
   /** Per slot: restarts by reason, and the exit status of its last worker. */
   private readonly slotRestarts = new Map<number, Map<string, number>>();
   private readonly lastExit = new Map<number, number>();
-  /** Sampled by libuv 10 times a second, off the JavaScript thread's work: how late the master's timers run. */
-  private readonly loopDelay = enabledLoopDelay();
+  private readonly loopDelay = new LoopDelay();
   private readonly dispatchWait = new SimpleHistogram(
     METRICS.dispatchWait.name,
     METRICS.dispatchWait.help,
@@ -129,17 +128,6 @@ export class MasterMetrics {
     );
     this.processCache = { at: now, families };
     return families;
-  }
-
-  /** The master's event-loop delay since the last scrape, then a fresh start. */
-  private loopDelayFamily(): FamilyJSON {
-    const h = this.loopDelay;
-    const values = [
-      { labels: { quantile: "0.99" }, value: h.count > 0 ? h.percentile(99) / 1e9 : 0 },
-      { labels: { quantile: "1" }, value: h.count > 0 ? h.max / 1e9 : 0 },
-    ];
-    h.reset();
-    return { ...familyHead(METRICS.masterLoopDelay), values };
   }
 
   observeDispatchWait(seconds: number): void {
@@ -363,7 +351,7 @@ export class MasterMetrics {
         values: [{ labels: {}, value: this.queued() }],
       },
       this.dispatchWait.family(),
-      this.loopDelayFamily(),
+      this.loopDelay.family(now),
       {
         ...familyHead(METRICS.listenQueueLength),
         values: listen.map((q) => ({ labels: { bind: q.bind }, value: q.length })),
@@ -388,9 +376,3 @@ export function storeErrorsFamily(storeErrors: ReadonlyMap<string, number>): Fam
 }
 
 const PROCESS_METRICS_TTL_MS = 1000;
-
-function enabledLoopDelay(): IntervalHistogram {
-  const h = monitorEventLoopDelay({ resolution: 100 });
-  h.enable();
-  return h;
-}

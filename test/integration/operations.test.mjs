@@ -238,3 +238,47 @@ function makeQuotaCgroup() {
     return err.message;
   }
 }
+
+describe("recycling without a wait", () => {
+  it("boots a standby for a worker near max_requests, which takes the slot the moment it retires", async () => {
+    const s = await startServer({
+      app: join(FIXTURES, "identity.mjs"),
+      workers: 1,
+      args: ["-k", "sync", "--max-requests", "2", "--log-level", "debug"],
+    });
+    const [first] = s.workerPids();
+    const who = async () => JSON.parse((await request(s.url("/"))).body).pid;
+    // One request left of 2: the master prestarts the successor, which boots but does not serve.
+    assert.equal(await who(), first);
+    await waitFor(() => /Booting worker with pid: \d+ \(slot 1, standby\)/.test(s.logs()), { what: "the standby" });
+    const standby = Number(/Booting worker with pid: (\d+) \(slot 1, standby\)/.exec(s.logs())[1]);
+    await waitFor(() => s.workerPids().includes(standby), { what: "the standby process" });
+    await sleep(500);
+    assert.equal(await who(), first, "the standby does not serve while the worker still may");
+    // The second request ended the first worker: the standby serves the next one.
+    const t0 = performance.now();
+    assert.equal(await who(), standby);
+    assert.ok(performance.now() - t0 < 1000, "no boot to wait for");
+    assert.match(s.logs(), new RegExp(`Worker \\(pid:${first}, slot 1\\) served 2 requests \\(max_requests\\); retiring`));
+    const m = await s.scrape();
+    assert.equal(m.sum("gunicorn_master_worker_restarts_total", { reason: "max_requests" }), 1);
+  });
+});
+
+describe("worker priority", () => {
+  const niceOf = (pid) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+  };
+
+  it("runs workers --worker-nice lower than the master", async () => {
+    const s = await startServer({ workers: 2, args: ["--worker-nice", "5"] });
+    const master = niceOf(s.pid);
+    for (const pid of s.workerPids()) assert.equal(niceOf(pid), Math.min(19, master + 5));
+  });
+
+  it("leaves their priority alone by default", async () => {
+    const s = await startServer({ workers: 1 });
+    for (const pid of s.workerPids()) assert.equal(niceOf(pid), niceOf(s.pid));
+  });
+});
