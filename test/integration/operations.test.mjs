@@ -259,7 +259,10 @@ describe("recycling without a wait", () => {
     const t0 = performance.now();
     assert.equal(await who(), standby);
     assert.ok(performance.now() - t0 < 1000, "no boot to wait for");
-    assert.match(s.logs(), new RegExp(`Worker \\(pid:${first}, slot 1\\) served 2 requests \\(max_requests\\); retiring`));
+    assert.match(
+      s.logs(),
+      new RegExp(`Worker \\(pid:${first}, slot 1\\) served 2 requests \\(max_requests\\); retiring`),
+    );
     const m = await s.scrape();
     assert.equal(m.sum("gunicorn_master_worker_restarts_total", { reason: "max_requests" }), 1);
   });
