@@ -818,7 +818,7 @@ if (SCENARIOS.includes("scrape")) {
         await sleep(1000);
         const busy = await scrapeLatency(g.metricsUrl);
         // How late the master's timers run under that load: its heartbeat checks and signal handling.
-        const lag = await gaugeValue(g.metricsUrl, 'gunicorn_master_event_loop_delay_seconds{quantile="0.99"}');
+        const lag = await gaugeValue(g.metricsUrl, 'gunicorn_master_event_loop_delay_seconds{stat="p99"}');
         load.kill("SIGKILL");
         const target =
           workers === 8 && series === 200

@@ -184,8 +184,8 @@ export const METRICS = {
   masterLoopDelay: m({
     name: "gunicorn_master_event_loop_delay_seconds",
     type: "gauge",
-    labels: ["quantile"],
-    help: "How late the master's timers ran (its heartbeat checks, signal handling and scrapes wait that long), since the previous scrape, or the last 10 s at least when scrapes come faster: quantile 0.99 and 1 (the worst).",
+    labels: ["stat"],
+    help: "How late the master's timers ran (its heartbeat checks, signal handling and scrapes wait that long), since the previous scrape, or the last 10 s at least when scrapes come faster: stat p99, and max (the worst).",
     producer: "master",
     group: "Saturation",
     when: "every scrape: the p99 and the maximum of the master's event-loop delay since the window began; a scrape 10 s or more into a window starts the next",

@@ -22,8 +22,8 @@ export class LoopDelay {
   family(now: number): FamilyJSON {
     const h = this.histogram;
     const values = [
-      { labels: { quantile: "0.99" }, value: h.count > 0 ? lateness(h.percentile(99)) : 0 },
-      { labels: { quantile: "1" }, value: h.count > 0 ? lateness(h.max) : 0 },
+      { labels: { stat: "p99" }, value: h.count > 0 ? lateness(h.percentile(99)) : 0 },
+      { labels: { stat: "max" }, value: h.count > 0 ? lateness(h.max) : 0 },
     ];
     if (now - this.since >= WINDOW_MS) {
       h.reset();
