@@ -263,8 +263,11 @@ describe("recycling without a wait", () => {
       s.logs(),
       new RegExp(`Worker \\(pid:${first}, slot 1\\) served 2 requests \\(max_requests\\); retiring`),
     );
-    const m = await s.scrape();
-    assert.equal(m.sum("gunicorn_master_worker_restarts_total", { reason: "max_requests" }), 1);
+    // Counted when the old worker's exit is reaped, a moment after it stopped serving.
+    await waitFor(
+      async () => (await s.scrape()).sum("gunicorn_master_worker_restarts_total", { reason: "max_requests" }) === 1,
+      { what: "the max_requests restart to be counted" },
+    );
   });
 });
 
