@@ -5,8 +5,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import tls from "node:tls";
-import { startServer, stopAll, request, waitFor, tempDir, FIXTURES } from "../helpers/harness.mjs";
+import { startServer, stopAll, request, waitFor, tempDir, runCli, FIXTURES } from "../helpers/harness.mjs";
 import { makePki } from "../helpers/pki.mjs";
 
 after(stopAll);
@@ -165,28 +164,22 @@ describe("PROXY protocol", () => {
     assert.equal(bodyOf(await raw(s.port, ["PROXY TCP4 192.0.2.99 127.0.0.1 1000 80\r\n", GET])).client, "192.0.2.99");
   });
 
-  for (const workerClass of ["async", "thread"]) {
-    it(`reads the header before the TLS handshake (${workerClass} worker)`, async () => {
-      const pki = makePki();
-      const s = await serve(["--certfile", pki.path("server.pem"), "--keyfile", pki.path("server.key")], workerClass);
-      const answer = await new Promise((resolve, reject) => {
-        const socket = net.connect(s.port, "127.0.0.1", () => {
-          socket.write("PROXY TCP4 192.0.2.44 127.0.0.1 40404 443\r\n");
-          const secure = tls.connect({ socket, ca: readFileSync(pki.path("ca.pem")), servername: "127.0.0.1" }, () =>
-            secure.end(GET),
-          );
-          let text = "";
-          secure.on("data", (d) => (text += d));
-          secure.on("end", () => resolve(text));
-          secure.on("error", reject);
-        });
-        socket.on("error", reject);
-      });
-      const who = bodyOf(answer);
-      assert.equal(who.client, "192.0.2.44");
-      assert.equal(who.protocol, "https");
-    });
-  }
+  it("is refused with TLS on the app port, in one line", async () => {
+    const pki = makePki();
+    const r = await runCli([
+      "--proxy-protocol",
+      "--certfile",
+      pki.path("server.pem"),
+      "--keyfile",
+      pki.path("server.key"),
+      join(FIXTURES, "who-am-i.mjs"),
+    ]);
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /^gpe-server: proxy_protocol with TLS on the app port \(certfile\) is not supported yet: .*\n$/,
+    );
+  });
 
   it("refuses a peer outside --proxy-allow-ips", async () => {
     const s = await serve(["--proxy-allow-ips", "10.0.0.0/8"]);
