@@ -5,11 +5,6 @@
 import type { IncomingMessage } from "node:http";
 import { http } from "../platform/http-modules.js";
 import { BlockList, isIPv4, isIPv6, type Socket } from "node:net";
-import { tlsParent } from "../platform/node-internals.js";
-
-/** Set on a TCP socket whose PROXY protocol header named a client. */
-export const PROXIED = Symbol("gpe.proxied");
-type Proxied = Socket & { [PROXIED]?: { address: string; port: number } };
 
 /** An allow-list of peers: "*", addresses and CIDR networks (validated by the settings). */
 export class PeerList {
@@ -42,12 +37,8 @@ const unmapped = (address: string): string =>
 
 let forwarders = new PeerList(["127.0.0.1", "::1"]);
 
-/** The peer: the PROXY header's client when there was one (also under TLS), else the socket's. */
-export function peerAddress(socket: Socket | null | undefined): string | undefined {
-  if (!socket) return undefined;
-  const proxied = (socket as Proxied)[PROXIED] ?? (tlsParent(socket) as Proxied | undefined)?.[PROXIED];
-  return proxied ? proxied.address : socket.remoteAddress;
-}
+/** The peer (with the PROXY protocol, the client its header named: proxy-gate.ts sets it). */
+const peerAddress = (socket: Socket | null | undefined): string | undefined => socket?.remoteAddress;
 
 /** The client: from a trusted peer, the nearest untrusted X-Forwarded-For hop; else the peer. */
 export function clientAddress(req: IncomingMessage): string | undefined {

@@ -5,7 +5,7 @@
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import type { Admission } from "./accept-front.js";
-import { PROXIED, PeerList } from "./client-address.js";
+import { PeerList } from "./client-address.js";
 import { parseProxyHeader } from "./proxy-header.js";
 import type { FamilyJSON } from "../metrics/family.js";
 import { familyHead, METRICS } from "../metrics/catalogue.js";
@@ -54,10 +54,8 @@ export class ProxyGate implements Admission {
         return;
       }
       if (header.address !== null) {
-        const origin = { address: header.address, port: header.port ?? 0 };
-        (socket as Socket & { [PROXIED]?: typeof origin })[PROXIED] = origin;
-        Object.defineProperty(socket, "remoteAddress", { value: origin.address, configurable: true });
-        Object.defineProperty(socket, "remotePort", { value: origin.port, configurable: true });
+        Object.defineProperty(socket, "remoteAddress", { value: header.address, configurable: true });
+        Object.defineProperty(socket, "remotePort", { value: header.port ?? 0, configurable: true });
       }
       // Paused, with what followed the header back in front: the server reads it first.
       socket.pause();

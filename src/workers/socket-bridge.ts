@@ -1,7 +1,6 @@
 // A TCP connection owned by a process's main thread, carried to a worker thread as messages, so
 // the thread's own http.Server can serve it. Bytes stream both ways with pause/resume
 // backpressure; each chunk is copied once into a buffer that is transferred, not cloned.
-import { tlsParent } from "../platform/node-internals.js";
 import { Duplex } from "node:stream";
 import type { MessagePort, Worker } from "node:worker_threads";
 import type { Socket } from "node:net";
@@ -32,13 +31,11 @@ export function bridgeSocket(
   encrypted: boolean,
 ): (m: BridgeMessage) => void {
   const post = (m: BridgeMessage, transfer?: ArrayBuffer[]) => thread.postMessage(m, transfer as never);
-  // Under TLS, the address a PROXY protocol header gave the TCP socket below: the thread sees one socket.
-  const origin = tlsParent(socket) ?? socket;
   post({
     t: "open",
     id,
-    remoteAddress: origin.remoteAddress,
-    remotePort: origin.remotePort,
+    remoteAddress: socket.remoteAddress,
+    remotePort: socket.remotePort,
     localAddress: socket.localAddress,
     localPort: socket.localPort,
     encrypted,
