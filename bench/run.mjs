@@ -9,7 +9,7 @@
 // BENCH_MIXED_RATE (requests/s of the mixed-load scenario, 500), BENCH_KA_WORKERS (worker counts of the
 // keep-alive scenario, 2,4,8,32).
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -243,10 +243,14 @@ async function promclient(workers, { hosts = LOOPBACK } = {}) {
   };
 }
 
-async function gpe(workers, extra = [], { env = {}, hosts = LOOPBACK, cpu, app = "hello.mjs", capture = false } = {}) {
+async function gpe(
+  workers,
+  extra = [],
+  { env = {}, hosts = LOOPBACK, cpu, app = "hello.mjs", capture = false, storeBase = tmpdir() } = {},
+) {
   const port = await freePort();
   const metricsPort = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "gpe-bench-"));
+  const dir = mkdtempSync(join(storeBase, "gpe-bench-"));
   const binds = hosts.flatMap((h) => ["-b", `${h}:${port}`]);
   const s = start(
     ...node(cpu, [
@@ -497,6 +501,18 @@ async function scrapeLatency(url, n = SCRAPES) {
   for (let i = 0; i < n; i++) times.push(await scrapeTime(url));
   return latencies(times);
 }
+/** The same from a separate scraper at nice -10 (root only; null elsewhere): the server's part. */
+function raisedScrapeLatency(url, n = SCRAPES) {
+  if (process.getuid?.() !== 0) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const child = spawn("nice", ["-n", "-10", process.execPath, join(HERE, "scraper.mjs"), url, String(n)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => (out += d));
+    child.on("close", (code) => resolve(code === 0 ? latencies(JSON.parse(out)) : null));
+  });
+}
 
 // ---- scenarios --------------------------------------------------------------------------------
 
@@ -618,21 +634,26 @@ if (SCENARIOS.includes("boot")) {
     ["the bench app (imports prom-client)", "hello.mjs"],
     ["a plain handler", "plain.mjs"],
   ]) {
-    const g = await gpe(2, ["-k", "sync", "--max-requests", "1"], { app });
-    try {
-      const t0 = performance.now();
-      let ok = 0;
-      for (let i = 0; i < 100; i++) if ((await get(`${g.url}/`)) === 200) ok++;
-      const seconds = (performance.now() - t0) / 1000;
-      report(
-        `boot: 100 requests one at a time, 2 sync workers, --max-requests 1, ${label}`,
-        `${fmt(seconds, 2)} s (${ok} answered 200)`,
-        app === "hello.mjs" ? "≤ 10 s" : "",
-        app === "hello.mjs" ? seconds <= 10 : null,
-      );
-    } finally {
-      await g.stop();
+    // Three runs each, the median reported: one run on a shared 2-core machine varies by a third.
+    const runs = [];
+    let answered = 0;
+    for (let run = 0; run < 3; run++) {
+      const g = await gpe(2, ["-k", "sync", "--max-requests", "1"], { app });
+      try {
+        const t0 = performance.now();
+        for (let i = 0; i < 100; i++) if ((await get(`${g.url}/`)) === 200) answered++;
+        runs.push((performance.now() - t0) / 1000);
+      } finally {
+        await g.stop();
+      }
     }
+    const seconds = median(runs);
+    report(
+      `boot: 100 requests one at a time, 2 sync workers, --max-requests 1, ${label}`,
+      `median ${fmt(seconds, 2)} s of 3 runs (${runs.map((r) => fmt(r, 2)).join(", ")}; ${answered} of 300 answered 200)`,
+      app === "hello.mjs" ? "≤ 10 s" : "",
+      app === "hello.mjs" ? seconds <= 10 : null,
+    );
   }
 }
 
@@ -802,21 +823,31 @@ if (SCENARIOS.includes("thread")) {
 
 if (SCENARIOS.includes("scrape")) {
   const combos = [200, 1000].flatMap((series) => [2, 8, 32].map((workers) => ({ series, workers, nice: 0 })));
-  // The two with targets again with --worker-nice 10: the master's priority lever, and what it costs.
+  // The two with targets again with --worker-nice 10: the master's priority lever, and what it
+  // costs; then with the store on tmpfs too, where the master's reads never wait on a disk
+  // file system's locks that a preempted worker holds.
   combos.push({ series: 200, workers: 8, nice: 10 }, { series: 1000, workers: 32, nice: 10 });
+  if (existsSync("/dev/shm")) {
+    combos.push({ series: 200, workers: 8, nice: 10, shm: true }, { series: 1000, workers: 32, nice: 10, shm: true });
+  }
   const rpsByCombo = new Map();
-  for (const { series, workers, nice } of combos) {
+  for (const { series, workers, nice, shm } of combos) {
     {
       const extra = nice ? ["--worker-nice", String(nice)] : [];
-      const g = await gpe(workers, ["-k", "async", ...extra], { env: { BENCH_SERIES: String(series) } });
+      const g = await gpe(workers, ["-k", "async", ...extra], {
+        env: { BENCH_SERIES: String(series) },
+        storeBase: shm ? "/dev/shm" : tmpdir(),
+      });
       try {
         await sleep(1500);
         const idle = await scrapeLatency(g.metricsUrl);
-        const rps = wrk({ url: `${g.url}/`, connections: 16 }).rps;
+        // Three short runs, the median kept: one run once came out 250 times lower than a repeat.
+        const rps = median([0, 1, 2].map(() => wrk({ url: `${g.url}/`, connections: 16 }).rps));
         rpsByCombo.set(`${workers}/${series}/${nice}`, rps);
         const load = spawn("wrk", wrkArgs({ url: `${g.url}/`, connections: 16, duration: 600 }), { stdio: "ignore" });
         await sleep(1000);
         const busy = await scrapeLatency(g.metricsUrl);
+        const raised = await raisedScrapeLatency(g.metricsUrl);
         // How late the master's timers run under that load: its heartbeat checks and signal handling.
         const lag = await gaugeValue(g.metricsUrl, 'gunicorn_master_event_loop_delay_seconds{stat="p99"}');
         load.kill("SIGKILL");
@@ -828,11 +859,11 @@ if (SCENARIOS.includes("scrape")) {
               : ["", null];
         const base = rpsByCombo.get(`${workers}/${series}/0`);
         const niceNote = nice
-          ? `; throughput ${fmt(rps / base, 3)} × the same without --worker-nice (one 2 s wrk run each)`
+          ? `; throughput ${fmt(rps / base, 3)} × the same without --worker-nice (median of three 2 s wrk runs each)`
           : "";
         report(
-          `scrape, ${workers} workers × ${series} series${nice ? `, --worker-nice ${nice}` : ""}`,
-          `idle median ${fmt(idle.median)} ms, p99 ${fmt(idle.p99)} ms; under load median ${fmt(busy.median)} ms, p99 ${fmt(busy.p99)} ms; the master's event-loop delay under load p99 ${fmt(lag * 1000)} ms${niceNote}`,
+          `scrape, ${workers} workers × ${series} series${nice ? `, --worker-nice ${nice}` : ""}${shm ? ", store on /dev/shm" : ""}`,
+          `idle median ${fmt(idle.median)} ms, p99 ${fmt(idle.p99)} ms; under load median ${fmt(busy.median)} ms, p99 ${fmt(busy.p99)} ms${raised ? ` (scraper at nice -10: median ${fmt(raised.median)} ms, p99 ${fmt(raised.p99)} ms)` : ""}; the master's event-loop delay under load p99 ${fmt(lag * 1000)} ms${niceNote}`,
           target[0] ? `p99 under load ${target[0]}` : "",
           target[1],
         );

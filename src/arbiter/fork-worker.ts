@@ -1,12 +1,25 @@
 // Forking one worker process: what it is told at birth (WorkerInit, in its environment) and how it
 // is started. The worker's entry point is a path, not an import: the master loads nothing of it.
 import { type ChildProcess, fork } from "node:child_process";
+import { statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { withoutHooks } from "../config/hooks.js";
 import type { Settings, WorkerInitData } from "../config/settings.js";
 import { slotLabel } from "../contracts/lifecycle.js";
 
-const WORKER_MAIN = fileURLToPath(new URL("../workers/main.js", import.meta.url));
+const COMPILED_MAIN = fileURLToPath(new URL("../workers/main.js", import.meta.url));
+const BUNDLED_MAIN = fileURLToPath(new URL("../workers/main.bundle.js", import.meta.url));
+
+/** The bundle of the worker (the build makes it after tsc), unless it is older than the compiled modules. */
+function workerMain(): string {
+  try {
+    return statSync(BUNDLED_MAIN).mtimeMs >= statSync(COMPILED_MAIN).mtimeMs ? BUNDLED_MAIN : COMPILED_MAIN;
+  } catch {
+    return COMPILED_MAIN;
+  }
+}
+
+const WORKER_MAIN = workerMain();
 
 export interface Birth {
   app: string;

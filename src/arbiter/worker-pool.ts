@@ -2,10 +2,10 @@
 // the messages they send. What to do about a worker (replace it, back off, finish a reload) is
 // the arbiter's: the pool tells it through Supervisor.
 import type { ChildProcess } from "node:child_process";
-import { getPriority, setPriority } from "node:os";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { MemoryWatch } from "./memory-watch.js";
+import { PriorityGap } from "./priority-gap.js";
 import type { Settings } from "../config/settings.js";
 import { isProtocolMessage, type ToMaster } from "../contracts/messages.js";
 import { workerCapacity } from "../contracts/worker-class.js";
@@ -45,8 +45,10 @@ export class WorkerPool {
   private sticky: StickyFront<WorkerProcess> | null = null;
   /** Workers forked so far: each one's `age`, as gunicorn numbers them. */
   private age = 0;
+  private readonly priority: PriorityGap;
 
   constructor(private readonly master: Supervisor) {
+    this.priority = new PriorityGap(master.log);
     new MemoryWatch(
       master.log,
       () => master.settings().max_memory,
@@ -72,8 +74,9 @@ export class WorkerPool {
     const settings = this.master.settings();
     const init = workerInit(settings, { ...birth, slot, age: ++this.age });
     this.master.forking(slot, init.age);
+    this.priority.settle(settings.worker_nice);
     const child = forkWorker(init);
-    if (settings.worker_nice > 0) lowerPriority(child.pid, settings.worker_nice, this.master.log);
+    this.priority.place(child.pid);
     if (init.settings.capture_output) this.master.captured(child, slot);
     const worker = new WorkerProcess(child, slot, init.age, generation);
     worker.standby = standby;
@@ -182,15 +185,5 @@ export class WorkerPool {
         w.agreeToExit();
         break;
     }
-  }
-}
-
-/** worker_nice: the worker's priority, that much below the master's (the kernel caps it at 19). */
-function lowerPriority(pid: number | undefined, by: number, log: Logger): void {
-  if (pid === undefined) return;
-  try {
-    setPriority(pid, Math.min(19, getPriority() + by));
-  } catch (err) {
-    log.warn(`worker_nice: cannot lower the priority of worker ${pid}: ${(err as Error).message}`);
   }
 }

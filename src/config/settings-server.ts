@@ -141,7 +141,7 @@ export const SERVER_SETTINGS = [
     default: 0,
     validate: integer(0, 19),
     cli: "value",
-    help: "Run workers this much nicer (lower scheduling priority) than the master, so that when they keep every core busy the master still checks heartbeats, handles signals and answers scrapes on time. Throughput is the same; against other processes on the host the workers do lose priority.",
+    help: "Run the master this much above its workers in scheduling priority, so that when they keep every core busy it still checks heartbeats, handles signals and answers scrapes on time. Where the master may raise its own priority (root or CAP_SYS_NICE) it does, and the workers keep the priority gpe-server started with; elsewhere the workers are lowered instead, and then lose priority against other processes on the host too.",
   }),
   spec({
     name: "max_memory",

@@ -27,28 +27,53 @@ function formatLabels(labels: Labels): string {
   return out === "" ? "" : `{${out}}`;
 }
 
-export function formatPrometheus(families: readonly FamilyJSON[]): string {
-  let out = "";
-  for (const f of families) {
-    out += `# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.type}\n`;
-    for (const s of f.values) out += `${s.metricName ?? f.name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`;
+// Merged families are treated as immutable and reused while unchanged (see the store collector),
+// so each family's text is kept with it and a scrape formats only what changed.
+const prometheusText = new WeakMap<FamilyJSON, string>();
+const openMetricsText = new WeakMap<FamilyJSON, string>();
+
+function prometheusFamily(f: FamilyJSON): string {
+  let out = `# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.type}\n`;
+  for (const s of f.values) out += `${s.metricName ?? f.name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`;
+  return out;
+}
+
+function openMetricsFamily(f: FamilyJSON): string {
+  // OpenMetrics names a counter family without _total and requires the suffix on its samples.
+  const base = f.type === "counter" && f.name.endsWith("_total") ? f.name.slice(0, -6) : f.name;
+  // OpenMetrics escapes HELP text as it does label values, quotes included.
+  let out = `# TYPE ${base} ${f.type}\n# HELP ${base} ${escapeLabel(f.help)}\n`;
+  for (const s of f.values) {
+    const name = f.type === "counter" ? `${base}_total` : (s.metricName ?? f.name);
+    out += `${name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`;
   }
   return out;
 }
 
-export function formatOpenMetrics(families: readonly FamilyJSON[]): string {
+function formatWith(
+  families: readonly FamilyJSON[],
+  memo: WeakMap<FamilyJSON, string>,
+  one: (f: FamilyJSON) => string,
+) {
   let out = "";
   for (const f of families) {
-    // OpenMetrics names a counter family without _total and requires the suffix on its samples.
-    const base = f.type === "counter" && f.name.endsWith("_total") ? f.name.slice(0, -6) : f.name;
-    // OpenMetrics escapes HELP text as it does label values, quotes included.
-    out += `# TYPE ${base} ${f.type}\n# HELP ${base} ${escapeLabel(f.help)}\n`;
-    for (const s of f.values) {
-      const name = f.type === "counter" ? `${base}_total` : (s.metricName ?? f.name);
-      out += `${name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`;
+    let text = memo.get(f);
+    if (text === undefined) {
+      text = one(f);
+      memo.set(f, text);
     }
+    out += text;
   }
-  return `${out}# EOF\n`;
+  return out;
+}
+
+/** Families must not be modified once formatted: their text is kept. */
+export function formatPrometheus(families: readonly FamilyJSON[]): string {
+  return formatWith(families, prometheusText, prometheusFamily);
+}
+
+export function formatOpenMetrics(families: readonly FamilyJSON[]): string {
+  return `${formatWith(families, openMetricsText, openMetricsFamily)}# EOF\n`;
 }
 
 /** Picks the format a scraper asked for in its Accept header. */

@@ -20,9 +20,13 @@ export interface FamilyJSON {
   values: SampleJSON[];
 }
 
-/** One file of the store: a live worker's snapshot, or a master's archive of dead workers. */
+/**
+ * One file of the store: a live worker's snapshot, or a master's archive of dead workers. A
+ * worker writes "gpe-store-2": a header line, then one line per family, so that a reader parses
+ * and merges again only the families that changed since it last read the file.
+ */
 export interface StoreSnapshot {
-  format: "gpe-store-1";
+  format: "gpe-store-1" | "gpe-store-2";
   kind: "worker" | "archive";
   pid: number;
   /** The worker slot (1..N); 0 for an archive. */
@@ -51,20 +55,33 @@ const hasNonFinite = (f: FamilyJSON): boolean => f.values.some((s) => !Number.is
 const nonFiniteAsString = (key: string, v: unknown): unknown =>
   key === "value" && typeof v === "number" && !Number.isFinite(v) ? String(v) : v;
 
+/** One family as one line of JSON (JSON.stringify never writes a raw newline). */
+export function familyToJSON(family: FamilyJSON): string {
+  return JSON.stringify(family, hasNonFinite(family) ? nonFiniteAsString : undefined);
+}
+
 export function metricsFromJSON(text: string): unknown {
   const parsed: unknown = JSON.parse(text);
   // A reviver would triple the parse time of every scrape; a value written as a string is rare
   // and always looks like this, so a scan of the text decides whether to walk the samples.
   if (text.includes('"value":"')) {
     const families = (parsed as { families?: unknown } | null)?.families;
-    if (Array.isArray(families)) {
-      for (const f of families as { values?: unknown }[]) {
-        if (!Array.isArray(f?.values)) continue;
-        for (const sample of f.values as { value?: unknown }[]) {
-          if (typeof sample?.value === "string") sample.value = Number(sample.value);
-        }
-      }
-    }
+    if (Array.isArray(families)) for (const f of families) numericValues(f);
   }
   return parsed;
+}
+
+/** One line written by familyToJSON; throws on text that is not JSON. */
+export function familyFromJSON(text: string): unknown {
+  const parsed: unknown = JSON.parse(text);
+  if (text.includes('"value":"')) numericValues(parsed);
+  return parsed;
+}
+
+function numericValues(family: unknown): void {
+  const values = (family as { values?: unknown } | null)?.values;
+  if (!Array.isArray(values)) return;
+  for (const sample of values as { value?: unknown }[]) {
+    if (typeof sample?.value === "string") sample.value = Number(sample.value);
+  }
 }

@@ -1,5 +1,6 @@
-// The shared file-backed store: one JSON file per live worker, one archive per master. Files are
-// replaced atomically (write a temp file, rename) so a reader never sees half a snapshot.
+// The shared file-backed store: one file per live worker (a header line, then one JSON line per family)
+// and one archive per master (one JSON document). Files are replaced atomically (write a temp file,
+// rename) so a reader never sees half a snapshot.
 import {
   chownSync,
   closeSync,
@@ -14,7 +15,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { metricsFromJSON, metricsToJSON, type StoreSnapshot } from "./family.js";
+import { familyFromJSON, metricsFromJSON, metricsToJSON, type FamilyJSON, type StoreSnapshot } from "./family.js";
 
 export class StoreDirError extends Error {}
 
@@ -105,28 +106,112 @@ function isSnapshot(value: unknown): value is StoreSnapshot {
   return typeof v === "object" && v !== null && v.format === "gpe-store-1" && Array.isArray(v.families);
 }
 
+const isFamily = (value: unknown): value is FamilyJSON =>
+  typeof value === "object" && value !== null && Array.isArray((value as FamilyJSON).values);
+
+/** A parsed file, and its family lines by text (gpe-store-2 only), for reuse when it is read again. */
+interface Parsed {
+  snapshot: StoreSnapshot;
+  lines: Map<string, FamilyJSON> | null;
+}
+
+/**
+ * Parses a store file's text, either format. A family line found in `known` (the file's previous
+ * version) is taken as it was parsed then, the same object: a family that did not change is
+ * neither parsed nor merged again. Returns a reason string when the text is not a store file.
+ */
+export function parseSnapshot(text: string, known?: Map<string, FamilyJSON> | null): Parsed | string {
+  const newline = text.indexOf("\n");
+  try {
+    if (newline < 0) {
+      const parsed = metricsFromJSON(text);
+      return isSnapshot(parsed) ? { snapshot: parsed, lines: null } : "not a gpe-server store file";
+    }
+    const header = JSON.parse(text.slice(0, newline)) as StoreSnapshot | null;
+    if (header?.format !== "gpe-store-2") return "not a gpe-server store file";
+    const lines = new Map<string, FamilyJSON>();
+    const families: FamilyJSON[] = [];
+    let from = newline + 1;
+    while (from < text.length) {
+      let to = text.indexOf("\n", from);
+      if (to < 0) to = text.length;
+      const line = text.slice(from, to);
+      from = to + 1;
+      if (line === "") continue;
+      let family = known?.get(line);
+      if (family === undefined) {
+        const parsed = familyFromJSON(line);
+        if (!isFamily(parsed)) return "not a gpe-server store file";
+        family = parsed;
+      }
+      lines.set(line, family);
+      families.push(family);
+    }
+    return { snapshot: { ...header, families }, lines };
+  } catch {
+    return "corrupt (not valid JSON)";
+  }
+}
+
+/** A worker's file in gpe-store-2: the header line, then the families, one line each (see familyToJSON). */
+export function workerFileText(pid: number, slot: number, written: number, familyLines: string): string {
+  const header = `{"format":"gpe-store-2","kind":"worker","pid":${pid},"slot":${slot},"written":${written}}`;
+  return familyLines === "" ? `${header}\n` : `${header}\n${familyLines}\n`;
+}
+
+interface Cached extends Parsed {
+  stamp: string;
+}
+
 /**
  * Reads every store file; a file that cannot be parsed is reported, not fatal. A file is parsed
  * again only when it was replaced (inode, mtime in ns and size changed): between two flushes a
  * scrape costs a stat per file. `changed` says whether any snapshot differs from the last read.
+ *
+ * The directory is listed again only when it may hold a file the last listing lacks: the caller
+ * names the files it expects (the master knows its workers), a listed file has gone (a worker was
+ * folded into an archive), or invalidate() was called. Listing takes the directory's lock, which
+ * on a disk file system a preempted worker may hold in the middle of a rename: under full load
+ * that wait was most of a scrape (docs/performance.md).
  */
 export class StoreReader {
-  private cache = new Map<string, { stamp: string; snapshot: StoreSnapshot }>();
+  private cache = new Map<string, Cached>();
+  private listing: readonly string[] | null = null;
+  private listed = new Set<string>();
 
-  /** `missing`: the directory itself is gone. */
-  read(dir: string): StoreRead & { changed: boolean; missing: boolean } {
+  /** The next read lists the directory again (a file was added or removed by this process). */
+  invalidate(): void {
+    this.listing = null;
+  }
+
+  /**
+   * `expected`: names of files that should be there; without it the directory is listed every
+   * time (another process may add files). `missing`: the directory itself is gone.
+   */
+  read(dir: string, expected?: readonly string[]): StoreRead & { changed: boolean; missing: boolean } {
+    const stale = this.listing === null || expected === undefined || expected.some((name) => !this.listed.has(name));
     const out: StoreRead = { snapshots: [], errors: [] };
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch (err) {
-      this.cache.clear();
-      const code = (err as NodeJS.ErrnoException).code;
-      out.errors.push({ file: dir, reason: `cannot list the directory (${code})` });
-      return { ...out, changed: true, missing: code === "ENOENT" };
+    let names = stale ? null : this.listing;
+    if (names === null) {
+      try {
+        names = readdirSync(dir);
+      } catch (err) {
+        this.cache.clear();
+        this.listing = null;
+        const code = (err as NodeJS.ErrnoException).code;
+        out.errors.push({ file: dir, reason: `cannot list the directory (${code})` });
+        return { ...out, changed: true, missing: code === "ENOENT" };
+      }
+      this.listing = names;
+      this.listed = new Set(names);
     }
+    // Listed last time and gone now: an archive may have taken its counts, so list again.
+    const relist = () => {
+      this.listing = null;
+      return this.read(dir, expected);
+    };
     let changed = false;
-    const next = new Map<string, { stamp: string; snapshot: StoreSnapshot }>();
+    const next = new Map<string, Cached>();
     for (const file of names) {
       if (!WORKER_FILE.test(file) && !ARCHIVE_FILE.test(file)) continue;
       const path = join(dir, file);
@@ -135,7 +220,8 @@ export class StoreReader {
         const st = lstatSync(path, { bigint: true });
         stamp = `${st.ino}:${st.mtimeNs}:${st.size}`;
       } catch {
-        continue; // removed since the listing
+        if (stale) continue; // removed since the listing
+        return relist();
       }
       const cached = this.cache.get(file);
       if (cached !== undefined && cached.stamp === stamp) {
@@ -144,11 +230,16 @@ export class StoreReader {
         continue;
       }
       changed = true;
-      const snapshot = readSnapshot(path);
-      if (typeof snapshot === "string") out.errors.push({ file, reason: snapshot });
-      else if (snapshot !== null) {
-        next.set(file, { stamp, snapshot });
-        out.snapshots.push({ file, snapshot });
+      const text = readText(path);
+      if (text === null) {
+        if (stale) continue;
+        return relist();
+      }
+      const parsed = text.ok ? parseSnapshot(text.text, cached?.lines) : text.reason;
+      if (typeof parsed === "string") out.errors.push({ file, reason: parsed });
+      else {
+        next.set(file, { stamp, ...parsed });
+        out.snapshots.push({ file, snapshot: parsed.snapshot });
       }
     }
     if (next.size !== this.cache.size) changed = true;
@@ -160,26 +251,27 @@ export class StoreReader {
   }
 }
 
-/** The parsed snapshot, null if the file vanished, or a reason string if it is unreadable. */
-export function readSnapshot(path: string): StoreSnapshot | null | string {
-  let text: string;
+/** A file's text; null if it vanished; never follows a symlink. */
+function readText(path: string): { ok: true; text: string } | { ok: false; reason: string } | null {
   try {
     const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
-      text = readFileSync(fd, "utf8");
+      return { ok: true, text: readFileSync(fd, "utf8") };
     } finally {
       closeSync(fd);
     }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === "ENOENT" ? null : `cannot read (${code})`;
+    return code === "ENOENT" ? null : { ok: false, reason: `cannot read (${code})` };
   }
-  try {
-    const parsed = metricsFromJSON(text);
-    return isSnapshot(parsed) ? parsed : "not a gpe-server store file";
-  } catch {
-    return "corrupt (not valid JSON)";
-  }
+}
+
+/** The parsed snapshot, null if the file vanished, or a reason string if it is unreadable. */
+export function readSnapshot(path: string): StoreSnapshot | null | string {
+  const text = readText(path);
+  if (text === null || !text.ok) return text?.reason ?? null;
+  const parsed = parseSnapshot(text.text);
+  return typeof parsed === "string" ? parsed : parsed.snapshot;
 }
 
 export function removeFile(dir: string, name: string): void {

@@ -5,8 +5,8 @@ import { createRequire } from "node:module";
 import { setTimeout as delay } from "node:timers/promises";
 import { resolve } from "node:path";
 import type { Logger } from "pino";
-import { metricsToJSON, type FamilyJSON } from "./family.js";
-import { workerFileName, writeSnapshot } from "./store.js";
+import { familyToJSON, type FamilyJSON } from "./family.js";
+import { workerFileName, workerFileText, writeSnapshot } from "./store.js";
 
 interface PromRegistry {
   getMetricsAsJSON(): Promise<unknown[]>;
@@ -123,12 +123,13 @@ export class WorkerSnapshot {
    * every few seconds in case it was removed.
    */
   write(): void {
-    const families = metricsToJSON([...this.builtIn(), ...this.userFamilies, ...this.extraUserFamilies()]);
+    const families = [...this.builtIn(), ...this.userFamilies, ...this.extraUserFamilies()]
+      .map(familyToJSON)
+      .join("\n");
     const now = Date.now();
     if (families === this.lastFamilies && now - this.lastWriteAt < REWRITE_UNCHANGED_MS) return;
-    const text = `{"format":"gpe-store-1","kind":"worker","pid":${process.pid},"slot":${this.slot},"written":${now},"families":${families}}`;
     try {
-      writeSnapshot(this.dir, this.fileName, text);
+      writeSnapshot(this.dir, this.fileName, workerFileText(process.pid, this.slot, now, families));
       this.lastFamilies = families;
       this.lastWriteAt = now;
       this.failedOnce = false;

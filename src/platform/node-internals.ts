@@ -1,7 +1,7 @@
 // The one door to Node's private internals: every field or function of Node's that is not public
 // API is touched here and nowhere else, and checkNodeInternals() proves at start-up that each
 // still exists as expected, so a Node upgrade that changes one fails loudly instead of silently.
-import type { ServerResponse } from "node:http";
+import type { Server, ServerResponse } from "node:http";
 import { http } from "./http-modules.js";
 import net, { type Socket } from "node:net";
 
@@ -81,6 +81,14 @@ export function isLastResponse(res: ServerResponse): boolean {
   return (res as PrivateResponse)._last;
 }
 
+/**
+ * A client's half-close no longer ends the connection at once: the requests it already sent are
+ * answered, then the connection closes (Node's own http server field, not an option).
+ */
+export function answerAfterHalfClose(server: Server): void {
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+}
+
 /** Length of the head Node wrote for a response (0 before it is written). */
 export function headLength(res: ServerResponse): number {
   return (res as PrivateResponse)._header?.length ?? 0;
@@ -109,6 +117,8 @@ export function internalsProblems(): string[] {
   res.detachSocket(socket);
   socket.destroy();
   if (!("_handle" in new net.Server())) problems.push("net.Server has no _handle");
+  if ((http.createServer() as { httpAllowHalfOpen?: unknown }).httpAllowHalfOpen !== false)
+    problems.push("http.Server has no httpAllowHalfOpen");
   return problems;
 }
 

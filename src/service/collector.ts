@@ -17,6 +17,17 @@ import { mkdirSync } from "node:fs";
 
 const FOLDED_KEPT = 64;
 
+interface MergedFrom {
+  sources: FamilyJSON[];
+  /** The worker slot label of each source; undefined for an archive. */
+  ids: (string | undefined)[];
+  /** null when the family is left out (aggregator "omit"). */
+  merged: FamilyJSON | null;
+}
+
+const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean =>
+  a.length === b.length && a.every((item, i) => item === b[i]);
+
 export class StoreCollector {
   private readonly archive = new Merger();
   private folded: string[] = [];
@@ -26,6 +37,8 @@ export class StoreCollector {
   private readonly reader = new StoreReader();
   /** The last merge, reused while no file has changed. */
   private merged: FamilyJSON[] | null = null;
+  /** Each family's last merge and its sources: reused while every source is the same object. */
+  private memo = new Map<string, MergedFrom>();
 
   constructor(
     private readonly dir: string,
@@ -46,7 +59,7 @@ export class StoreCollector {
     } else if (typeof snapshot === "string") {
       this.countError(name, snapshot);
     }
-    removeFile(this.dir, name);
+    removeFile(this.dir, name); // the reader lists again when it finds the file gone
   }
 
   private writeArchive(): void {
@@ -61,6 +74,7 @@ export class StoreCollector {
     };
     try {
       writeSnapshot(this.dir, archiveFileName(this.masterPid), snapshot);
+      this.reader.invalidate();
     } catch (err) {
       this.countError(archiveFileName(this.masterPid), `cannot write (${(err as NodeJS.ErrnoException).code})`);
     }
@@ -85,22 +99,50 @@ export class StoreCollector {
     }
   }
 
-  /** Every family in the store, merged. The result is shared between calls: do not modify it. */
-  collect(): FamilyJSON[] {
-    let { snapshots, errors, changed, missing } = this.reader.read(this.dir);
+  /**
+   * Every family in the store, merged. The result is shared between calls: do not modify it.
+   * `expected`: the files of the workers alive now (the master's view), so that the directory is
+   * listed only when one of them is new.
+   */
+  collect(expected?: readonly string[]): FamilyJSON[] {
+    let { snapshots, errors, changed, missing } = this.reader.read(this.dir, expected);
     if (this.owner && missing) {
       this.countError(this.dir, errors[0]!.reason);
       this.recreate();
-      ({ snapshots, errors, changed } = this.reader.read(this.dir));
+      ({ snapshots, errors, changed } = this.reader.read(this.dir, expected));
     }
     for (const e of errors) this.countError(e.file, e.reason);
     if (!changed && this.merged !== null) return this.merged;
-    const merger = new Merger();
+    // Under load the hot-path families change at every scrape and most of an app's do not: a
+    // family is merged again only when one of its sources was parsed anew.
+    const groups = new Map<string, MergedFrom>();
     for (const { snapshot } of snapshots) {
-      merger.add(snapshot.families, snapshot.kind === "worker" ? slotLabel(snapshot.slot) : undefined);
+      const id = snapshot.kind === "worker" ? slotLabel(snapshot.slot) : undefined;
+      for (const family of snapshot.families) {
+        let group = groups.get(family.name);
+        if (group === undefined) {
+          group = { sources: [], ids: [], merged: null };
+          groups.set(family.name, group);
+        }
+        group.sources.push(family);
+        group.ids.push(id);
+      }
     }
-    this.merged = merger.toJSON();
-    return this.merged;
+    const merged: FamilyJSON[] = [];
+    for (const [name, group] of groups) {
+      const last = this.memo.get(name);
+      if (last !== undefined && sameItems(last.sources, group.sources) && sameItems(last.ids, group.ids)) {
+        group.merged = last.merged;
+      } else {
+        const merger = new Merger();
+        for (let i = 0; i < group.sources.length; i++) merger.addFamily(group.sources[i]!, group.ids[i]);
+        group.merged = merger.toJSON()[0] ?? null;
+      }
+      if (group.merged !== null) merged.push(group.merged);
+    }
+    this.memo = groups;
+    this.merged = merged;
+    return merged;
   }
 
   private countError(file: string, reason: string): void {

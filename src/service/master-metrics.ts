@@ -234,7 +234,8 @@ export class MasterMetrics {
     pidusage.clear();
   }
 
-  async families(storeErrors: ReadonlyMap<string, number>): Promise<FamilyJSON[]> {
+  /** The master's own families (the store's error counts come from the collector: storeErrorsFamily). */
+  async families(): Promise<FamilyJSON[]> {
     const now = Date.now();
     // One series per slot: during a reload, the newest worker of a slot speaks for it.
     const slots = this.slots();
@@ -285,7 +286,6 @@ export class MasterMetrics {
         ...familyHead(METRICS.signals),
         values: [...this.signals].map(([signal, value]) => ({ labels: { signal }, value })),
       },
-      storeErrorsFamily(storeErrors),
       ...this.saturationFamilies(slots, now),
       ...own,
     ];

@@ -5,12 +5,12 @@ import type { Logger } from "pino";
 import type { Settings } from "../config/settings.js";
 import { sharesPort, type BindAddress } from "../config/bind.js";
 import type { FamilyJSON } from "../metrics/family.js";
-import { prepareStoreDir } from "../metrics/store.js";
+import { prepareStoreDir, workerFileName } from "../metrics/store.js";
 import type { RedisForwarder } from "../redis/forwarder.js";
 import { defaultInstance } from "../redis/instance.js";
 import { serverHandle } from "../platform/node-internals.js";
 import { StoreCollector } from "./collector.js";
-import { MasterMetrics, type ListenQueue, type WorkerView } from "./master-metrics.js";
+import { MasterMetrics, storeErrorsFamily, type ListenQueue, type WorkerView } from "./master-metrics.js";
 import { metricsSecurity } from "./security.js";
 import { createMetricsServer, listenMetrics, type MetricsHttpServer } from "./server.js";
 import { StatusBoard } from "./status-board.js";
@@ -64,7 +64,7 @@ export class MetricsService {
       metrics: this.metrics,
       workerClass: s.worker_class,
       target: () => this.pool.target(),
-      store: () => this.collector?.collect() ?? [],
+      store: () => this.storeFamilies(),
     });
     this.board = board;
     const server = createMetricsServer(
@@ -120,10 +120,19 @@ export class MetricsService {
   }
 
   async gather(): Promise<FamilyJSON[]> {
-    await this.pool.flush(FLUSH_WAIT_MS);
-    const store = this.collector?.collect() ?? [];
-    const own = await this.metrics.families(this.collector?.errors ?? new Map());
-    return [...own, ...(this.forwarder?.families() ?? []), ...store];
+    const flushed = this.pool.flush(FLUSH_WAIT_MS);
+    // The master's own figures while the workers write their files.
+    const own = await this.metrics.families();
+    await flushed;
+    const store = this.storeFamilies();
+    const errors = storeErrorsFamily(this.collector?.errors ?? new Map());
+    return [...own, errors, ...(this.forwarder?.families() ?? []), ...store];
+  }
+
+  /** The store merged; its directory is listed again only when a worker of the pool is new to it. */
+  private storeFamilies(): FamilyJSON[] {
+    if (!this.collector) return [];
+    return this.collector.collect(this.pool.workers().map((w) => workerFileName(w.slot, w.pid)));
   }
 
   /** Stops forwarding; after a graceful stop the final counts are forwarded first. */

@@ -27,6 +27,9 @@ export class MetricsServerError extends Error {}
 
 export type MetricsHttpServer = http.Server | https.Server;
 
+// The fastest level: a scrape's text still shrinks about 7 times, for half the CPU of the default.
+const GZIP = { level: 1 };
+
 const OPEN: MetricsSecurity = { tls: null, authorize: null, challenge: "" };
 
 export function createMetricsServer(
@@ -77,14 +80,15 @@ export function createMetricsServer(
     source.gather().then(
       (families) => {
         const open = negotiate(req.headers.accept) === "openmetrics";
-        const body = open ? formatOpenMetrics(families) : formatPrometheus(families);
+        // Encoded once: ending with a string would measure its UTF-8 length, then encode it again.
+        const body = Buffer.from(open ? formatOpenMetrics(families) : formatPrometheus(families));
         const headers: http.OutgoingHttpHeaders = {
           "content-type": open ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE,
           vary: "Accept, Accept-Encoding",
         };
         if (/\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) {
           headers["content-encoding"] = "gzip";
-          res.writeHead(200, headers).end(gzipSync(body));
+          res.writeHead(200, headers).end(gzipSync(body, GZIP));
         } else {
           res.writeHead(200, headers).end(body);
         }

@@ -23,6 +23,8 @@ export interface PipelineParts {
   /** Most requests at once: 1 for sync workers and each thread, unbounded for async. */
   concurrency: number;
   closeAfterResponse: boolean;
+  /** Answer what a client sent before it half-closed (a thread's queued requests). */
+  answerAfterHalfClose?: boolean;
   /** TLS is terminated here (not in a thread, where the main thread has done it). */
   terminatesTls: boolean;
   onRequestStart?: ((req: IncomingMessage) => void) | undefined;
@@ -40,6 +42,7 @@ export function buildPipeline(p: PipelineParts): RequestPipeline {
     accessLog: p.accessLog,
     concurrency: p.concurrency,
     closeAfterResponse: p.closeAfterResponse,
+    answerAfterHalfClose: p.answerAfterHalfClose ?? false,
     keepAliveSeconds: s.keepalive,
     headerTimeoutSeconds: s.header_timeout,
     limits: {

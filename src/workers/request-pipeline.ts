@@ -16,7 +16,13 @@ import { answerTimedOut, RunningRequests, type RunningRequest } from "./running-
 import { IdleConnections } from "./idle-connections.js";
 import { UpgradedConnections } from "./upgraded-connections.js";
 import { readAhead } from "./read-ahead.js";
-import { currentResponse, headLength, isLastResponse, setKeepAliveHeader } from "../platform/node-internals.js";
+import {
+  answerAfterHalfClose,
+  currentResponse,
+  headLength,
+  isLastResponse,
+  setKeepAliveHeader,
+} from "../platform/node-internals.js";
 
 export interface PipelineOptions {
   app: LoadedApp;
@@ -28,6 +34,11 @@ export interface PipelineOptions {
   concurrency: number;
   /** Close the connection after each response (gunicorn's sync worker). */
   closeAfterResponse: boolean;
+  /**
+   * Answer the requests a client sent before half-closing. A thread may queue a complete request
+   * behind another one where bare Node would already have answered it; Node's own way drops it.
+   */
+  answerAfterHalfClose: boolean;
   /** How long an idle connection stays open; 0 closes every connection after its response. */
   keepAliveSeconds: number;
   /** A client must send a complete request head within this long (slowloris); 408 otherwise. */
@@ -141,6 +152,7 @@ export class RequestPipeline {
     // 0 turns Node's keep-alive timer (armed and cleared on every request) off: IdleConnections
     // keeps the timeout instead.
     this.server.keepAliveTimeout = 0;
+    if (o.answerAfterHalfClose) answerAfterHalfClose(this.server);
     this.server.on("request", (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
     // Only once the app takes upgrades: until then Node serves an Upgrade request as a plain one.

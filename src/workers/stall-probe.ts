@@ -1,6 +1,7 @@
 // Why a worker stopped answering: through the inspector, pause the blocked thread (a pause lands
 // even in a busy loop), read its JavaScript stack and the requests it is running, and resume it.
-import inspector from "node:inspector";
+import type * as Inspector from "node:inspector";
+import { createRequire } from "node:module";
 import type { RunningRequest, StallReport } from "../contracts/stall.js";
 
 export type { StallReport };
@@ -8,6 +9,10 @@ export type { StallReport };
 /** The function each thread exposes for the probe to call while that thread is paused. */
 const RUNNING_KEY = "gpe-server.runningNow";
 const MAX_FRAMES = 12;
+
+const require = createRequire(import.meta.url);
+/** Loaded by the probe only: every worker registers what it runs, few are ever probed. */
+const newSession = (): Inspector.Session => new (require("node:inspector") as typeof Inspector).Session();
 
 /** Registers, in this thread, what the probe calls: the running requests (answered 504 with `true`). */
 export function exposeRunning(runningNow: (answer: boolean) => RunningRequest[]): void {
@@ -84,7 +89,7 @@ export async function probe(
 
 /** From another thread of this process (the stall thread), to the main thread. */
 export function mainThreadChannel(): ProbeChannel {
-  const session = new inspector.Session();
+  const session = newSession();
   session.connectToMainThread();
   const scripts = new Map<string, string>();
   session.on("Debugger.scriptParsed", (e) => scripts.set(e.params.scriptId, e.params.url));
@@ -106,7 +111,7 @@ export function mainThreadChannel(): ProbeChannel {
  * NodeWorker domain: the thread's own session receives the commands even while it spins.
  */
 export function workerThreadChannel(threadId: number): ProbeChannel {
-  const session = new inspector.Session();
+  const session = newSession();
   session.connect();
   const replies = new Map<number, (m: { result?: Record<string, unknown>; error?: unknown }) => void>();
   let pauseListener: ((params: { callFrames: CallFrame[] }) => void) | null = null;

@@ -83,6 +83,7 @@ async function boot(): Promise<void> {
     accessLog,
     concurrency: 1,
     closeAfterResponse: false,
+    answerAfterHalfClose: true,
     terminatesTls: false, // the main thread has done it
     onRequestStart: (req) => post({ t: "start", id: (req.socket as unknown as { gpeId: number }).gpeId }),
     onRequestDone: () => post({ t: "done" }),

@@ -126,6 +126,7 @@ export async function startServer({
   env = {},
   waitWorkers = workers,
   metrics = true,
+  wrap = [],
 } = {}) {
   const port = await freePort();
   const metricsPort = await freePort();
@@ -139,7 +140,9 @@ export async function startServer({
     ...args,
     app,
   ];
-  const { child, logs, exited } = startProcess(process.execPath, [CLI, ...fullArgs], {
+  // `wrap`: a command that runs the server (it must exec it, keeping the pid).
+  const [command, ...commandArgs] = [...wrap, process.execPath, CLI, ...fullArgs];
+  const { child, logs, exited } = startProcess(command, commandArgs, {
     env: { NO_COLOR: "1", GPE_METRICS_FLUSH_INTERVAL: "0.2", ...env },
   });
   const server = {

@@ -3,7 +3,7 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import {
@@ -272,15 +272,49 @@ describe("recycling without a wait", () => {
 });
 
 describe("worker priority", () => {
-  const niceOf = (pid) => {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Field 19 of a stat file; the command name before it may hold spaces.
+  const niceIn = (statFile) => {
+    const stat = readFileSync(statFile, "utf8");
     return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
   };
+  const niceOf = (pid) => niceIn(`/proc/${pid}/stat`);
+
+  const ownNice = () => niceOf(process.pid);
+  // Every thread's, since a priority belongs to a thread on Linux.
+  const threadNices = (pid) => readdirSync(`/proc/${pid}/task`).map((tid) => niceIn(`/proc/${pid}/task/${tid}/stat`));
+  const privileged = process.getuid?.() === 0;
 
   it("runs workers --worker-nice lower than the master", async () => {
     const s = await startServer({ workers: 2, args: ["--worker-nice", "5"] });
     const master = niceOf(s.pid);
     for (const pid of s.workerPids()) assert.equal(niceOf(pid), Math.min(19, master + 5));
+  });
+
+  it("as root, raises the master and leaves the workers at the priority it started with", {
+    skip: !privileged && "needs root",
+  }, async () => {
+    const s = await startServer({ workers: 2, args: ["--worker-nice", "5"] });
+    const raised = Math.max(-20, ownNice() - 5);
+    assert.deepEqual(new Set(threadNices(s.pid)), new Set([raised]));
+    for (const pid of s.workerPids()) assert.deepEqual(new Set(threadNices(pid)), new Set([ownNice()]));
+    // A worker forked later (a crash's replacement) gets the same, once it has booted.
+    const [first] = s.workerPids();
+    process.kill(first, "SIGKILL");
+    await waitFor(() => (s.logs().match(/Booted worker/g) ?? []).length >= 3, { what: "a replacement" });
+    for (const pid of s.workerPids()) assert.deepEqual(new Set(threadNices(pid)), new Set([ownNice()]));
+  });
+
+  it("without CAP_SYS_NICE, lowers the workers instead and says why once", {
+    skip: !privileged && "needs root",
+  }, async () => {
+    const s = await startServer({
+      workers: 2,
+      args: ["--worker-nice", "5"],
+      wrap: ["setpriv", "--bounding-set", "-sys_nice"],
+    });
+    assert.equal(niceOf(s.pid), ownNice());
+    for (const pid of s.workerPids()) assert.equal(niceOf(pid), Math.min(19, ownNice() + 5));
+    assert.equal(s.logs().match(/worker_nice: the master cannot raise its priority \(EACCES/g)?.length, 1, s.logs());
   });
 
   it("leaves their priority alone by default", async () => {
