@@ -4,6 +4,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
+import { isDeepStrictEqual } from "node:util";
 import { join } from "node:path";
 import { startServer, stopAll, waitFor, FIXTURES } from "../helpers/harness.mjs";
 import { exchange } from "../helpers/raw-http.mjs";
@@ -53,10 +54,10 @@ for (const target of TARGETS) {
       let badRequests = 0;
       for (const [c, got] of results) {
         const ref = referenceAnswers.get(c.name);
-        assert.deepEqual(
-          got.statuses,
-          expected(target, c, ref.statuses),
-          `${c.name}: bare Node answered ${JSON.stringify(ref.statuses)}`,
+        const answers = expected(target, c, ref.statuses);
+        assert.ok(
+          answers.some((statuses) => isDeepStrictEqual(got.statuses, statuses)),
+          `${c.name}: answered ${JSON.stringify(got.statuses)}, expected one of ${JSON.stringify(answers)}; bare Node answered ${JSON.stringify(ref.statuses)}`,
         );
         if (c.body) assert.ok(got.bytes.toString("latin1").includes(c.body), `${c.name}: the body said ${c.body}`);
         badRequests += got.statuses.filter((x) => x >= 400).length;

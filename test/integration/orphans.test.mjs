@@ -26,10 +26,14 @@ after(stopAll);
 async function serverUnderParent(extraArgs) {
   const port = await freePort();
   const metricsPort = await freePort();
+  const dir = tempDir("gpe-store-");
+  const errorLog = join(dir, "error.log");
   const args = [
     "-w",
     "2",
-    ...listenArgs(port, metricsPort, tempDir("gpe-store-")),
+    ...listenArgs(port, metricsPort, dir),
+    "--error-logfile",
+    errorLog,
     ...extraArgs,
     join(FIXTURES, "app.mjs"),
   ];
@@ -39,15 +43,21 @@ async function serverUnderParent(extraArgs) {
   adopt(parent.pid);
   const master = Number(await new Promise((resolve) => parent.stdout.once("data", (d) => resolve(String(d).trim()))));
   adopt(master);
-  const workers = await waitFor(() => (childPids(master).length === 2 ? childPids(master) : null), {
-    timeout: 20_000,
-    what: "2 workers",
-  });
+  const log = () => (existsSync(errorLog) ? readFileSync(errorLog, "utf8") : "");
+  // The workers the log names as booted: a child listed before it has booted may still be on its
+  // way (or not a worker at all).
+  const workers = await waitFor(
+    () => {
+      const booted = [...log().matchAll(/Booted worker with pid: (\d+)/g)].map((m) => Number(m[1]));
+      return booted.length === 2 && booted.every(alive) ? booted : null;
+    },
+    { timeout: 20_000, what: () => `2 workers to boot; log:\n${log()}` },
+  );
   await waitFor(() => fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok), {
     timeout: 20_000,
     what: "the server to answer",
   });
-  return { parent, pids: [master, ...workers] };
+  return { parent, master, pids: [master, ...workers], port, log };
 }
 
 describe("no orphans", () => {
@@ -86,9 +96,16 @@ describe("no orphans", () => {
   });
 
   it("without --die-with-parent the master outlives its parent (as a daemon should)", async () => {
-    const { parent, pids } = await serverUnderParent([]);
+    const { parent, master, pids, port, log } = await serverUnderParent([]);
     process.kill(parent.pid, "SIGKILL");
     await sleep(1500);
-    assert.ok(pids.every(alive), "master and workers still run");
+    const gone = pids.filter((pid) => !alive(pid));
+    assert.deepEqual(gone, [], `master ${master} and its workers still run; the log:\n${log()}`);
+    assert.deepEqual(
+      childPids(master),
+      pids.slice(1).sort((a, b) => a - b),
+      "the same workers, and no others",
+    );
+    assert.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 200);
   });
 });
