@@ -1,5 +1,17 @@
 // Rows of the settings table (settings.ts): the server and its workers.
-import { boolean, decimal, integer, listOf, oneOf, optionalText, size, userOrGroup, text } from "./validators.js";
+import {
+  boolean,
+  decimal,
+  integer,
+  listOf,
+  oneOf,
+  optionalText,
+  size,
+  userOrGroup,
+  text,
+  workerNice,
+  type WorkerNice,
+} from "./validators.js";
 import { WORKER_CLASSES, WORKER_CLASS_ALIASES } from "../contracts/worker-class.js";
 import { spec } from "./setting-spec.js";
 
@@ -138,10 +150,10 @@ export const SERVER_SETTINGS = [
     section: "Worker",
     flag: "--worker-nice <N>",
     env: ["GPE_WORKER_NICE"],
-    default: 0,
-    validate: integer(0, 19),
+    default: "auto" as WorkerNice,
+    validate: workerNice,
     cli: "value",
-    help: "Run the master this much above its workers in scheduling priority, so that when they keep every core busy it still checks heartbeats, handles signals and answers scrapes on time. Where the master may raise its own priority (root or CAP_SYS_NICE) it does, and the workers keep the priority gpe-server started with; elsewhere the workers are lowered instead, and then lose priority against other processes on the host too.",
+    help: "Run the master this much above its workers in scheduling priority, so that when they keep every core busy it still checks heartbeats, handles signals and answers scrapes on time. Where the master may raise its own priority (root or CAP_SYS_NICE) it does, and the workers keep the priority gpe-server started with; elsewhere the workers are lowered instead, and then lose priority against other processes on the host too. auto: 10 where the master may raise itself, else 0 (the workers are never lowered unasked); 0 turns it off.",
   }),
   spec({
     name: "max_memory",

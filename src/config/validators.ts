@@ -187,3 +187,12 @@ function isAddressOrNetwork(value: string): boolean {
   const bits = value.slice(slash + 1);
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
+
+/** worker_nice: a gap of 0..19, or auto (10 where the master may raise itself, else none). */
+export type WorkerNice = number | "auto";
+export const workerNice: Validator<WorkerNice> = (raw, name) => {
+  if (typeof raw === "string" && raw.trim().toLowerCase() === "auto") return "auto";
+  if (typeof raw === "string" && !/^\s*\d+\s*$/.test(raw))
+    throw new SettingError(`${name}: expected a whole number (0..19) or auto, got ${show(raw)}`);
+  return integer(0, 19)(raw, name);
+};

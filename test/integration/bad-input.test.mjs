@@ -34,6 +34,8 @@ describe("bad input", () => {
     [["--max-memory", "12XB"], /max_memory: expected a size such as 512M, 1\.5G or a number of bytes, got "12XB"/],
     [["-w", "auto3"], /workers: expected a whole number or auto, got "auto3"/],
     [["--max-restarts", "-1"], /max_restarts: -1 is out of range \(0\.\.1000000\)/],
+    [["--worker-nice", "high"], /worker_nice: expected a whole number \(0\.\.19\) or auto, got "high"/],
+    [["--worker-nice", "20"], /worker_nice: 20 is out of range \(0\.\.19\)/],
   ]) {
     it(`${args.join(" ")}: exit 2, the usage error`, async () => {
       const r = await expectFailure([...args, app], pattern);

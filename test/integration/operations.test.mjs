@@ -317,8 +317,25 @@ describe("worker priority", () => {
     assert.equal(s.logs().match(/worker_nice: the master cannot raise its priority \(EACCES/g)?.length, 1, s.logs());
   });
 
-  it("leaves their priority alone by default", async () => {
+  it("by default raises the master by 10 where it may, and never lowers the workers", async () => {
     const s = await startServer({ workers: 1 });
-    for (const pid of s.workerPids()) assert.equal(niceOf(pid), niceOf(s.pid));
+    const master = privileged ? Math.max(-20, ownNice() - 10) : ownNice();
+    assert.deepEqual(new Set(threadNices(s.pid)), new Set([master]));
+    for (const pid of s.workerPids()) assert.deepEqual(new Set(threadNices(pid)), new Set([ownNice()]));
+  });
+
+  it("by default, without CAP_SYS_NICE, leaves every priority as started and says nothing", {
+    skip: !privileged && "needs root",
+  }, async () => {
+    const s = await startServer({ workers: 2, wrap: ["setpriv", "--bounding-set", "-sys_nice"] });
+    assert.equal(niceOf(s.pid), ownNice());
+    for (const pid of s.workerPids()) assert.equal(niceOf(pid), ownNice());
+    assert.doesNotMatch(s.logs(), /worker_nice/);
+  });
+
+  it("--worker-nice 0 leaves the master and the workers at the priority they started with", async () => {
+    const s = await startServer({ workers: 1, args: ["--worker-nice", "0"] });
+    assert.deepEqual(new Set(threadNices(s.pid)), new Set([ownNice()]));
+    for (const pid of s.workerPids()) assert.equal(niceOf(pid), ownNice());
   });
 });
