@@ -1,9 +1,9 @@
 // Starts the real gpe-server CLI and talks to it over loopback. Every server runs in its own
 // process group and is killed (the whole group) by stopAll(), which tests call in after().
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
+import { basename, join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../bench/lib.mjs";
 import http from "node:http";
@@ -185,7 +185,10 @@ export async function stopAll() {
   tempDirs.clear();
 }
 
-/** Direct children of a process, from /proc. */
+/**
+ * Direct children of a process that run Node (workers, from /proc): the master's short-lived
+ * helpers, such as the `getconf` that pidusage runs at start, are left out.
+ */
 export function childPids(ppid) {
   const out = [];
   for (const entry of readdirSync("/proc")) {
@@ -193,7 +196,8 @@ export function childPids(ppid) {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[1]) === ppid && fields[0] !== "Z") out.push(Number(entry));
+      if (Number(fields[1]) !== ppid || fields[0] === "Z") continue;
+      if (basename(readlinkSync(`/proc/${entry}/exe`)).startsWith("node")) out.push(Number(entry));
     } catch {
       // exited while we looked
     }
