@@ -18,7 +18,7 @@ export class PriorityGap {
   /** The priority gpe-server was started with. */
   private readonly started: number;
   private setting: WorkerNice | null = null;
-  /** How far below the master a new worker runs. */
+  /** How far below the master a new worker runs, once the master could not raise itself. */
   private gap = 0;
   /** The master could not raise itself: the gap comes from lowering the workers. */
   private raiseRefused = false;

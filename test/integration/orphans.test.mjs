@@ -44,15 +44,10 @@ async function serverUnderParent(extraArgs) {
   const master = Number(await new Promise((resolve) => parent.stdout.once("data", (d) => resolve(String(d).trim()))));
   adopt(master);
   const log = () => (existsSync(errorLog) ? readFileSync(errorLog, "utf8") : "");
-  // The workers the log names as booted: a child listed before it has booted may still be on its
-  // way (or not a worker at all).
-  const workers = await waitFor(
-    () => {
-      const booted = [...log().matchAll(/Booted worker with pid: (\d+)/g)].map((m) => Number(m[1]));
-      return booted.length === 2 && booted.every(alive) ? booted : null;
-    },
-    { timeout: 20_000, what: () => `2 workers to boot; log:\n${log()}` },
-  );
+  const workers = await waitFor(() => (childPids(master).length === 2 ? childPids(master) : null), {
+    timeout: 20_000,
+    what: () => `2 workers; log:\n${log()}`,
+  });
   await waitFor(() => fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok), {
     timeout: 20_000,
     what: "the server to answer",
