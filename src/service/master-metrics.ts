@@ -1,7 +1,7 @@
 // Metrics only the master knows: restarts, signals, the worker pool, each live worker's resource
 // use (sampled from the master for every worker, idle or not), and the master's own process.
 import { LoopDelay } from "./loop-delay.js";
-import pidusage from "pidusage";
+import { ProcessUsage, type Usage } from "./proc-usage.js";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { slotLabel, type FamilyJSON, type SampleJSON } from "../metrics/family.js";
 import {
@@ -23,13 +23,6 @@ import { MASTER_DEFAULT_METRICS_PREFIX, METRICS, familyHead } from "../metrics/c
 
 /** How often the master samples its workers' CPU and memory, and the accept queues. */
 const SAMPLE_INTERVAL_MS = 5000;
-/**
- * How long pidusage keeps a process's last reading, for the next CPU figure. It also keeps the
- * process's /proc stat file open that long: with its default of 60 s, a master restarting
- * workers quickly (max_requests) held hundreds of dead workers' files open. Two sampling
- * intervals keep every live worker's history and let a dead one's go soon.
- */
-const HISTORY_MS = 2 * SAMPLE_INTERVAL_MS;
 
 export interface WorkerView {
   pid: number;
@@ -56,15 +49,11 @@ export interface QueueView {
 
 const DISPATCH_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 
-interface Usage {
-  memory: number;
-  cpu: number;
-}
-
 export class MasterMetrics {
   readonly restarts = new Map<string, number>(RESTART_REASONS.map((r) => [r, 0]));
   readonly signals = new Map<string, number>(COUNTED_SIGNALS.map((s) => [s, 0]));
   private usage = new Map<number, Usage>();
+  private readonly processUsage = new ProcessUsage();
   /** Per slot: restarts by reason, and the exit status of its last worker. */
   private readonly slotRestarts = new Map<number, Map<string, number>>();
   private readonly lastExit = new Map<number, number>();
@@ -179,11 +168,7 @@ export class MasterMetrics {
     return this.queues.queued();
   }
 
-  /**
-   * Samples CPU and RSS of every live worker, and the accept queues. One sampling at a time:
-   * pidusage opens a process's stat file on its first reading and keeps it for the next, and two
-   * overlapping first readings of one process open it twice and leave one open for good.
-   */
+  /** Samples CPU and RSS of every live worker, and the accept queues; one sampling at a time. */
   async sample(): Promise<void> {
     if (this.sampling) {
       this.sampleAgain = true;
@@ -203,15 +188,8 @@ export class MasterMetrics {
   private async sampleOnce(): Promise<void> {
     this.listenSample = this.queues.listenQueues();
     const workers = this.workers();
-    // A worker on its way out keeps its last reading: one that exits in the middle of pidusage's
-    // read leaves that read's file open. Each worker is read on its own, so that one exiting
-    // between the listing and the read costs only its own figure.
-    const readable = workers.filter((w) => w.live);
-    const results = await Promise.allSettled(readable.map((w) => pidusage(w.pid, { maxage: HISTORY_MS })));
-    const next = new Map<number, Usage>();
-    results.forEach((r, i) => {
-      if (r.status === "fulfilled") next.set(readable[i]!.pid, { memory: r.value.memory, cpu: r.value.cpu });
-    });
+    // A worker on its way out keeps its last reading.
+    const next = await this.processUsage.read(workers.filter((w) => w.live).map((w) => w.pid));
     for (const w of workers) {
       const last = this.usage.get(w.pid);
       if (last && !next.has(w.pid)) next.set(w.pid, last);
@@ -220,18 +198,12 @@ export class MasterMetrics {
   }
 
   async startSampling(): Promise<void> {
-    // pidusage runs `getconf` twice (in shells, children of this process) on its first call. Done
-    // now, before any worker exists, those children never sit among the workers, where anything
-    // that lists this process's children to find them (an operator's script, our tests) would
-    // take them for workers.
-    await pidusage(process.pid, { maxage: HISTORY_MS }).catch(() => undefined);
     this.sampler = setInterval(() => void this.sample(), SAMPLE_INTERVAL_MS);
     this.sampler.unref();
   }
 
   stopSampling(): void {
     if (this.sampler) clearInterval(this.sampler);
-    pidusage.clear();
   }
 
   /** The master's own families (the store's error counts come from the collector: storeErrorsFamily). */

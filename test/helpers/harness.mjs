@@ -186,8 +186,8 @@ export async function stopAll() {
 }
 
 /**
- * Direct children of a process that run Node (workers, from /proc): the master's short-lived
- * helpers, such as the `getconf` that pidusage runs at start, are left out.
+ * Direct children of a process that run Node (workers, from /proc): any short-lived helper a
+ * master might run (a shell, a tool) is left out.
  */
 export function childPids(ppid) {
   const out = [];
