@@ -248,7 +248,7 @@ export class Arbiter {
 
   /** A worker could not load the app: stop (nothing can serve) or cancel the reload. */
   private onBootFailure(w: WorkerProcess): void {
-    const message = w.bootError ?? "worker failed to boot";
+    const message = w.bootError ?? `worker (pid:${w.pid}, slot ${w.slot}) exited before it was ready`;
     if (this.generations.reloading && w.generation === this.generations.current) {
       this.log.error(`reload failed, keeping the running workers: ${message}`);
       for (const other of this.workers.all())

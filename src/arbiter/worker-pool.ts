@@ -155,6 +155,7 @@ export class WorkerPool {
         break;
       case "gpe:ready":
         if (w.state === "booting") w.setState("running");
+        w.wasReady = true;
         this.master.ready(w);
         this.sticky?.pump();
         break;

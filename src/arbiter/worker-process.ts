@@ -30,6 +30,8 @@ export class WorkerProcess implements WorkerView {
   /** When it was sent TERM or ABRT; it gets SIGKILL if still there after its grace. */
   killDeadline = 0;
   bootError: string | null = null;
+  /** It reported ready once: from then on an exit is a crash whatever its code (3 and 4 mean boot errors only before). */
+  wasReady = false;
   /** Load, as last reported by the worker (heartbeat, or its answer to a flush). */
   inFlight = 0;
   upgraded = 0;
@@ -178,7 +180,7 @@ export class WorkerProcess implements WorkerView {
     code: number | null,
     signal: NodeJS.Signals | null,
   ): { reason: RestartReason; expected: boolean; bootFailed: boolean; unexpectedly: string | null } {
-    const bootFailed = code === EXIT_BOOT_ERROR || code === EXIT_APP_LOAD_ERROR;
+    const bootFailed = !this.wasReady && (code === EXIT_BOOT_ERROR || code === EXIT_APP_LOAD_ERROR);
     const reason: RestartReason = bootFailed ? "boot_error" : (this.exitReason ?? (signal ? "signal" : "crash"));
     const expected = this.exitReason !== null;
     const how = signal ? `was killed by signal ${signal}` : `exited with code ${code}`;

@@ -154,10 +154,6 @@ export async function resolveSettings({ cli, env = process.env }: ResolveInput):
   }
   checkTls(resolved);
   checkSticky(resolved);
-  if (resolved.proxy_protocol && resolved.certfile !== null)
-    throw new SettingError(
-      "proxy_protocol with TLS on the app port (certfile) is not supported yet: terminate TLS at the balancer, or leave out one of them",
-    );
   if (resolved.reload && resolved.preload_app)
     throw new SettingError(
       "reload and preload_app do not go together: the master would keep the app it imported, so new workers would not see the change",

@@ -67,7 +67,12 @@ export function createLogger(o: LogOptions): ReopenableLogger {
       translateTime: "SYS:yyyy-mm-dd HH:MM:ss.l o",
     });
   };
-  const log = pino({ level, base: { pid: process.pid, ...o.bindings } }, stream(true));
+  // errWithCause: an error's message stays its own and its cause is a field of its own; the default
+  // serializer appends the cause's message, which our messages already quote.
+  const log = pino(
+    { level, base: { pid: process.pid, ...o.bindings }, serializers: { err: pino.stdSerializers.errWithCause } },
+    stream(true),
+  );
   let output: Logger | null = null;
   return {
     log,

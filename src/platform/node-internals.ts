@@ -2,7 +2,7 @@
 // API is touched here and nowhere else, and checkNodeInternals() proves at start-up that each
 // still exists as expected, so a Node upgrade that changes one fails loudly instead of silently.
 import type { Server, ServerResponse } from "node:http";
-import { http } from "./http-modules.js";
+import { http, tls } from "./http-modules.js";
 import net, { type Socket } from "node:net";
 
 /** A bound server handle as node:net's internal constructor returns it (node:cluster uses it too). */
@@ -22,6 +22,7 @@ type PrivateSocket = Socket & {
   _readableState?: { reading: boolean };
   _httpMessage?: ServerResponse | null;
 };
+type PrivateTlsSocket = Socket & { _parent?: Socket | null };
 type PrivateResponse = ServerResponse & { _keepAliveTimeout: number; _last: boolean; _header: string | null };
 
 /** Binds a server handle without listening (returns an errno number on failure). */
@@ -94,6 +95,11 @@ export function headLength(res: ServerResponse): number {
   return (res as PrivateResponse)._header?.length ?? 0;
 }
 
+/** The TCP socket a server's TLS socket was made from (Node keeps it as the TLS socket's _parent). */
+export function tlsParent(socket: Socket): Socket | null {
+  return (socket as PrivateTlsSocket)._parent ?? null;
+}
+
 /** Thrown at start-up when this Node no longer has an internal the server relies on. */
 export class NodeInternalsError extends Error {
   override name = "NodeInternalsError";
@@ -117,6 +123,11 @@ export function internalsProblems(): string[] {
   res.detachSocket(socket);
   socket.destroy();
   if (!("_handle" in new net.Server())) problems.push("net.Server has no _handle");
+  const raw = new net.Socket();
+  const secure = new (tls().TLSSocket)(raw);
+  if (tlsParent(secure) !== raw) problems.push("tls.TLSSocket has no _parent");
+  secure.destroy();
+  raw.destroy();
   if ((http.createServer() as { httpAllowHalfOpen?: unknown }).httpAllowHalfOpen !== false)
     problems.push("http.Server has no httpAllowHalfOpen");
   return problems;

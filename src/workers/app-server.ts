@@ -4,6 +4,12 @@
 import type http from "node:http";
 import { http as httpModule, https } from "../platform/http-modules.js";
 import type tls from "node:tls";
+import type { Socket } from "node:net";
+import { tlsParent } from "../platform/node-internals.js";
+import { keepProxiedPeer } from "./proxy-gate.js";
+
+/** Before the HTTP server sees a TLS connection: the client behind a PROXY header stays its peer. */
+const keepPeer = (secure: Socket): void => keepProxiedPeer(secure, tlsParent(secure));
 
 export interface AppServer {
   server: http.Server;
@@ -26,8 +32,11 @@ export function createAppServer(
 ): AppServer {
   if (tlsOptions && h2) {
     if (!http2Module) throw new Error("HTTP/2 asked for before loadHttp2()");
-    return http2Module.createHttp2Server(options, tlsOptions);
+    const secure = http2Module.createHttp2Server(options, tlsOptions);
+    secure.server.prependListener("secureConnection", keepPeer);
+    return secure;
   }
   const server = tlsOptions ? https().createServer({ ...options, ...tlsOptions }) : httpModule.createServer(options);
+  if (tlsOptions) server.prependListener("secureConnection", keepPeer);
   return { server, stopSessions: () => {} };
 }

@@ -12,6 +12,17 @@ import { familyHead, METRICS } from "../metrics/catalogue.js";
 
 const ignore = () => {};
 
+/** The client a PROXY header named becomes the connection's peer, as the app sees it. */
+function setPeer(socket: Socket, address: string, port: number): void {
+  Object.defineProperty(socket, "remoteAddress", { value: address, configurable: true });
+  Object.defineProperty(socket, "remotePort", { value: port, configurable: true });
+}
+
+/** A TLS socket made from a connection that passed the gate names the same client as its peer. */
+export function keepProxiedPeer(secure: Socket, raw: Socket | null): void {
+  if (raw !== null && Object.hasOwn(raw, "remoteAddress")) setPeer(secure, raw.remoteAddress!, raw.remotePort ?? 0);
+}
+
 export type Rejection = "peer" | "header" | "timeout";
 
 export class ProxyGate implements Admission {
@@ -53,10 +64,7 @@ export class ProxyGate implements Admission {
         this.reject(socket, "header", `PROXY protocol header from ${peer}: ${header.reason}`);
         return;
       }
-      if (header.address !== null) {
-        Object.defineProperty(socket, "remoteAddress", { value: header.address, configurable: true });
-        Object.defineProperty(socket, "remotePort", { value: header.port ?? 0, configurable: true });
-      }
+      if (header.address !== null) setPeer(socket, header.address, header.port ?? 0);
       // Paused, with what followed the header back in front: the server reads it first.
       socket.pause();
       if (seen.length > header.length) socket.unshift(seen.subarray(header.length));

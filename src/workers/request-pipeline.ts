@@ -212,7 +212,9 @@ export class RequestPipeline {
     const paused = socket.isPaused();
     if (paused && this.plainTcp) readAhead(socket);
     this.server.emit("connection", socket);
-    if (paused) socket.resume();
+    // A TLS socket made here reads the descriptor itself, and first what is already buffered (the
+    // bytes behind a PROXY header): resuming the raw socket as well would let it consume those.
+    if (paused && this.o.tls === null) socket.resume();
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {

@@ -44,26 +44,19 @@ export const THREAD_BEAT_MS = 250;
 /** How long a probe waits for the blocked thread to pause. */
 export const PROBE_MS = 1000;
 /**
- * A sync or async worker starts its stall thread this long after it is ready, not at once: the
- * thread's V8 isolate is a good part of a boot's CPU, and a worker recycled after a request or
- * two (max_requests) would pay it for nothing. One blocked sooner is still killed at timeout.
+ * A sync or async worker's stall thread, started as the worker begins to boot: the thread's isolate
+ * boots on its own OS thread, beside the app's load, so it is up by the worker's first request,
+ * and it answers even when that request blocks the main thread for good (docs/performance.md has
+ * what it costs at boot).
  */
-export const STALL_THREAD_DELAY_MS = 1000;
-
-/**
- * Lets the master ask where this worker is stuck. A thread worker's main thread stays free and
- * probes its app threads itself; a sync or async worker gets a stall thread, since its main
- * thread is the one that blocks.
- */
-export function listenForProbes(probeThreads: ((answer: boolean) => Promise<StallReport[]>) | undefined): void {
+export function startStallThread(): void {
   if (!stallLineOpen()) return;
-  if (probeThreads) {
-    answerProbes(STALL_FD, probeThreads, false);
-    return;
-  }
-  setTimeout(() => {
-    const thread = new Worker(STALL_THREAD, { workerData: { fd: STALL_FD, timeoutMs: PROBE_MS } });
-    thread.unref();
-    thread.on("error", () => {});
-  }, STALL_THREAD_DELAY_MS).unref();
+  const thread = new Worker(STALL_THREAD, { workerData: { fd: STALL_FD, timeoutMs: PROBE_MS } });
+  thread.unref();
+  thread.on("error", () => {});
+}
+
+/** A thread worker: its main thread stays free and probes its app threads itself. */
+export function answerThreadProbes(probeThreads: (answer: boolean) => Promise<StallReport[]>): void {
+  answerProbes(STALL_FD, probeThreads, false);
 }

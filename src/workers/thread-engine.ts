@@ -5,6 +5,7 @@ import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import tls from "node:tls";
 import { tlsOptions } from "./tls-options.js";
+import { keepProxiedPeer } from "./proxy-gate.js";
 import type { Socket } from "node:net";
 import { PendingConnections } from "./accept-front.js";
 import { bridgeSocket, type BridgeMessage } from "./socket-bridge.js";
@@ -149,6 +150,7 @@ export class ThreadEngine implements Engine {
           server: this.tlsServer!,
         })
       : raw;
+    if (socket !== raw) keepProxiedPeer(socket, raw);
     this.open++;
     thread.connections++;
     this.sockets.set(id, socket);

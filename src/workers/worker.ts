@@ -19,7 +19,7 @@ import type { Engine, EngineContext } from "./engine.js";
 import { LoadProbe } from "./load-probe.js";
 import { ProcessEngine } from "./process-engine.js";
 import { onUncaughtAppError } from "./uncaught.js";
-import { listenForProbes } from "./stall-line.js";
+import { answerThreadProbes, startStallThread } from "./stall-line.js";
 import { ProxyGate } from "./proxy-gate.js";
 import { loadHttp2 } from "./app-server.js";
 import { installClientAddress } from "./client-address.js";
@@ -97,12 +97,18 @@ export class Worker {
     });
   }
 
+  /** The master may ask where this worker is stuck when it times out. */
+  private get diagnosing(): boolean {
+    return this.s.timeout > 0 && this.s.timeout_diagnostics;
+  }
+
   private send(message: ToMaster, handle?: Socket): void {
     if (process.connected) process.send!(message, handle as never, { keepOpen: false } as never);
   }
 
   /** Loads the hooks, the app and the engine; false when it cannot serve (the master is told why). */
   async boot(): Promise<boolean> {
+    if (this.diagnosing && this.init.workerClass !== "thread") startStallThread();
     try {
       this.hooks = await loadHooks(this.init.configPath);
     } catch (err) {
@@ -207,7 +213,7 @@ export class Worker {
         blockedMs: this.engine.blockedMs?.() ?? 0,
       });
     setInterval(beat, heartbeatMs).unref();
-    if (this.s.timeout > 0 && this.s.timeout_diagnostics) listenForProbes(this.engine.probeThreads?.bind(this.engine));
+    if (this.diagnosing && this.engine.probeThreads) answerThreadProbes(this.engine.probeThreads.bind(this.engine));
     const early = this.early ?? [];
     this.early = null;
     for (const [m, handle] of early) this.onMessage(m, handle);

@@ -66,8 +66,20 @@ describe("bad input", () => {
     await expectFailure(["-c", file, app], /max_requests: expected a whole number, got "many"/);
   });
   it("a missing app file", () => expectFailure(["-b", "127.0.0.1:0", "/nonexistent/app.js"], /app file not found/));
-  it("an app that throws at import", () =>
-    expectFailure(["-b", "127.0.0.1:0", join(FIXTURES, "throws-at-import.mjs")], /database URL is not set/));
+  it("an app that throws at import: its error said once in each line", async () => {
+    const r = await expectFailure(
+      ["-b", "127.0.0.1:0", join(FIXTURES, "throws-at-import.mjs")],
+      /database URL is not set/,
+    );
+    const lines = r.stderr.split("\n").filter((l) => l.includes("database URL is not set"));
+    assert.ok(lines.length >= 2, `the worker's line and the master's:\n${r.stderr}`);
+    for (const line of lines.map((l) => (l.startsWith("{") ? JSON.parse(l) : { msg: l })))
+      assert.equal(
+        (`${line.msg} ${line.err?.message ?? ""}`.match(/database URL is not set/g) ?? []).length,
+        line.err ? 2 : 1,
+        `said once in the message and once in the error: ${JSON.stringify(line)}`,
+      );
+  });
   it("an export that is not an app", () =>
     expectFailure(
       ["-b", "127.0.0.1:0", join(FIXTURES, "not-an-app.mjs")],

@@ -108,15 +108,15 @@ describe("timeout diagnostics", () => {
     ["async", []],
     ["thread", ["--threads", "2"]],
   ]) {
-    it(`logs where a ${workerClass} worker is stuck and what it served, answers 504, and replaces it`, async () => {
+    it(`logs where a ${workerClass} worker is stuck on its very first request, answers 504, and replaces it`, async () => {
       const s = await startServer({
         app: join(FIXTURES, "stuck.mjs"),
         workers: 1,
         args: ["-k", workerClass, "-t", "3", ...extra],
       });
       const [stuckPid] = s.workerPids();
-      // The stall thread starts a second after the worker is ready (STALL_THREAD_DELAY_MS).
-      await sleep(1500);
+      // The stuck request is the first the worker takes, right after it is ready: a new release's
+      // first requests are when diagnostics matter most.
       const res = await request(s.url(`/stuck?case=${workerClass}`), { timeout: 20_000 });
       assert.equal(res.status, 504);
       await waitFor(() => /WORKER TIMEOUT/.test(s.logs()), { timeout: 15_000, what: "the timeout line" });

@@ -80,6 +80,33 @@ describe("crash loop", () => {
   });
 });
 
+describe("exit codes after boot", () => {
+  it("treats a worker that exits with 3 or 4 after it was ready as a crash: respawned, the master serves on", async () => {
+    const s = await startServer({ workers: 1, app: join(FIXTURES, "exit-on-request.mjs"), waitWorkers: 1 });
+    for (const code of [3, 4]) {
+      const [before] = s.workerPids();
+      const res = await request(s.url(`/exit?code=${code}`));
+      assert.equal(res.status, 200);
+      await waitFor(() => !alive(before), { what: `the worker that exited with ${code} to be gone` });
+      await waitFor(async () => (await request(s.url("/"))).status === 200 && s.workerPids()[0] !== before, {
+        timeout: 15_000,
+        what: `a replacement for the worker that exited with ${code}`,
+      });
+      assert.match(s.logs(), new RegExp(`Worker \\(pid:${before}, slot 1\\) exited with code ${code}`));
+    }
+    assert.ok(alive(s.pid), "the master carries on");
+    assert.doesNotMatch(s.logs(), /failed to boot/);
+    const m = await waitFor(
+      async () => {
+        const m = await s.scrape();
+        return m.sum("gunicorn_master_worker_restarts_total", { reason: "crash" }) === 2 && m;
+      },
+      { what: "both exits to be counted as crashes" },
+    );
+    assert.equal(m.sum("gunicorn_master_worker_restarts_total", { reason: "boot_error" }), 0);
+  });
+});
+
 describe("listening", () => {
   it("serves HTTPS with --certfile/--keyfile, for process and thread workers", async (t) => {
     if (spawnSync("openssl", ["version"]).error) return t.skip("openssl not installed");

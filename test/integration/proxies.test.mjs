@@ -3,9 +3,11 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
+import tls from "node:tls";
+import { Duplex } from "node:stream";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, stopAll, request, waitFor, tempDir, runCli, FIXTURES } from "../helpers/harness.mjs";
+import { startServer, stopAll, request, waitFor, tempDir, FIXTURES } from "../helpers/harness.mjs";
 import { makePki } from "../helpers/pki.mjs";
 
 after(stopAll);
@@ -29,6 +31,57 @@ function raw(port, bytes, { host = "127.0.0.1", localAddress } = {}) {
     socket.on("error", (err) => (err.code === "ECONNRESET" ? resolve(Buffer.concat(chunks).toString()) : reject(err)));
   });
 }
+/**
+ * A PROXY header, then a TLS connection on the same socket and one request over it. `joined`: the
+ * header goes out in one write with the ClientHello (TLS over a stream that prefixes its first write).
+ */
+function overTls(port, header, { joined, ca }) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host: "127.0.0.1" });
+    let carrier = socket;
+    if (joined) {
+      let first = true;
+      carrier = new Duplex({
+        write(chunk, _enc, done) {
+          socket.write(first ? Buffer.concat([header, chunk]) : chunk, done);
+          first = false;
+        },
+        read() {
+          socket.resume();
+        },
+        final(done) {
+          socket.end();
+          done();
+        },
+      });
+      socket.on("data", (d) => carrier.push(d) || socket.pause());
+      socket.on("end", () => carrier.push(null));
+      socket.on("error", (err) => carrier.destroy(err));
+    } else {
+      socket.write(header);
+    }
+    const secure = tls.connect({ socket: carrier, ca, servername: undefined, checkServerIdentity: () => undefined });
+    const chunks = [];
+    const timer = setTimeout(() => {
+      secure.destroy();
+      socket.destroy();
+      reject(new Error(`no answer over TLS within 10 s (joined: ${joined})`));
+    }, 10_000);
+    secure.on("secureConnect", () => secure.write(GET));
+    secure.on("data", (d) => chunks.push(d));
+    secure.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    secure.on("end", () => {
+      clearTimeout(timer);
+      secure.destroy();
+      socket.destroy();
+      resolve(bodyOf(Buffer.concat(chunks).toString("latin1")));
+    });
+  });
+}
+
 const GET = "GET /who HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 const bodyOf = (answer) => JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4));
 
@@ -164,22 +217,27 @@ describe("PROXY protocol", () => {
     assert.equal(bodyOf(await raw(s.port, ["PROXY TCP4 192.0.2.99 127.0.0.1 1000 80\r\n", GET])).client, "192.0.2.99");
   });
 
-  it("is refused with TLS on the app port, in one line", async () => {
-    const pki = makePki();
-    const r = await runCli([
-      "--proxy-protocol",
-      "--certfile",
-      pki.path("server.pem"),
-      "--keyfile",
-      pki.path("server.key"),
-      join(FIXTURES, "who-am-i.mjs"),
-    ]);
-    assert.equal(r.code, 2);
-    assert.match(
-      r.stderr,
-      /^gpe-server: proxy_protocol with TLS on the app port \(certfile\) is not supported yet: .*\n$/,
-    );
-  });
+  // HAProxy and NLB in TCP mode with TLS passthrough: the header comes before the handshake, often
+  // in the same packet as the ClientHello, which the worker then reads along with the header.
+  for (const workerClass of ["async", "sync", "thread"]) {
+    it(`reads the header in front of TLS, sent alone or with the ClientHello, many times (${workerClass} worker)`, async () => {
+      const pki = makePki();
+      const s = await serve(["--certfile", pki.path("server.pem"), "--keyfile", pki.path("server.key")], workerClass);
+      const rounds = 40;
+      const seen = [];
+      for (let i = 0; i < rounds; i++) {
+        const v2 = i % 2 === 1;
+        const source = `192.0.2.${(i % 250) + 1}`;
+        const header = v2
+          ? v2Header({ source, sourcePort: 40000 + i, destPort: 443 })
+          : Buffer.from(`PROXY TCP4 ${source} 127.0.0.1 ${40000 + i} 443\r\n`);
+        const body = await overTls(s.port, header, { joined: i % 4 < 2, ca: pki.ca });
+        seen.push(`${body.client}:${body.peerPort}/${body.protocol}`);
+      }
+      const expected = Array.from({ length: rounds }, (_, i) => `192.0.2.${(i % 250) + 1}:${40000 + i}/https`);
+      assert.deepEqual(seen, expected);
+    });
+  }
 
   it("refuses a peer outside --proxy-allow-ips", async () => {
     const s = await serve(["--proxy-allow-ips", "10.0.0.0/8"]);
