@@ -1,18 +1,22 @@
-// Writes the generated pages, docs/settings.md and docs/metrics.md, from their tables (dist/ must be
-// built). `--check` exits 1 when a committed page is stale, which the unit tests use.
+// Writes the generated pages (docs/settings.md, docs/metrics.md) and the generated block of
+// docs/signals-and-hooks.md from their tables (dist/ must be built). `--check` changes nothing and
+// exits 1 when a committed page is stale; test/unit/docs.test.mjs runs it.
 import { readFileSync, writeFileSync } from "node:fs";
 import { renderSettingsDoc } from "../dist/config/settings-doc.js";
 import { renderMetricsDoc } from "../dist/metrics/metrics-doc.js";
+import { withHooksTable } from "../dist/config/hooks-doc.js";
 
+const read = (name) => readFileSync(new URL(`../docs/${name}`, import.meta.url), "utf8");
 const pages = [
-  ["settings.md", renderSettingsDoc()],
-  ["metrics.md", renderMetricsDoc()],
+  ["settings.md", () => renderSettingsDoc()],
+  ["metrics.md", () => renderMetricsDoc()],
+  ["signals-and-hooks.md", () => withHooksTable(read("signals-and-hooks.md"))],
 ];
 let stale = false;
-for (const [name, text] of pages) {
-  const path = new URL(`../docs/${name}`, import.meta.url);
-  if (!process.argv.includes("--check")) writeFileSync(path, text);
-  else if (readFileSync(path, "utf8") !== text) {
+for (const [name, render] of pages) {
+  const text = render();
+  if (!process.argv.includes("--check")) writeFileSync(new URL(`../docs/${name}`, import.meta.url), text);
+  else if (read(name) !== text) {
     console.error(`docs/${name} is stale: run npm run docs`);
     stale = true;
   }

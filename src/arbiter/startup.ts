@@ -8,6 +8,7 @@ import type { Settings } from "../config/settings.js";
 import { resolveSettings, type Resolved } from "../config/load.js";
 import { autoWorkers } from "../config/cpu-budget.js";
 import { checkNodeInternals, handleProblems } from "../platform/node-internals.js";
+import { VERSION } from "../platform/version.js";
 import type { MetricsService } from "../service/metrics-service.js";
 import { closeListeners, openListeners, type Listener } from "./listeners.js";
 import { Pidfile } from "./pidfile.js";
@@ -66,7 +67,7 @@ export async function prepareMaster(o: {
 
 /** gunicorn's start-up lines: the version, each address, the worker type. */
 function announce(log: Logger, s: Settings, listeners: readonly Listener[]): void {
-  log.info(`Starting gpe-server ${process.env.npm_package_version ?? ""}`.trim());
+  log.info(`Starting gpe-server ${VERSION}`);
   for (const l of listeners) {
     const shown = l.bind.kind === "tcp" ? `http${s.certfile ? "s" : ""}://${l.address}` : l.address;
     log.info(`Listening at: ${shown} (${process.pid})`);

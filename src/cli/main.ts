@@ -1,7 +1,6 @@
 // `gpe-server [options] APP`: resolve the settings, then run the master. Every problem found
 // before the master runs is one line on stderr and exit code 1. `gpe-server aggregate` and
 // `gpe-server exporter` are metrics-only commands; `gpe-server status` reads a running master.
-import { readFileSync } from "node:fs";
 import { CommanderError } from "commander";
 import { parseCommandLine, splitArgs } from "./program.js";
 import { resolveSettings } from "../config/load.js";
@@ -13,11 +12,9 @@ import { Arbiter } from "../arbiter/arbiter.js";
 import { receiveInheritedSockets } from "../arbiter/inherit.js";
 import { loadApp } from "../app/loader.js";
 import { checkNodeInternals } from "../platform/node-internals.js";
+import { VERSION } from "../platform/version.js";
 import type { StandaloneCommand } from "./standalone.js";
 
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
-).version;
 
 /** One line and a non-zero exit: 2 for a bad setting (a usage error), 1 for anything else. */
 function fail(message: string, code = 1): never {

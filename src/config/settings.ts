@@ -1,5 +1,6 @@
-// The one table of settings, its rows kept by section in settings-server.ts and
-// settings-metrics.ts, the hooks' rows from their catalogue. The CLI parser, the config-file
+// The one table of settings: its rows kept one file per section (settings-server.ts for Config and
+// Server, then settings-worker, -logging, -security, -metrics and -redis.ts), the hooks' rows from
+// their catalogue. The CLI parser, the config-file
 // loader, the environment mapping, `--help` and docs/settings.md are all generated from it:
 // adding a setting touches one row.
 import { hookOfArity } from "./validators.js";
@@ -7,6 +8,8 @@ import { HOOKS, HOOK_NAMES, hookHelp, type HookName } from "../contracts/hooks.j
 import type { WorkerInit } from "../contracts/messages.js";
 import { spec, type SettingSpec } from "./setting-spec.js";
 import { SERVER_SETTINGS } from "./settings-server.js";
+import { WORKER_SETTINGS } from "./settings-worker.js";
+import { REDIS_SETTINGS } from "./settings-redis.js";
 import { LOGGING_SETTINGS } from "./settings-logging.js";
 import { SECURITY_SETTINGS } from "./settings-security.js";
 import { DEFAULT_BUCKETS, METRICS_SETTINGS } from "./settings-metrics.js";
@@ -27,9 +30,11 @@ const hookSpec = <H extends HookRow>(h: H) =>
 
 export const SETTINGS = [
   ...SERVER_SETTINGS,
+  ...WORKER_SETTINGS,
   ...LOGGING_SETTINGS,
   ...SECURITY_SETTINGS,
   ...METRICS_SETTINGS,
+  ...REDIS_SETTINGS,
   ...HOOKS.map(hookSpec),
 ] as const;
 

@@ -4,6 +4,19 @@
 /** What a hook receives, by name; src/index.ts gives each its public type. */
 export type HookArg = "server" | "master" | "worker" | "forking" | "exited" | "req" | "res" | "newValue" | "oldValue";
 
+/** What each argument gives a hook, for docs/signals-and-hooks.md (src/index.ts has the same as types). */
+export const HOOK_ARGS: Record<HookArg, string> = {
+  server: "the master: `pid`, `settings`, `app`, `log` (its pino logger) and `workers()` (each `pid`, `slot`, `age`, `state`, `startedAt`)",
+  master: "the master as a worker sees it: `pid`, `settings` (without hooks) and `log` (the worker's logger)",
+  worker: "the worker the hook runs in: `pid`, `ppid` (the master's), `slot`, `age`, `workerClass` and `log`",
+  forking: "the worker about to be forked: `slot` and `age` (it has no pid yet)",
+  exited: "the worker that exited: `pid`, `slot`, `age`, `state` and `startedAt`",
+  req: "the request (`node:http` IncomingMessage)",
+  res: "the response (`node:http` ServerResponse)",
+  newValue: "the new worker count",
+  oldValue: "the worker count before",
+};
+
 export interface HookSpec {
   name: string;
   /** Where it runs. */

@@ -12,6 +12,9 @@ interface PromRegistry {
   getMetricsAsJSON(): Promise<unknown[]>;
 }
 
+/** The client packages an app may record its metrics with: prom-client, and its Prometheus-organisation successor. */
+const CLIENT_PACKAGES = ["prom-client", "@prometheus-io/client"];
+
 /**
  * The default registries of the prom-client copies the app has loaded (ours and its own), found in
  * the module cache when asked: importing prom-client only to read an empty registry cost every
@@ -24,16 +27,16 @@ export class AppRegistries {
   private readonly require = createRequire(import.meta.url);
 
   constructor(appFile: string) {
-    const resolveFrom = (from: string) => {
+    const resolveFrom = (from: string, name: string) => {
       try {
-        const path = createRequire(from).resolve("prom-client");
+        const path = createRequire(from).resolve(name);
         if (!this.candidates.includes(path)) this.candidates.push(path);
       } catch {
-        // no prom-client reachable from there
+        // not reachable from there
       }
     };
-    resolveFrom(import.meta.url);
-    resolveFrom(resolve(appFile));
+    resolveFrom(import.meta.url, "prom-client");
+    for (const name of CLIENT_PACKAGES) resolveFrom(resolve(appFile), name);
   }
 
   current(): readonly PromRegistry[] {

@@ -108,29 +108,38 @@ describe("metrics", () => {
     assert.ok(readdirSync(s.dir).includes("counter_123.db"), "a file that is not ours is never removed");
   });
 
-  it("counts handler failures and server errors, and the app's own prom-client metrics", async () => {
-    const s = await startServer({ workers: 2, app: join(import.meta.dirname, "..", "fixtures", "custom-metrics.mjs") });
-    for (let i = 0; i < 4; i++) await request(s.url("/"));
-    assert.equal((await request(s.url("/throw"))).status, 500);
-    assert.equal((await request(s.url(`/${"x".repeat(5000)}`))).status, 414);
-    // Every count below has reached the store (a worker busy past the scrape's flush wait writes on its interval).
-    const m = await waitFor(
-      async () => {
-        const m = await s.scrape();
-        return m.sum("app_jobs_total") === 4 && m.sum("gunicorn_worker_error_handling_total") === 2 && m;
-      },
-      { what: "app metrics merged" },
-    );
-    assert.equal(m.find("app_jobs_total").length, 1, "one series, summed over the workers");
-    assert.equal(
-      m.sum("gunicorn_worker_failed_requests_total", { error_type: "DatabaseError", endpoint: "/throw" }),
-      1,
-    );
-    assert.equal(m.sum("gunicorn_worker_error_handling_total", { error_type: "DatabaseError" }), 1);
-    assert.equal(m.sum("gunicorn_worker_error_handling_total", { error_type: "LimitRequestLine" }), 1);
-    assert.equal(m.find("app_queue_depth").length, 2, "aggregator 'worker' keeps one gauge per worker");
-    assert.equal(m.sum("app_max_seen"), 7, "aggregator 'max' takes the largest");
-  });
+  // prom-client moved into the Prometheus organisation as @prometheus-io/client (Node 22 and later).
+  for (const client of ["prom-client", "@prometheus-io/client"]) {
+    it(`counts handler failures and server errors, and the app's own metrics recorded with ${client}`, async (t) => {
+      if (client.startsWith("@prometheus-io") && Number(process.versions.node.split(".")[0]) < 22)
+        return t.skip(`${client} supports Node 22 and later; this is ${process.version}`);
+      const s = await startServer({
+        workers: 2,
+        app: join(import.meta.dirname, "..", "fixtures", "custom-metrics.mjs"),
+        env: { GPE_TEST_CLIENT: client },
+      });
+      for (let i = 0; i < 4; i++) await request(s.url("/"));
+      assert.equal((await request(s.url("/throw"))).status, 500);
+      assert.equal((await request(s.url(`/${"x".repeat(5000)}`))).status, 414);
+      // Every count below has reached the store (a worker busy past the scrape's flush wait writes on its interval).
+      const m = await waitFor(
+        async () => {
+          const m = await s.scrape();
+          return m.sum("app_jobs_total") === 4 && m.sum("gunicorn_worker_error_handling_total") === 2 && m;
+        },
+        { what: "app metrics merged" },
+      );
+      assert.equal(m.find("app_jobs_total").length, 1, "one series, summed over the workers");
+      assert.equal(
+        m.sum("gunicorn_worker_failed_requests_total", { error_type: "DatabaseError", endpoint: "/throw" }),
+        1,
+      );
+      assert.equal(m.sum("gunicorn_worker_error_handling_total", { error_type: "DatabaseError" }), 1);
+      assert.equal(m.sum("gunicorn_worker_error_handling_total", { error_type: "LimitRequestLine" }), 1);
+      assert.equal(m.find("app_queue_depth").length, 2, "aggregator 'worker' keeps one gauge per worker");
+      assert.equal(m.sum("app_max_seen"), 7, "aggregator 'max' takes the largest");
+    });
+  }
 
   it("has the app's metrics from boot, before the first flush interval has passed", async () => {
     // A flush interval far longer than the test: only the snapshot written at boot can hold them.

@@ -16,6 +16,7 @@ import {
   tempDir,
   runCli,
   FIXTURES,
+  ROOT,
   alive,
 } from "../helpers/harness.mjs";
 
@@ -77,6 +78,15 @@ describe("crash loop", () => {
     assert.match(s.logs(), /crashed \d+ times in a row; next start in \d+ ms/);
     const m = await s.scrape();
     assert.ok(m.sum("gunicorn_master_worker_restarts_total", { reason: "crash" }) >= 2);
+  });
+});
+
+describe("start line", () => {
+  it("names gpe-server's own version, not the npm_package_version of whoever ran it", async () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+    const s = await startServer({ workers: 1, env: { npm_package_version: "9.9.9-the-users-app" } });
+    assert.match(s.logs(), new RegExp(`Starting gpe-server ${version.replaceAll(".", "\\.")}"`));
+    assert.doesNotMatch(s.logs(), /9\.9\.9-the-users-app/);
   });
 });
 

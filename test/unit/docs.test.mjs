@@ -1,5 +1,7 @@
-// The docs hold together: every relative link in README, CHANGELOG and docs/ points at a file.
+// The docs hold together: every relative link in README, CHANGELOG and docs/ points at a file, and
+// every generated page or block matches the table it comes from.
 import { describe, it } from "node:test";
+import { spawnSync } from "node:child_process";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -31,5 +33,21 @@ describe("documentation", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
     const unlinked = readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md") && !readme.includes(`docs/${f}`));
     assert.deepEqual(unlinked, []);
+  });
+
+  it("has every generated page and block in step with its table (gen-docs --check)", () => {
+    const r = spawnSync(process.execPath, [join(ROOT, "scripts", "gen-docs.mjs"), "--check"], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  it("renders the hook table from the catalogue: every hook, its arguments and whether it is awaited", async () => {
+    const { HOOKS } = await import("../../dist/contracts/hooks.js");
+    const page = readFileSync(join(ROOT, "docs", "signals-and-hooks.md"), "utf8");
+    for (const h of HOOKS) {
+      const row = page.split("\n").find((l) => l.startsWith(`| \`${h.name}(`));
+      assert.ok(row, `a row for ${h.name}`);
+      assert.ok(row.includes(`\`${h.name}(${h.args.join(", ")})\``), row);
+      assert.ok(row.includes(h.awaited ? "| yes" : "| no |"), row);
+    }
   });
 });
