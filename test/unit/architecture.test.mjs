@@ -24,10 +24,14 @@ const MAY_IMPORT = {
   index: ["contracts", "config"],
   cli: ["contracts", "config", "metrics", "redis", "logging", "platform", "service", "workers", "arbiter", "app"],
 };
-const MAX_LINES = 400;
+/**
+ * A bound that catches a file grown into several ideas, not a rule for where to cut: files are split
+ * where their ideas part (docs/architecture.md), and one idea may well take more than 400 lines.
+ */
+const MAX_LINES = 500;
 /** Node's private fields and functions; only the door may name them. */
 const NODE_PRIVATE =
-  /\._(handle|readableState|writableState|httpMessage|keepAliveTimeout|last|header|createServerHandle)\b/;
+  /\._(handle|readableState|writableState|httpMessage|keepAliveTimeout|last|header|createServerHandle|parent)\b/;
 const DOOR = "platform/node-internals.ts";
 
 const files = [];
