@@ -161,7 +161,8 @@ export async function startServer({
   if (waitWorkers > 0) {
     await waitFor(() => (logs().match(/Booted worker/g) ?? []).length >= waitWorkers, {
       timeout: 20_000,
-      what: `${waitWorkers} workers to boot; logs:\n${logs()}`,
+      // A function: the logs as they are when the wait gives up, not as they were when it began.
+      what: () => `${waitWorkers} workers to boot; logs:\n${logs()}`,
     });
   }
   return server;
@@ -311,7 +312,7 @@ export async function startCommand(command, args = [], { env = {} } = {}) {
     [CLI, command, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1", ...args],
     { env: { NO_COLOR: "1", ...env } },
   );
-  await waitFor(() => /Metrics at/.test(logs()), { timeout: 10_000, what: `${command} to listen; logs:\n${logs()}` });
+  await waitFor(() => /Metrics at/.test(logs()), { timeout: 10_000, what: () => `${command} to listen; logs:\n${logs()}` });
   return {
     child,
     pid: child.pid,

@@ -81,7 +81,7 @@ describe("the npm package", () => {
     );
     const res = await waitFor(() => request(`http://127.0.0.1:${port}/`).catch(() => null), {
       timeout: 20_000,
-      what: `the installed server to answer; logs:\n${server.logs()}`,
+      what: () => `the installed server to answer; logs:\n${server.logs()}`,
     });
     assert.match(res.body, /Hello from worker/);
     const metrics = await request(`http://127.0.0.1:${metricsPort}/metrics`);

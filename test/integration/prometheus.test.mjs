@@ -107,7 +107,7 @@ describe("Prometheus", () => {
           const [r] = await query("sum(rate(gunicorn_worker_requests_total[30s]))");
           return r && Number(r.value[1]) > 0 && Number(r.value[1]);
         },
-        { timeout: 45_000, interval: 500, what: `a request rate in Prometheus; its log:\n${prometheus.logs()}` },
+        { timeout: 45_000, interval: 500, what: () => `a request rate in Prometheus; its log:\n${prometheus.logs()}` },
       );
       assert.ok(rate > 1, `rate ${rate} req/s`);
     } finally {
