@@ -14,6 +14,7 @@ import { type Birth, forkWorker, workerInit } from "./fork-worker.js";
 import type { Listener } from "./listeners.js";
 import { WorkerProcess } from "./worker-process.js";
 import { StickyFront } from "./sticky.js";
+import { ConnectionBalance } from "./connection-balance.js";
 
 /** How long a hung worker has, after SIGABRT, to run worker_abort and exit before SIGKILL. */
 const ABORT_GRACE_MS = 2_000;
@@ -46,6 +47,8 @@ export class WorkerPool {
   /** Workers forked so far: each one's `age`, as gunicorn numbers them. */
   private age = 0;
   private readonly priority: PriorityGap;
+  /** Async workers that accept for themselves: their kept-alive connections kept evenly spread. */
+  private readonly balance = new ConnectionBalance(() => this.byPid.values());
 
   constructor(private readonly master: Supervisor) {
     this.priority = new PriorityGap(master.log);
@@ -88,6 +91,7 @@ export class WorkerPool {
     child.once("exit", (code, signal) => {
       this.byPid.delete(worker.pid);
       this.master.dispatcher.forget(worker);
+      this.balance.forget(worker);
       worker.exited();
       this.master.exited(worker, code, signal);
     });
@@ -138,11 +142,22 @@ export class WorkerPool {
     await Promise.all(asked.map((w) => w.request({ cmd: "gpe:flush" }, timeoutMs)));
   }
 
+  /** Kept-alive connections are spread by the balance: async workers accepting for themselves. */
+  private balanced(): boolean {
+    const s = this.master.settings();
+    return s.worker_class === "async" && !s.sticky;
+  }
+
   private onMessage(w: WorkerProcess, m: ToMaster, handle: unknown): void {
     const dispatcher = this.master.dispatcher;
     switch (m.cmd) {
       case "gpe:hb":
         this.master.heartbeat(w.heartbeat(m));
+        if (this.balanced()) this.balance.reported(w, m.keptAlive);
+        break;
+      case "gpe:conns":
+        if (this.balanced()) this.balance.reported(w, m.open);
+        else w.keptAlive = m.open;
         break;
       case "gpe:booted": {
         const listen = () => w.booted(this.sticky ? [] : this.master.listeners(), this.master.settings().backlog);

@@ -35,6 +35,8 @@ export class WorkerProcess implements WorkerView {
   /** Load, as last reported by the worker (heartbeat, or its answer to a flush). */
   inFlight = 0;
   upgraded = 0;
+  /** Connections it keeps alive between requests, as last reported (heartbeat, or when it changed). */
+  keptAlive = 0;
   capacity = 0;
   eventLoopUtilization = 0;
   eventLoopLag = 0;
@@ -146,6 +148,7 @@ export class WorkerProcess implements WorkerView {
     this.blockedSince = m.blockedMs > 0 ? this.lastHeartbeat - m.blockedMs : 0;
     this.inFlight = m.inFlight;
     this.upgraded = m.upgraded;
+    this.keptAlive = m.keptAlive;
     this.eventLoopUtilization = m.elu;
     this.eventLoopLag = m.lag;
     const added = Math.max(0, m.storeWriteErrors - this.storeWriteErrors);

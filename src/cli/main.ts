@@ -15,7 +15,6 @@ import { checkNodeInternals } from "../platform/node-internals.js";
 import { VERSION } from "../platform/version.js";
 import type { StandaloneCommand } from "./standalone.js";
 
-
 /** One line and a non-zero exit: 2 for a bad setting (a usage error), 1 for anything else. */
 function fail(message: string, code = 1): never {
   process.stderr.write(`gpe-server: ${message}\n`);

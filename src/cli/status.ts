@@ -173,13 +173,28 @@ const restarts = (r: Record<string, number>) =>
     .join(",") || "0";
 
 export function renderStatus(s: StatusJSON): string {
-  const header = ["SLOT", "PID", "TYPE", "STATE", "BUSY", "REQS", "REQ/S", "RSS", "CPU%", "UPTIME", "HB", "RESTARTS"];
+  const header = [
+    "SLOT",
+    "PID",
+    "TYPE",
+    "STATE",
+    "BUSY",
+    "CONNS",
+    "REQS",
+    "REQ/S",
+    "RSS",
+    "CPU%",
+    "UPTIME",
+    "HB",
+    "RESTARTS",
+  ];
   const rows = s.workers.map((w: WorkerStatus) => [
     w.workerId,
     String(w.pid),
     s.workerClass,
     w.state,
     `${w.inFlight}/${w.capacity}`,
+    String(w.connections ?? 0),
     String(w.requests),
     w.requestsPerSecond.toFixed(1),
     mib(w.memoryBytes),
@@ -191,7 +206,7 @@ export function renderStatus(s: StatusJSON): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i < 4 || i === 11 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .map((c, i) => (i < 4 || i === 12 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
       .join("  ")
       .trimEnd();
   const u = s.summary;

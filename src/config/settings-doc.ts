@@ -4,7 +4,8 @@ import { SETTINGS } from "./settings.js";
 const cell = (s: string) => s.replace(/\|/g, "\\|");
 
 export function renderSettingsDoc(): string {
-  let out = "# Settings\n\nGenerated from the settings table (`src/config/settings.ts`, its rows in one `settings-<section>.ts` file per section) by `npm run docs`; do not edit by hand.\n\n";
+  let out =
+    "# Settings\n\nGenerated from the settings table (`src/config/settings.ts`, its rows in one `settings-<section>.ts` file per section) by `npm run docs`; do not edit by hand.\n\n";
   out += "Precedence: command line (then `GUNICORN_CMD_ARGS`) > config file > environment > default. ";
   out += "Config-file keys are the names below; camelCase spellings are accepted too.\n";
   const sections = [...new Set(SETTINGS.map((s) => s.section))];

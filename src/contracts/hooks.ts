@@ -6,7 +6,8 @@ export type HookArg = "server" | "master" | "worker" | "forking" | "exited" | "r
 
 /** What each argument gives a hook, for docs/signals-and-hooks.md (src/index.ts has the same as types). */
 export const HOOK_ARGS: Record<HookArg, string> = {
-  server: "the master: `pid`, `settings`, `app`, `log` (its pino logger) and `workers()` (each `pid`, `slot`, `age`, `state`, `startedAt`)",
+  server:
+    "the master: `pid`, `settings`, `app`, `log` (its pino logger) and `workers()` (each `pid`, `slot`, `age`, `state`, `startedAt`)",
   master: "the master as a worker sees it: `pid`, `settings` (without hooks) and `log` (the worker's logger)",
   worker: "the worker the hook runs in: `pid`, `ppid` (the master's), `slot`, `age`, `workerClass` and `log`",
   forking: "the worker about to be forked: `slot` and `age` (it has no pid yet)",

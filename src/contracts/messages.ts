@@ -30,6 +30,7 @@ export type ToWorker =
   | { cmd: "gpe:listen"; address: string; backlog: number; last: boolean } // + the listening handle
   | { cmd: "gpe:conn"; more: boolean } // + a socket handed off by a busy worker; more = others wait
   | { cmd: "gpe:wanted" } // connections wait in the master: say idle as soon as there is room
+  | { cmd: "gpe:shed"; count: number } // close this many kept-alive connections after their next response
   | ToWorkerRequest
   | { cmd: "gpe:exit-ok" }; // no connection follows this message: the worker may exit once idle
 
@@ -45,6 +46,8 @@ export type ToMaster =
       inFlight: number;
       /** Upgraded connections (WebSocket) it holds open. */
       upgraded: number;
+      /** Connections kept alive between requests (HTTP/1.1 keep-alive) it holds open. */
+      keptAlive: number;
       elu: number;
       lag: number;
       storeWriteErrors: number;
@@ -52,6 +55,7 @@ export type ToMaster =
       blockedMs: number;
     }
   | { cmd: "gpe:handoff" } // + the socket
+  | { cmd: "gpe:conns"; open: number } // its kept-alive connections changed: how many it holds now
   | { cmd: "gpe:idle" } // it has room (said when the master asked, or after handing work off)
   | { cmd: "gpe:full" } // it has no room: send it no connection until it says idle
   | { cmd: "gpe:retire"; reason: "max_requests"; served: number }

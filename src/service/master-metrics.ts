@@ -36,6 +36,8 @@ export interface WorkerView {
   inFlight: number;
   /** Upgraded connections it holds open, as last reported. */
   upgraded: number;
+  /** HTTP connections it keeps alive between requests, as last reported. */
+  keptAlive: number;
   capacity: number;
   eventLoopUtilization: number;
   eventLoopLag: number;
@@ -277,6 +279,10 @@ export class MasterMetrics {
       {
         ...familyHead(METRICS.upgraded),
         values: perSlot((w) => w.upgraded),
+      },
+      {
+        ...familyHead(METRICS.keptAlive),
+        values: perSlot((w) => w.keptAlive),
       },
       {
         ...familyHead(METRICS.capacity),

@@ -12,6 +12,8 @@ export interface WorkerStatus {
   state: string;
   inFlight: number;
   capacity: number;
+  /** Connections kept alive between requests: a skew between workers shows here. */
+  connections: number;
   requests: number;
   requestsPerSecond: number;
   memoryBytes: number | null;
@@ -118,6 +120,7 @@ export class StatusBoard {
         state: w.state,
         inFlight: w.inFlight,
         capacity: w.capacity,
+        connections: w.keptAlive,
         requests: totals.get(workerId) ?? 0,
         requestsPerSecond: this.rates.get(workerId) ?? 0,
         memoryBytes: usage?.memory ?? null,

@@ -29,7 +29,7 @@ export const STATUS_PAGE = `<!doctype html>
 <div id="summary">loading…</div>
 <div id="error"></div>
 <table>
-  <thead><tr><th>slot</th><th>pid</th><th>type</th><th>state</th><th>in flight</th><th>requests</th><th>req/s</th><th>RSS</th><th>CPU %</th><th>uptime</th><th>heartbeat</th><th>restarts</th></tr></thead>
+  <thead><tr><th>slot</th><th>pid</th><th>type</th><th>state</th><th>in flight</th><th>connections</th><th>requests</th><th>req/s</th><th>RSS</th><th>CPU %</th><th>uptime</th><th>heartbeat</th><th>restarts</th></tr></thead>
   <tbody id="workers"></tbody>
 </table>
 <div class="legend"><span><i style="background:var(--rps)"></i>requests / s</span><span><i style="background:var(--util)"></i>utilization %</span></div>
@@ -56,7 +56,7 @@ function render(s) {
     tr.dataset.slot = w.slot;
     if (w.inFlight > 0) tr.classList.add("busy");
     if (w.heartbeatAgeSeconds > 5) tr.classList.add("stale");
-    for (const v of [w.workerId, w.pid, s.workerClass, w.state, w.inFlight + "/" + w.capacity, w.requests, w.requestsPerSecond.toFixed(1), mib(w.memoryBytes), w.cpuPercent == null ? "–" : w.cpuPercent.toFixed(0), dur(w.uptimeSeconds), w.heartbeatAgeSeconds.toFixed(1) + "s", restarts(w.restarts)]) cell(tr, String(v));
+    for (const v of [w.workerId, w.pid, s.workerClass, w.state, w.inFlight + "/" + w.capacity, w.connections ?? 0, w.requests, w.requestsPerSecond.toFixed(1), mib(w.memoryBytes), w.cpuPercent == null ? "–" : w.cpuPercent.toFixed(0), dur(w.uptimeSeconds), w.heartbeatAgeSeconds.toFixed(1) + "s", restarts(w.restarts)]) cell(tr, String(v));
     body.appendChild(tr);
   }
   draw(s.history);

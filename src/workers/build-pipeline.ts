@@ -7,7 +7,7 @@ import { runHookSync, type Hooks } from "../config/hooks.js";
 import type { WorkerSettings } from "../config/settings.js";
 import type { AccessLog } from "../logging/access-log.js";
 import type { FailureCounters, RequestMetrics } from "../metrics/request-metrics.js";
-import { RequestPipeline } from "./request-pipeline.js";
+import { type KeepAliveShare, RequestPipeline } from "./request-pipeline.js";
 import { tlsOptions } from "./tls-options.js";
 
 export interface PipelineParts {
@@ -29,6 +29,7 @@ export interface PipelineParts {
   terminatesTls: boolean;
   onRequestStart?: ((req: IncomingMessage) => void) | undefined;
   onRequestDone(): void;
+  share?: KeepAliveShare | null;
 }
 
 export function buildPipeline(p: PipelineParts): RequestPipeline {
@@ -62,5 +63,6 @@ export function buildPipeline(p: PipelineParts): RequestPipeline {
     },
     onRequestStart: p.onRequestStart,
     onRequestDone: p.onRequestDone,
+    share: p.share ?? null,
   });
 }

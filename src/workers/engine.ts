@@ -7,6 +7,7 @@ import type { AccessLog } from "../logging/access-log.js";
 import type { FamilyJSON } from "../metrics/family.js";
 import type { Admission } from "./accept-front.js";
 import type { StallReport } from "./stall-probe.js";
+import type { ConnectionShare } from "./connection-share.js";
 
 export interface EngineContext {
   init: WorkerInitData;
@@ -21,6 +22,8 @@ export interface EngineContext {
   onRoomChanged(): void;
   /** Part of the engine died (a thread of a thread worker): finish what is in flight, exit with `code`. */
   crashed(code: number): void;
+  /** Async workers (not --sticky): reports kept-alive connections to the master, closes some when asked. */
+  share: ConnectionShare | null;
 }
 
 export interface Engine extends Admission {
@@ -31,6 +34,8 @@ export interface Engine extends Admission {
   readonly connections: number;
   /** Upgraded connections (WebSocket) open now, where the engine takes upgrades. */
   readonly upgraded?: number;
+  /** Connections kept alive between requests now, where the engine keeps them (sync, async). */
+  readonly keptAlive?: number;
   /** Stop keeping connections alive; idle ones are closed. */
   beginStop(): void;
   /** After the last request: the app's close(), where it has one (in every thread of a thread worker). */

@@ -19,12 +19,22 @@ export class IdleConnections {
   private readonly untrack: (this: Socket) => void;
   private readonly check: (sweeps: number, socket: Socket) => void;
 
-  constructor(keepAliveMs: number) {
+  /** How many connections are kept alive now. */
+  get size(): number {
+    return this.sockets.size;
+  }
+
+  /** @param onCount Told whenever a connection starts or stops being kept alive. */
+  constructor(
+    keepAliveMs: number,
+    private readonly onCount: (() => void) | null = null,
+  ) {
     this.intervalMs = Math.max(50, Math.min(1000, keepAliveMs / SWEEPS));
     this.allowedSweeps = Math.ceil(keepAliveMs / this.intervalMs);
     const self = this;
     this.untrack = function (this: Socket) {
       self.sockets.delete(this);
+      self.onCount?.();
       if (self.sockets.size === 0 && self.timer) {
         clearInterval(self.timer);
         self.timer = null;
@@ -54,6 +64,7 @@ export class IdleConnections {
 
   private track(socket: Socket): void {
     socket.on("close", this.untrack);
+    this.onCount?.();
     if (!this.timer) {
       // Idle workers (no connections) are never woken by it.
       this.timer = setInterval(() => this.sockets.forEach(this.check), this.intervalMs);

@@ -51,6 +51,7 @@ export class ProcessEngine implements Engine {
       terminatesTls: !app.tlsFront,
       onRequestStart: this.pending ? (req) => this.pending!.started(req.socket) : undefined,
       onRequestDone: ctx.onRequestDone,
+      share: ctx.share,
     });
   }
 
@@ -107,6 +108,10 @@ export class ProcessEngine implements Engine {
     return this.pipeline.upgraded?.open ?? 0;
   }
 
+  get keptAlive(): number {
+    return this.pipeline.keptAlive;
+  }
+
   families(): FamilyJSON[] {
     const worker_id = slotLabel(this.ctx.init.slot);
     return [
@@ -116,6 +121,9 @@ export class ProcessEngine implements Engine {
         ...familyHead(METRICS.upgrades),
         values: [{ labels: { worker_id }, value: this.pipeline.upgraded?.total ?? 0 }],
       },
+      ...(this.ctx.share
+        ? [{ ...familyHead(METRICS.rebalanced), values: [{ labels: { worker_id }, value: this.ctx.share.rebalanced }] }]
+        : []),
     ];
   }
 }

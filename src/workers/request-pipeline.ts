@@ -57,6 +57,16 @@ export interface PipelineOptions {
   onRequestDone(): void;
   /** Called when a request's head has arrived (sync and thread workers count waiting connections). */
   onRequestStart?: ((req: IncomingMessage) => void) | undefined;
+  /** An async worker's part in spreading kept-alive connections over the workers (connection-share.ts). */
+  share?: KeepAliveShare | null;
+}
+
+/** What the pipeline asks of the keep-alive balance. */
+export interface KeepAliveShare {
+  /** The number of kept-alive connections changed. */
+  changed(): void;
+  /** True when this connection should close after this response (its worker holds more than its share). */
+  closeThis(): boolean;
 }
 
 export const errorType = (err: unknown): string =>
@@ -129,7 +139,11 @@ export class RequestPipeline {
     this.keepAliveMs = o.keepAliveSeconds * 1000;
     this.plainTcp = o.tls === null && !o.encrypted;
     // gunicorn's keepalive = 0 means no keep-alive at all.
-    this.idle = o.closeAfterResponse || this.keepAliveMs === 0 ? null : new IdleConnections(this.keepAliveMs);
+    const share = o.share ?? null;
+    this.idle =
+      o.closeAfterResponse || this.keepAliveMs === 0
+        ? null
+        : new IdleConnections(this.keepAliveMs, share ? () => share.changed() : null);
     const limits = o.limits;
     // Node enforces the total header size; the per-line and count limits are checked below.
     const maxHeaderSize = Math.min(1 << 20, limits.requestLine + limits.fields * (limits.fieldSize + 2) + 64);
@@ -187,6 +201,11 @@ export class RequestPipeline {
     return this.inFlight;
   }
 
+  /** Connections kept alive between requests now. */
+  get keptAlive(): number {
+    return this.idle?.size ?? 0;
+  }
+
   /**
    * The requests running now, oldest first; with `answer`, each one whose head is not sent yet is
    * answered 504 and the others' connections reset (the worker timed out and is about to die).
@@ -229,8 +248,12 @@ export class RequestPipeline {
     } else if (res.shouldKeepAlive) {
       // Node has already decided from the request (Connection: close, HTTP/1.0): a connection
       // that closes after this response needs no keep-alive bookkeeping.
-      this.idle.requestStarted(req.socket);
-      setKeepAliveHeader(res, this.keepAliveMs);
+      if (this.o.share?.closeThis()) {
+        res.shouldKeepAlive = false; // this worker holds more than its share: the client reconnects
+      } else {
+        this.idle.requestStarted(req.socket);
+        setKeepAliveHeader(res, this.keepAliveMs);
+      }
     }
     if (this.inFlight >= this.o.concurrency) {
       this.waiting.push(res);

@@ -15,6 +15,7 @@ import { MASTER_STDERR_FD } from "../contracts/lifecycle.js";
 import { createLogger } from "../logging/logger.js";
 import { AppRegistries, WorkerSnapshot } from "../metrics/worker-snapshot.js";
 import { AcceptFront } from "./accept-front.js";
+import { ConnectionShare } from "./connection-share.js";
 import type { Engine, EngineContext } from "./engine.js";
 import { LoadProbe } from "./load-probe.js";
 import { ProcessEngine } from "./process-engine.js";
@@ -43,6 +44,8 @@ export class Worker {
   private engine!: Engine;
   private snapshot!: WorkerSnapshot;
   private front: AcceptFront | null = null;
+  /** Async workers that accept for themselves: their part in spreading kept-alive connections. */
+  private readonly share: ConnectionShare | null;
   private handled = 0;
   private retiring = false;
   private stopping = false;
@@ -90,6 +93,13 @@ export class Worker {
       log: this.log,
     };
     this.serverInfo = { pid: init.masterPid, settings: this.s, log: this.log };
+    this.share =
+      init.workerClass === "async" && !this.s.sticky
+        ? new ConnectionShare(
+            () => this.engine?.keptAlive ?? 0,
+            (m) => this.send(m),
+          )
+        : null;
     process.on("message", (m: unknown, handle: unknown) => {
       if (!isProtocolMessage(m)) return;
       if (this.early) this.early.push([m as ToWorker, handle]);
@@ -123,6 +133,7 @@ export class Worker {
       workerInfo: this.workerInfo,
       onRequestDone: () => this.requestDone(),
       onRoomChanged: () => this.roomChanged(),
+      share: this.share,
       crashed: (code) => {
         this.exitCode = code;
         this.gracefulStop();
@@ -208,6 +219,7 @@ export class Worker {
         cmd: "gpe:hb",
         inFlight: this.engine.active,
         upgraded: this.engine.upgraded ?? 0,
+        keptAlive: this.engine.keptAlive ?? 0,
         ...probe.sample(),
         storeWriteErrors: this.snapshot.writeErrors,
         blockedMs: this.engine.blockedMs?.() ?? 0,
@@ -230,6 +242,9 @@ export class Worker {
         break;
       case "gpe:wanted":
         this.front?.wanted();
+        break;
+      case "gpe:shed":
+        this.share?.shed(m.count);
         break;
       case "gpe:exit-ok":
         this.exitAgreed = true;

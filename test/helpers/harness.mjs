@@ -312,7 +312,10 @@ export async function startCommand(command, args = [], { env = {} } = {}) {
     [CLI, command, "--metrics-port", String(metricsPort), "--metrics-bind", "127.0.0.1", ...args],
     { env: { NO_COLOR: "1", ...env } },
   );
-  await waitFor(() => /Metrics at/.test(logs()), { timeout: 10_000, what: () => `${command} to listen; logs:\n${logs()}` });
+  await waitFor(() => /Metrics at/.test(logs()), {
+    timeout: 10_000,
+    what: () => `${command} to listen; logs:\n${logs()}`,
+  });
   return {
     child,
     pid: child.pid,

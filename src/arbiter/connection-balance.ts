@@ -1,0 +1,69 @@
+// Keeps kept-alive connections spread over the async workers (workers/connection-share.ts says how
+// a worker takes part). Each worker reports how many it holds; one above its share is asked to close
+// the excess after their next responses, and their clients reconnect to workers with fewer. The
+// share is the mean plus a slack, so that a pool near balance is left alone; the asks to a worker
+// are spaced, so that a pool where one worker cannot take connections (its event loop is blocked)
+// costs a few reconnections a second, not a storm.
+import type { ToWorker } from "../contracts/messages.js";
+
+/** What the balance needs of a worker (WorkerProcess has it). */
+export interface BalancedWorker {
+  /** Kept-alive connections, as the worker last said. */
+  keptAlive: number;
+  acceptsWork(): boolean;
+  readonly standby: boolean;
+  send(message: ToWorker): void;
+}
+
+/** How long a worker has to act on an ask before it gets another. */
+export const ASK_INTERVAL_MS = 50;
+
+/** The most a worker may hold above the mean before it is asked to close some: a tenth, at least 1. */
+export const slackOver = (mean: number): number => Math.max(1, Math.ceil(mean / 10));
+
+/** How many kept-alive connections each worker should close, for a pool with these counts. */
+export function excess(counts: readonly number[]): number[] {
+  if (counts.length < 2) return counts.map(() => 0);
+  const mean = counts.reduce((a, b) => a + b, 0) / counts.length;
+  const cap = Math.ceil(mean) + slackOver(mean);
+  return counts.map((n) => (n > cap ? n - Math.ceil(mean) : 0));
+}
+
+export class ConnectionBalance<W extends BalancedWorker> {
+  /** What each worker was last asked to close, and when. */
+  private readonly asked = new Map<W, { count: number; at: number }>();
+
+  constructor(private readonly pool: () => Iterable<W>) {}
+
+  /** A worker said how many kept-alive connections it holds. */
+  reported(w: W, open: number): void {
+    w.keptAlive = open;
+    this.rebalance();
+  }
+
+  forget(w: W): void {
+    this.asked.delete(w);
+  }
+
+  private rebalance(): void {
+    const workers = [...this.pool()].filter((w) => w.acceptsWork() && !w.standby);
+    const want = excess(workers.map((w) => w.keptAlive));
+    const now = performance.now();
+    workers.forEach((w, i) => {
+      const count = want[i]!;
+      const last = this.asked.get(w);
+      if (count === 0) {
+        // Back within its share: a budget it still has is withdrawn at once.
+        if (last && last.count > 0) this.ask(w, 0, now);
+        return;
+      }
+      // Asked again (its budget replaced, not added to) once it has had time to act on the last ask.
+      if (!last || now - last.at >= ASK_INTERVAL_MS) this.ask(w, count, now);
+    });
+  }
+
+  private ask(w: W, count: number, now: number): void {
+    this.asked.set(w, { count, at: now });
+    w.send({ cmd: "gpe:shed", count });
+  }
+}

@@ -1,0 +1,94 @@
+// Keep-alive connections spread over async workers however they arrive. Every worker accepts from
+// the shared socket and libuv takes all that is queued in one go, so a burst of connections (a
+// proxy's pool, a load generator's -c 50) used to land on whichever worker woke first and stay there.
+import { describe, it, after } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { startServer, stopAll, sleep, FIXTURES } from "../helpers/harness.mjs";
+import { join } from "node:path";
+
+after(stopAll);
+
+/**
+ * `connections` clients that all connect at once, each sending keep-alive requests one after
+ * another for `ms` (a closed loop, bounded in time). A response that says close is followed by a
+ * new connection, as any HTTP client does. Resolves with the failures seen.
+ */
+function burst(url, { connections, ms }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const end = Date.now() + ms;
+  const failures = [];
+  const one = () =>
+    new Promise((resolve) => {
+      const req = http.get(url, { agent }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode === 200 || failures.push(`status ${res.statusCode}`)));
+      });
+      req.setTimeout(5000, () => req.destroy(new Error("timed out")));
+      req.on("error", (err) => resolve(failures.push(err.message)));
+    });
+  const loops = Array.from({ length: connections }, async () => {
+    while (Date.now() < end) await one();
+  });
+  return Promise.all(loops).then(() => {
+    agent.destroy();
+    return failures;
+  });
+}
+
+/** TCP connections each worker holds on the app port now, from its open descriptors (the truth). */
+function socketsPerWorker(pids, port) {
+  const inodes = new Set();
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  for (const line of readFileLines("/proc/net/tcp")) {
+    const [, local, , state, , , , , , inode] = line.trim().split(/\s+/);
+    if (local?.endsWith(hex) && state === "01") inodes.add(inode); // 01: ESTABLISHED
+  }
+  return pids.map((pid) => {
+    let n = 0;
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && inodes.has(m[1])) n++;
+      } catch {
+        // closed meanwhile
+      }
+    }
+    return n;
+  });
+}
+
+const readFileLines = (path) => readFileSync(path, "utf8").split("\n").slice(1).filter(Boolean);
+
+describe("keep-alive connections opened in a burst", () => {
+  for (const workers of [2, 4]) {
+    it(`spread over ${workers} async workers: in every run the fewest a worker holds is at least half the most`, async () => {
+      const s = await startServer({ app: join(FIXTURES, "app.mjs"), workers, args: ["-k", "async"] });
+      const pids = s.workerPids();
+      assert.equal(pids.length, workers);
+      for (let run = 1; run <= 4; run++) {
+        const load = burst(s.url("/"), { connections: 50, ms: 2500 });
+        await sleep(1800);
+        const held = socketsPerWorker(pids, s.port);
+        const m = await s.scrape();
+        const failures = await load;
+        assert.deepEqual(failures, [], `run ${run}: no request failed`);
+        const total = held.reduce((a, b) => a + b, 0);
+        assert.ok(total >= 45 && total <= 50, `run ${run}: the 50 connections are open (${held})`);
+        assert.ok(
+          Math.min(...held) * 2 >= Math.max(...held),
+          `run ${run}: connections per worker ${JSON.stringify(held)}`,
+        );
+        // The operator sees the same spread in gunicorn_worker_connections.
+        const gauge = m.find("gunicorn_worker_connections").map((x) => x.value);
+        assert.equal(gauge.length, workers);
+        assert.ok(
+          Math.abs(gauge.reduce((a, b) => a + b, 0) - total) <= 5,
+          `run ${run}: gauge ${gauge} against ${held}`,
+        );
+        await sleep(300); // the agent's connections close before the next burst
+      }
+    });
+  }
+});
