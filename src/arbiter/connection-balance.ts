@@ -1,7 +1,8 @@
 // Keeps kept-alive connections spread over the async workers (workers/connection-share.ts says how
 // a worker takes part). Each worker reports how many it holds; one above its share is asked to close
 // the excess after their next responses, and their clients reconnect to workers with fewer. The
-// share is the mean plus a slack, so that a pool near balance is left alone; the asks to a worker
+// share is the mean plus a slack, so that a pool near balance is left alone (excess() has the
+// rule); the asks to a worker
 // are spaced, so that a pool where one worker cannot take connections (its event loop is blocked)
 // costs a few reconnections a second, not a storm.
 import type { ToWorker } from "../contracts/messages.js";
@@ -21,12 +22,19 @@ export const ASK_INTERVAL_MS = 50;
 /** The most a worker may hold above the mean before it is asked to close some: a tenth, at least 1. */
 export const slackOver = (mean: number): number => Math.max(1, Math.ceil(mean / 10));
 
-/** How many kept-alive connections each worker should close, for a pool with these counts. */
+/**
+ * How many kept-alive connections each worker should close, for a pool with these counts: a worker
+ * more than the slack above the mean comes down to the mean; and when the fewest and the most lie
+ * further apart than twice the slack (one worker left with few while the rest sit just within
+ * it), every worker above the mean does, so that the reconnections can reach the one below.
+ */
 export function excess(counts: readonly number[]): number[] {
   if (counts.length < 2) return counts.map(() => 0);
   const mean = counts.reduce((a, b) => a + b, 0) / counts.length;
-  const cap = Math.ceil(mean) + slackOver(mean);
-  return counts.map((n) => (n > cap ? n - Math.ceil(mean) : 0));
+  const target = Math.ceil(mean);
+  const slack = slackOver(mean);
+  const tooWide = Math.max(...counts) - Math.min(...counts) > 2 * slack + 1;
+  return counts.map((n) => (n > target + slack || (tooWide && n > target) ? n - target : 0));
 }
 
 export class ConnectionBalance<W extends BalancedWorker> {

@@ -4,8 +4,19 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { startServer, stopAll, sleep, FIXTURES } from "../helpers/harness.mjs";
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import {
+  FIXTURES,
+  freePort,
+  request,
+  sleep,
+  startProcess,
+  startServer,
+  stopAll,
+  tempDir,
+  waitFor,
+} from "../helpers/harness.mjs";
 import { join } from "node:path";
 
 after(stopAll);
@@ -60,6 +71,67 @@ function socketsPerWorker(pids, port) {
 }
 
 const readFileLines = (path) => readFileSync(path, "utf8").split("\n").slice(1).filter(Boolean);
+
+/** A real nginx in front, its upstream pool kept alive (as the docs' example sets it up). */
+async function startNginx(appPort) {
+  const dir = tempDir("gpe-nginx-");
+  const port = await freePort();
+  writeFileSync(
+    join(dir, "nginx.conf"),
+    `daemon off;
+${process.getuid?.() === 0 ? "user root;" : ""}
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream app { server 127.0.0.1:${appPort}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`,
+  );
+  const nginx = startProcess("nginx", ["-p", dir, "-c", join(dir, "nginx.conf")]);
+  await waitFor(
+    async () => {
+      try {
+        return (await request(`http://127.0.0.1:${port}/`)).status === 200;
+      } catch {
+        return false;
+      }
+    },
+    { what: () => `nginx to proxy; its log:\n${nginx.logs()}` },
+  );
+  return { port, url: (path = "/") => `http://127.0.0.1:${port}${path}` };
+}
+
+describe("an nginx upstream pool with keepalive", () => {
+  it("spreads the pool's connections over the async workers under load, with no failed request", async (t) => {
+    if (spawnSync("nginx", ["-v"]).error) return t.skip("nginx not installed: apt-get install -y nginx");
+    const s = await startServer({ app: join(FIXTURES, "app.mjs"), workers: 2, args: ["-k", "async"] });
+    const pids = s.workerPids();
+    const nginx = await startNginx(s.port);
+    const load = burst(nginx.url("/"), { connections: 40, ms: 3000 });
+    await sleep(2200);
+    const held = socketsPerWorker(pids, s.port);
+    const failures = await load;
+    assert.deepEqual(failures, []);
+    assert.ok(held.reduce((a, b) => a + b, 0) >= 4, `nginx keeps a pool open to the app port (${held})`);
+    assert.ok(Math.min(...held) * 2 >= Math.max(...held), `the pool's connections per worker: ${JSON.stringify(held)}`);
+  });
+});
 
 describe("keep-alive connections opened in a burst", () => {
   for (const workers of [2, 4]) {

@@ -199,7 +199,7 @@ describe("gpe-server status", () => {
       assert.ok(header >= 0, screen);
       assert.match(
         lines[header],
-        /^SLOT\s+PID\s+TYPE\s+STATE\s+BUSY\s+REQS\s+REQ\/S\s+RSS\s+CPU%\s+UPTIME\s+HB\s+RESTARTS$/,
+        /^SLOT\s+PID\s+TYPE\s+STATE\s+BUSY\s+CONNS\s+REQS\s+REQ\/S\s+RSS\s+CPU%\s+UPTIME\s+HB\s+RESTARTS$/,
       );
       for (const [i, pid] of s
         .workerPids()
@@ -219,7 +219,7 @@ describe("gpe-server status", () => {
           tmux("capture-pane", "-p")
             .stdout.split("\n")
             .filter((l) => /^worker_\d/.test(l))
-            .reduce((n, l) => n + Number(l.split(/\s+/)[5]), 0) === 4,
+            .reduce((n, l) => n + Number(l.split(/\s+/)[6]), 0) === 4,
         { what: "the redrawn table to show 4 requests" },
       );
       assert.equal(
@@ -259,7 +259,7 @@ describe("the status page", () => {
         timeout: 15_000,
       });
       const requests = await page.$$eval("#workers tr", (rows) =>
-        rows.reduce((n, r) => n + Number(r.children[5].textContent), 0),
+        rows.reduce((n, r) => n + Number(r.children[6].textContent), 0),
       );
       assert.equal(requests, 10);
       assert.deepEqual(errors, []);

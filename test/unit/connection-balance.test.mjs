@@ -16,6 +16,8 @@ describe("connection balance", () => {
     assert.deepEqual(excess([50, 0]), [25, 0]);
     assert.deepEqual(excess([36, 14]), [11, 0]);
     assert.deepEqual(excess([29, 2, 8, 11]), [16, 0, 0, 0]);
+    assert.deepEqual(excess([5, 15, 15, 15]), [0, 2, 2, 2], "one left with few: every worker above the mean gives");
+    assert.deepEqual(excess([10, 14, 13, 13]), [0, 0, 0, 0], "a spread within twice the slack is left alone");
     assert.deepEqual(excess([3, 0]), [0, 0], "a slack of at least one connection");
     assert.deepEqual(excess([4, 0]), [2, 0]);
     assert.equal(slackOver(25), 3);
