@@ -15,8 +15,8 @@ export interface LoadedApp {
   kind: "handler" | "express" | "koa" | "fastify";
   /** Route template of a finished request where the framework knows it. */
   routeOf(req: IncomingMessage): string | undefined;
-  /** Errors the framework caught itself (and answered with its own 500). */
-  onError(listener: (req: IncomingMessage, err: unknown) => void): void;
+  /** Errors the framework caught itself (and answered with its own 500), with their response where known. */
+  onError(listener: (req: IncomingMessage, res: ServerResponse | null, err: unknown) => void): void;
   /** Awaited after the worker's last request: the module's `close` export, or the app's own close(). */
   close: (() => unknown) | null;
   /** Where Upgrade requests (WebSocket) go; null: nowhere, and they reach the app as plain requests. */

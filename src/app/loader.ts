@@ -31,7 +31,8 @@ const closeOf = (owner: unknown): (() => unknown) | null => {
   return typeof close === "function" ? () => close.call(owner) : null;
 };
 
-type ErrorListener = (req: IncomingMessage, err: unknown) => void;
+/** An error the framework caught itself, with the response it belongs to where the framework gives it. */
+type ErrorListener = (req: IncomingMessage, res: ServerResponse | null, err: unknown) => void;
 
 /** Errors a framework reports before any listener is attached are passed on once one is. */
 /**
@@ -47,8 +48,8 @@ function errorChannel(): { emit: ErrorListener; onError(listener: ErrorListener)
     return status >= 400 && status < 500;
   };
   return {
-    emit: (req, err) => {
-      if (!isClientError(err)) target(req, err);
+    emit: (req, res, err) => {
+      if (!isClientError(err)) target(req, res, err);
     },
     onError: (listener) => {
       target = listener;
@@ -83,12 +84,15 @@ interface FastifyLike {
 interface KoaLike {
   callback(): Listener;
   use(...args: unknown[]): unknown;
-  on(event: "error", listener: (err: unknown, ctx?: { req?: IncomingMessage }) => void): void;
+  on(
+    event: "error",
+    listener: (err: unknown, ctx?: { req?: IncomingMessage; res?: ServerResponse; _matchedRoute?: unknown }) => void,
+  ): void;
 }
 interface ExpressLike {
   handle: unknown;
   set: unknown;
-  use(handler: (err: unknown, req: IncomingMessage, res: unknown, next: (e: unknown) => void) => void): void;
+  use(handler: (err: unknown, req: IncomingMessage, res: ServerResponse, next: (e: unknown) => void) => void): void;
 }
 type Fields = Record<string, unknown>;
 
@@ -110,9 +114,47 @@ const isExpress = (v: object): v is ExpressLike & Listener =>
   typeof (v as Fields).use === "function" &&
   typeof (v as Fields).set === "function";
 
+const KOA_ROUTE = Symbol("gpe-server.koa-route");
+type KoaRequest = IncomingMessage & { [KOA_ROUTE]?: string };
+
+/** Express's route, and the mount path (baseUrl) it was matched under, as they were at that moment. */
+const EXPRESS_ROUTE = Symbol("gpe-server.express-route");
+const EXPRESS_BASE = Symbol("gpe-server.express-base");
+type ExpressRequest = IncomingMessage & {
+  route?: { path?: unknown };
+  baseUrl?: string;
+  [EXPRESS_ROUTE]?: { path?: unknown };
+  [EXPRESS_BASE]?: string;
+};
+
+/**
+ * Express's router sets `req.route` when a route matches, while `req.baseUrl` holds the mount path
+ * of every router it is nested in; both are undone as the request leaves those routers (an error
+ * passed on to the app's handler, say). An accessor on Express's request prototype (shared by the
+ * app and its sub-apps) keeps both as they were at the match, so the template has its mount
+ * paths: `/api/v1/items/:id`, not `/items/:id`. Two field writes a routed request, no string built.
+ */
+function followExpressRoutes(app: object): void {
+  const own = (app as { request?: object }).request;
+  const proto = own ? (Object.getPrototypeOf(own) as object | null) : null;
+  if (!proto || Object.getOwnPropertyDescriptor(proto, "route")) return;
+  Object.defineProperty(proto, "route", {
+    configurable: true,
+    get(this: ExpressRequest) {
+      return this[EXPRESS_ROUTE];
+    },
+    set(this: ExpressRequest, route: { path?: unknown }) {
+      this[EXPRESS_ROUTE] = route;
+      this[EXPRESS_BASE] = this.baseUrl ?? "";
+    },
+  });
+}
+
 const expressRoute = (req: IncomingMessage): string | undefined => {
-  const r = req as IncomingMessage & { route?: { path?: unknown }; baseUrl?: string };
-  return typeof r.route?.path === "string" ? `${r.baseUrl ?? ""}${r.route.path}` : undefined;
+  const r = req as ExpressRequest;
+  const route = r[EXPRESS_ROUTE] ?? r.route;
+  if (typeof route?.path !== "string") return undefined;
+  return `${(EXPRESS_BASE in r ? r[EXPRESS_BASE] : r.baseUrl) ?? ""}${route.path}`;
 };
 
 /** Turns an export into a listener, or explains what it found instead. */
@@ -127,10 +169,13 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
         request.raw[FASTIFY_ROUTE] = request.routeOptions?.url ?? request.routerPath;
         done();
       });
-      fastify.addHook("onError", (request: FastifyRequest, _reply: unknown, error: unknown, done: () => void) => {
-        errors.emit(request.raw, error);
-        done();
-      });
+      fastify.addHook(
+        "onError",
+        (request: FastifyRequest, reply: { raw?: ServerResponse }, error: unknown, done: () => void) => {
+          errors.emit(request.raw, reply.raw ?? null, error);
+          done();
+        },
+      );
     } catch {
       // already booted: routes are then labelled by path and caught errors are not seen
     }
@@ -152,10 +197,13 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
     // so ours is added after it, beside it.
     const listener = koa.callback();
     koa.on("error", (err, ctx) => {
-      if (ctx?.req) errors.emit(ctx.req, err);
+      if (!ctx?.req) return;
+      // @koa/router keeps the matched template (its prefixes included) on the context, which the
+      // request does not reach: the error is the moment a label needs it.
+      if (typeof ctx._matchedRoute === "string") (ctx.req as KoaRequest)[KOA_ROUTE] = ctx._matchedRoute;
+      errors.emit(ctx.req, ctx.res ?? null, err);
     });
-    // Koa's router records the matched route template on the request.
-    const routeOf = (req: IncomingMessage) => (req as IncomingMessage & { _matchedRoute?: string })._matchedRoute;
+    const routeOf = (req: IncomingMessage) => (req as KoaRequest)[KOA_ROUTE];
     return {
       listener,
       kind: "koa",
@@ -172,8 +220,9 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
     const errors = errorChannel();
     if (express) {
       // Runs only for errors the app's own error handlers passed on; Express then answers 500.
-      app.use((err: unknown, req: IncomingMessage, _res: unknown, next: (e: unknown) => void) => {
-        errors.emit(req, err);
+      followExpressRoutes(app);
+      app.use((err: unknown, req: IncomingMessage, res: ServerResponse, next: (e: unknown) => void) => {
+        errors.emit(req, res, err);
         next(err);
       });
     }

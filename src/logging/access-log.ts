@@ -6,6 +6,8 @@ import { loadPino } from "./logger.js";
 export interface AccessEntry {
   req: IncomingMessage;
   res: ServerResponse;
+  /** The request's URL as the client sent it (a router may have rewritten req.url since). */
+  url: string;
   /** Request start, performance.now() milliseconds. */
   startedAt: number;
   finishedAt: number;
@@ -50,11 +52,11 @@ const ATOMS: Record<string, Atom> = {
   l: () => "-",
   u: (e) => basicUser(e.req),
   t: (_e) => clfTime(new Date()),
-  r: (e) => `${e.req.method} ${e.req.url} HTTP/${e.req.httpVersion}`,
+  r: (e) => `${e.req.method} ${e.url} HTTP/${e.req.httpVersion}`,
   m: (e) => e.req.method ?? "-",
-  U: (e) => pathOf(e.req.url),
+  U: (e) => pathOf(e.url),
   q: (e) => {
-    const u = e.req.url ?? "";
+    const u = e.url;
     const i = u.indexOf("?");
     return i < 0 ? "" : u.slice(i + 1);
   },

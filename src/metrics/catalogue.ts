@@ -107,7 +107,7 @@ export const METRICS = {
     help: "CPU use of the worker process since the last sample, in percent of one core.",
     producer: "master",
     group: "Workers",
-    when: "every 5 s (percent of one core)",
+    when: "every 5 s (percent of one core); a new worker's first figure comes one sample after it is ready, so its boot never reads as current load",
   }),
   proxyRejected: m({
     name: "gunicorn_worker_proxy_protocol_rejected_total",

@@ -18,9 +18,10 @@ merged counter never goes down.
 
 const GROUP_NOTES: Partial<Record<MetricSpec["group"], string>> = {
   Requests: `Recorded by workers, merged by the master. \`method\` is GET, POST, PUT, DELETE, PATCH, HEAD,
-OPTIONS or \`other\`. \`endpoint\` is the route template where the framework knows it (Express
-\`req.route\`, Fastify's route URL, Koa's \`_matchedRoute\`), else the path; at most
-\`--metrics-endpoint-limit\` (100) distinct values per worker, the rest \`other\`.`,
+OPTIONS or \`other\`. \`endpoint\` is the route template the request matched, with the paths of
+the routers it is mounted under ([how a route's name is found](#route-names)), else the path as
+the client sent it; at most \`--metrics-endpoint-limit\` (100) distinct values per worker, the rest
+\`other\`.`,
   Workers: "Sampled by the master, for every worker, idle or blocked.",
   Saturation: "How busy the pool is. How to read and autoscale on them: [operability.md](operability.md).",
   "The master":
@@ -30,6 +31,22 @@ OPTIONS or \`other\`. \`endpoint\` is the route template where the framework kno
 };
 
 const OUTRO = `
+## Route names
+
+A route is named by its template, never by the path of one request, and with the paths of every
+router it is mounted under, so that two routers with an \`/items/:id\` each are two routes:
+
+| framework | where the template comes from |
+|---|---|
+| Express | the route that matched (\`req.route.path\`) after the mount paths of its routers and sub-apps (\`req.baseUrl\`), both kept as they were at the match: \`app.use("/api/v1", api)\`, \`api.use("/items", items)\`, \`items.get("/:id")\` is \`/api/v1/items/:id\`, also for an error passed on to the app's handler after the routers were left |
+| Fastify | the route's URL as Fastify registered it, plugin prefixes included (\`routeOptions.url\`) |
+| Koa with @koa/router | the matched layer's path, router prefixes and nested \`router.use()\` included (\`ctx._matchedRoute\`) |
+| anything else | no template: the path as the client sent it (before any router rewrote \`req.url\`), without the query string, under the endpoint limit above |
+
+The access log's \`%(r)s\`, \`%(U)s\` and \`%(q)s\` and the timeout diagnostics also name the request
+as the client sent it: Express strips a mount path from \`req.url\` while it routes, and the log
+used to show \`GET /\` for a request to \`/users\`.
+
 ## The app's own metrics
 
 Metrics the app registers with prom-client (its default registry, in any worker or thread) are

@@ -10,8 +10,12 @@ const USER_HZ = 100;
 export interface Usage {
   /** Resident memory, bytes. */
   memory: number;
-  /** Percent of one core since the last reading (since the process started, on the first). */
-  cpu: number;
+  /**
+   * Percent of one core since the last reading; undefined on a process's first reading, whose only
+   * figure would be its average since it started (for a worker that just booted: its boot, which
+   * would read as if it were busy now).
+   */
+  cpu: number | undefined;
 }
 
 interface Reading {
@@ -58,9 +62,9 @@ export class ProcessUsage {
     const cpuSeconds = (Number(f[11]) + Number(f[12])) / USER_HZ;
     const rssKiB = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0);
     const prev = this.last.get(pid);
-    const elapsed = prev ? uptime - prev.at : uptime - Number(f[19]) / USER_HZ;
-    const used = prev ? cpuSeconds - prev.cpuSeconds : cpuSeconds;
     next.set(pid, { cpuSeconds, at: uptime });
-    return { memory: rssKiB * 1024, cpu: elapsed > 0 ? (used / elapsed) * 100 : 0 };
+    if (!prev) return { memory: rssKiB * 1024, cpu: undefined };
+    const elapsed = uptime - prev.at;
+    return { memory: rssKiB * 1024, cpu: elapsed > 0 ? ((cpuSeconds - prev.cpuSeconds) / elapsed) * 100 : 0 };
   }
 }

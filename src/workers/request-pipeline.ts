@@ -185,8 +185,9 @@ export class RequestPipeline {
     // client could hold a worker forever.
     this.server.emit("listening");
 
-    o.app.onError((req, err) => {
-      const route = o.app.routeOf(req) ?? pathOf(req.url);
+    o.app.onError((req, res, err) => {
+      // Unrouted: the path as received (a router may have rewritten req.url by now).
+      const route = o.app.routeOf(req) ?? pathOf(res ? (res as TrackedResponse).url || req.url : req.url);
       o.failures.appFailed(req.method ?? "GET", route, errorType(err));
     });
     const self = this;
@@ -214,7 +215,7 @@ export class RequestPipeline {
     const now = performance.now();
     return this.running.list().map((res) => {
       if (answer) answerTimedOut(res);
-      return { method: res.req.method ?? "", url: res.req.url ?? "", ms: Math.round(now - res.startedAt) };
+      return { method: res.req.method ?? "", url: res.url, ms: Math.round(now - res.startedAt) };
     });
   }
 
@@ -239,6 +240,7 @@ export class RequestPipeline {
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const t = res as TrackedResponse;
     t.startedAt = performance.now();
+    t.url = req.url ?? "";
     if (this.o.accessLog) t.bytesBefore = req.socket?.bytesWritten ?? 0; // only the access log needs it
     this.o.onRequestStart?.(req);
     res.on("close", this.onClose);
@@ -318,7 +320,7 @@ export class RequestPipeline {
 
   private appFailed(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     const type = errorType(err);
-    const route = this.o.app.routeOf(req) ?? pathOf(req.url);
+    const route = this.o.app.routeOf(req) ?? pathOf((res as TrackedResponse).url);
     this.o.failures.appFailed(req.method ?? "GET", route, type);
     this.o.log.error({ err, method: req.method, url: req.url }, "error handling request");
     if (!res.headersSent && !res.destroyed) {
@@ -375,7 +377,7 @@ export class RequestPipeline {
       const bytes = Number.isFinite(declared)
         ? declared
         : Math.max(0, (req.socket?.bytesWritten ?? 0) - res.bytesBefore - header);
-      this.o.accessLog.write({ req, res, startedAt: res.startedAt, finishedAt: now, bytesSent: bytes });
+      this.o.accessLog.write({ req, res, url: res.url, startedAt: res.startedAt, finishedAt: now, bytesSent: bytes });
     }
     if (this.o.hooks.postRequest) {
       try {

@@ -17,6 +17,12 @@ export type Phase = typeof WAITING | typeof RUNNING | typeof DONE;
  */
 export class TrackedResponse extends http.ServerResponse {
   startedAt = 0;
+  /**
+   * The request's URL as the client sent it: routers rewrite `req.url` while they route (Express
+   * strips a mount path), and the access log, the timeout diagnostics and the path label of an
+   * unrouted failure name what the client asked.
+   */
+  url = "";
   /** The socket's bytesWritten when the response began (the access log's body size). */
   bytesBefore = 0;
   phase: Phase = WAITING;

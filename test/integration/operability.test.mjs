@@ -130,6 +130,26 @@ describe("saturation metrics", () => {
   });
 });
 
+describe("a worker's CPU figure", () => {
+  it("is not its boot: none until a sample after it is ready, then what it uses now", async () => {
+    const s = await startServer({ workers: 1 });
+    const cpuNow = async () =>
+      JSON.parse((await request(`http://127.0.0.1:${s.metricsPort}/status.json`)).body).workers[0].cpuPercent;
+    // Right after boot the only figure would be the average since the process started: its boot.
+    assert.equal(await cpuNow(), null);
+    assert.equal((await s.scrape()).find("gunicorn_worker_cpu_percent").length, 0);
+    // The next sample (every 5 s) measures the idle worker since it was ready.
+    const { idle } = await waitFor(
+      async () => {
+        const idle = await cpuNow();
+        return idle !== null && { idle };
+      },
+      { timeout: 12_000, interval: 250, what: "a CPU figure" },
+    );
+    assert.ok(idle < 20, `an idle worker's CPU: ${idle}`);
+  });
+});
+
 describe("gpe-server status", () => {
   it("--json matches /metrics, found by --metrics-url and by --pid", async () => {
     const pidfile = join(tempDir(), "master.pid");
