@@ -36,6 +36,8 @@ export interface Engine extends Admission {
   readonly upgraded?: number;
   /** Connections kept alive between requests now, where the engine keeps them (sync, async). */
   readonly keptAlive?: number;
+  /** Calls `run` once, as the first connection arrives, before any of its requests is read. */
+  beforeFirstConnection?(run: () => void): void;
   /** Stop keeping connections alive; idle ones are closed. */
   beginStop(): void;
   /** After the last request: the app's close(), where it has one (in every thread of a thread worker). */

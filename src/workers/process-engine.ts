@@ -96,6 +96,10 @@ export class ProcessEngine implements Engine {
     exposeRunning((answer) => this.pipeline.runningNow(answer));
   }
 
+  beforeFirstConnection(run: () => void): void {
+    this.pipeline.beforeFirstConnection(run);
+  }
+
   async close(): Promise<void> {
     await this.app.close?.();
   }

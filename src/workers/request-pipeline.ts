@@ -202,6 +202,14 @@ export class RequestPipeline {
     return this.inFlight;
   }
 
+  /**
+   * Calls `run` once, as the first connection comes to the HTTP server, before its first request
+   * is read: a listener that removes itself, so later connections pay nothing for it.
+   */
+  beforeFirstConnection(run: () => void): void {
+    this.server.prependOnceListener("connection", run);
+  }
+
   /** Connections kept alive between requests now. */
   get keptAlive(): number {
     return this.idle?.size ?? 0;

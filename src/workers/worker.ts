@@ -118,7 +118,6 @@ export class Worker {
 
   /** Loads the hooks, the app and the engine; false when it cannot serve (the master is told why). */
   async boot(): Promise<boolean> {
-    if (this.diagnosing && this.init.workerClass !== "thread") startStallThread();
     try {
       this.hooks = await loadHooks(this.init.configPath);
     } catch (err) {
@@ -226,6 +225,7 @@ export class Worker {
       });
     setInterval(beat, heartbeatMs).unref();
     if (this.diagnosing && this.engine.probeThreads) answerThreadProbes(this.engine.probeThreads.bind(this.engine));
+    else if (this.diagnosing) this.engine.beforeFirstConnection?.(startStallThread);
     const early = this.early ?? [];
     this.early = null;
     for (const [m, handle] of early) this.onMessage(m, handle);
