@@ -23,6 +23,8 @@ type PrivateSocket = Socket & {
   _httpMessage?: ServerResponse | null;
 };
 type PrivateTlsSocket = Socket & { _parent?: Socket | null };
+type ParsedSocket = Socket & { parser?: { getCurrentBuffer?(): Buffer } | null };
+const HEAD_END = Buffer.from("\r\n\r\n");
 type PrivateResponse = ServerResponse & { _keepAliveTimeout: number; _last: boolean; _header: string | null };
 
 /** Binds a server handle without listening (returns an errno number on failure). */
@@ -98,6 +100,19 @@ export function headLength(res: ServerResponse): number {
 /** The TCP socket a server's TLS socket was made from (Node keeps it as the TLS socket's _parent). */
 export function tlsParent(socket: Socket): Socket | null {
   return (socket as PrivateTlsSocket)._parent ?? null;
+}
+
+/**
+ * Called from a request handler: the chunk the socket's HTTP parser is reading holds more than one
+ * request head (the client pipelines), or the parser cannot say. Either way, this connection is
+ * not one to close after this response: a request behind it would go unanswered.
+ */
+export function pipelined(socket: Socket): boolean {
+  const read = (socket as ParsedSocket).parser?.getCurrentBuffer;
+  if (typeof read !== "function") return true;
+  const chunk = read.call((socket as ParsedSocket).parser);
+  const first = chunk.indexOf(HEAD_END);
+  return first >= 0 && chunk.indexOf(HEAD_END, first + 4) >= 0;
 }
 
 /** Thrown at start-up when this Node no longer has an internal the server relies on. */

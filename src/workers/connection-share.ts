@@ -7,7 +7,9 @@
 // hands the new connections to a worker waiting in accept: one with fewer. No socket moves between
 // processes and nothing is dropped: a response that says close is HTTP's own way to end a
 // connection, which every client and proxy handles.
+import type { Socket } from "node:net";
 import type { ToMaster } from "../contracts/messages.js";
+import { pipelined } from "../platform/node-internals.js";
 
 /** Changes to the count are reported at most this often (a burst is one report, not fifty). */
 export const REPORT_MS = 10;
@@ -45,9 +47,13 @@ export class ConnectionShare {
     this.budget = count;
   }
 
-  /** At a request whose connection would stay open: true when it should close after this response. */
-  closeThis(): boolean {
-    if (this.budget === 0) return false;
+  /**
+   * At a request whose connection would stay open: true when it should close after this response.
+   * Never a connection whose client pipelines: the requests it sent behind this one would go
+   * unanswered (HTTP lets a server close, but the client would have to send them again).
+   */
+  closeThis(socket: Socket): boolean {
+    if (this.budget === 0 || pipelined(socket)) return false;
     this.budget--;
     this.rebalanced++;
     return true;

@@ -66,7 +66,7 @@ export interface KeepAliveShare {
   /** The number of kept-alive connections changed. */
   changed(): void;
   /** True when this connection should close after this response (its worker holds more than its share). */
-  closeThis(): boolean;
+  closeThis(socket: Socket): boolean;
 }
 
 export const errorType = (err: unknown): string =>
@@ -258,7 +258,7 @@ export class RequestPipeline {
     } else if (res.shouldKeepAlive) {
       // Node has already decided from the request (Connection: close, HTTP/1.0): a connection
       // that closes after this response needs no keep-alive bookkeeping.
-      if (this.o.share?.closeThis()) {
+      if (this.o.share?.closeThis(req.socket)) {
         res.shouldKeepAlive = false; // this worker holds more than its share: the client reconnects
       } else {
         this.idle.requestStarted(req.socket);

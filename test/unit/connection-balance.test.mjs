@@ -1,7 +1,10 @@
 // The keep-alive balance's rule, on counts: who is above its share, and by how much.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
+import net from "node:net";
 import { ASK_INTERVAL_MS, ConnectionBalance, excess, slackOver } from "../../dist/arbiter/connection-balance.js";
+import { ConnectionShare } from "../../dist/workers/connection-share.js";
 
 describe("connection balance", () => {
   it("asks nothing of a pool near balance, or of a single worker", () => {
@@ -47,5 +50,37 @@ describe("connection balance", () => {
     assert.deepEqual(sent.at(-1), ["a", 0], "within its share again: the budget is withdrawn at once");
     balance.reported(retiring, 100);
     assert.equal(sent.filter(([n]) => n === "c").length, 0, "a worker that takes no work is never asked");
+  });
+
+  it("a worker asked to close connections never picks one whose client pipelines", async () => {
+    const share = new ConnectionShare(
+      () => 0,
+      () => {},
+    );
+    share.shed(1);
+    const seen = [];
+    const server = http.createServer((req, res) => {
+      seen.push(`${req.url} ${share.closeThis(req.socket)}`);
+      res.end("ok");
+    });
+    await new Promise((r) => server.listen(0, "127.0.0.1", r));
+    const send = (bytes, answers) =>
+      new Promise((resolve) => {
+        const c = net.connect(server.address().port, "127.0.0.1", () => c.write(bytes));
+        let got = "";
+        c.on("data", (d) => {
+          got += d;
+          if ((got.match(/HTTP\/1\.1 200/g) ?? []).length === answers) c.end(resolve);
+        });
+      });
+    try {
+      await send("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n", 2);
+      await send("GET /alone HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+      await send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+    } finally {
+      server.close();
+    }
+    assert.deepEqual(seen, ["/a false", "/b false", "/alone true", "/after false"]);
+    assert.equal(share.rebalanced, 1);
   });
 });

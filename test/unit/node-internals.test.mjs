@@ -3,11 +3,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
+import http from "node:http";
 import {
   checkNodeInternals,
   handleProblems,
   internalsProblems,
   NodeInternalsError,
+  pipelined,
 } from "../../dist/platform/node-internals.js";
 
 describe("Node internals self-check", () => {
@@ -47,5 +49,30 @@ describe("Node internals self-check", () => {
       handle.close();
     }
     assert.deepEqual(handleProblems({}), ["a listening handle has no readStop()", "a listening handle has no fd"]);
+  });
+
+  it("tells a pipelined request from one sent alone, from inside the handler", async () => {
+    const seen = [];
+    const server = http.createServer((req, res) => {
+      seen.push(`${req.url} ${pipelined(req.socket)}`);
+      res.end("ok");
+    });
+    await new Promise((r) => server.listen(0, "127.0.0.1", r));
+    const send = (bytes, answers) =>
+      new Promise((resolve) => {
+        const c = net.connect(server.address().port, "127.0.0.1", () => c.write(bytes));
+        let got = "";
+        c.on("data", (d) => {
+          got += d;
+          if ((got.match(/HTTP\/1\.1 200/g) ?? []).length === answers) c.end(resolve);
+        });
+      });
+    try {
+      await send("GET /alone HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+      await send("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n", 2);
+    } finally {
+      server.close();
+    }
+    assert.deepEqual(seen, ["/alone false", "/a true", "/b true"]);
   });
 });
