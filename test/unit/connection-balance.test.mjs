@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import net from "node:net";
+import { exchange } from "../helpers/raw-http.mjs";
 import { ASK_INTERVAL_MS, ConnectionBalance, excess, slackOver } from "../../dist/arbiter/connection-balance.js";
 import { ConnectionShare } from "../../dist/workers/connection-share.js";
 
@@ -64,19 +64,11 @@ describe("connection balance", () => {
       res.end("ok");
     });
     await new Promise((r) => server.listen(0, "127.0.0.1", r));
-    const send = (bytes, answers) =>
-      new Promise((resolve) => {
-        const c = net.connect(server.address().port, "127.0.0.1", () => c.write(bytes));
-        let got = "";
-        c.on("data", (d) => {
-          got += d;
-          if ((got.match(/HTTP\/1\.1 200/g) ?? []).length === answers) c.end(resolve);
-        });
-      });
+    const send = (bytes) => exchange(server.address().port, { parts: [bytes], quietMs: 100 });
     try {
-      await send("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n", 2);
-      await send("GET /alone HTTP/1.1\r\nHost: x\r\n\r\n", 1);
-      await send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+      await send("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+      await send("GET /alone HTTP/1.1\r\nHost: x\r\n\r\n");
+      await send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
     } finally {
       server.close();
     }
