@@ -46,9 +46,9 @@ export const PROBE_MS = 1000;
 /**
  * A sync or async worker's stall thread, started as its first connection arrives, before its
  * first request is read: the thread's isolate boots on an OS thread of its own, so it answers
- * even when that very request blocks the main thread for good. Not at boot: a worker that is booted and never
- * serves (a standby retired unused, a pool scaled down) never pays for it, and its boot and
- * readiness are not slowed (docs/performance.md has the figures).
+ * even when that very request blocks the main thread for good. Not at boot: a worker that is
+ * booted and never serves (a standby retired unused, a pool scaled down) never pays for it, and
+ * its boot and readiness are not slowed (docs/performance.md has the figures).
  */
 export function startStallThread(): void {
   if (!stallLineOpen()) return;
