@@ -4,7 +4,7 @@
 import type { Settings } from "./config/settings.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { WorkerClass, WorkerClassAlias } from "./contracts/worker-class.js";
-import type { HOOKS, HookArg, HookName } from "./contracts/hooks.js";
+import type { HOOKS, HookArg, HookName } from "./contracts/hook-catalogue.js";
 import type { Logger } from "pino";
 
 /** The master, as master-side hooks see it (`server`). */

@@ -1,4 +1,4 @@
-// Keeps kept-alive connections spread over the async workers (workers/connection-share.ts says how
+// Keeps kept-alive connections spread over the async workers (workers/connections/connection-share.ts says how
 // a worker takes part). Each worker reports how many it holds; one above its share is asked to close
 // the excess after their next responses, and their clients reconnect to workers with fewer. The
 // share is the mean plus a slack, so that a pool near balance is left alone (excess() has the

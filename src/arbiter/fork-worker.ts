@@ -3,12 +3,12 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { withoutHooks } from "../config/hooks.js";
+import { withoutHooks } from "../config/hook-runner.js";
 import type { Settings, WorkerInitData } from "../config/settings.js";
 import { slotLabel } from "../contracts/lifecycle.js";
 
-const COMPILED_MAIN = fileURLToPath(new URL("../workers/main.js", import.meta.url));
-const BUNDLED_MAIN = fileURLToPath(new URL("../workers/main.bundle.js", import.meta.url));
+const COMPILED_MAIN = fileURLToPath(new URL("../workers/process/main.js", import.meta.url));
+const BUNDLED_MAIN = fileURLToPath(new URL("../workers/process/main.bundle.js", import.meta.url));
 
 /** The bundle of the worker (the build makes it after tsc), unless it is older than the compiled modules. */
 function workerMain(): string {

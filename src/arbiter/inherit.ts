@@ -1,7 +1,7 @@
 // The receiving side of a USR2 upgrade: the new master takes the listening sockets (and the
 // metrics socket) from the old master over the fork IPC channel instead of binding again.
 import { parseBind } from "../config/bind.js";
-import type { Listener } from "./listeners.js";
+import type { Listener } from "./bound-sockets.js";
 
 export function receiveInheritedSockets(
   binds: readonly string[],

@@ -4,9 +4,9 @@
 // /proc/self/fd), so other processes' sockets on the same port never count. Elsewhere than Linux
 // this reports nothing.
 import { closeSync, openSync, readFileSync, readSync, readlinkSync } from "node:fs";
-import type { Listener } from "./listeners.js";
+import type { Listener } from "./bound-sockets.js";
 import { handleFd } from "../platform/node-internals.js";
-import type { ListenQueue } from "../service/master-metrics.js";
+import type { ListenQueue } from "../exporter/master-metrics.js";
 
 const LISTEN_STATE = "0A";
 

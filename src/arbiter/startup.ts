@@ -9,10 +9,10 @@ import { resolveSettings, type Resolved } from "../config/load.js";
 import { autoWorkers } from "../config/cpu-budget.js";
 import { checkNodeInternals, handleProblems } from "../platform/node-internals.js";
 import { VERSION } from "../platform/version.js";
-import type { MetricsService } from "../service/metrics-service.js";
-import { closeListeners, openListeners, type Listener } from "./listeners.js";
+import type { MetricsService } from "../exporter/metrics-service.js";
+import { closeListeners, openListeners, type Listener } from "./bound-sockets.js";
 import { Pidfile } from "./pidfile.js";
-import { dropPrivileges, resolveIdentity, type Identity } from "./privileges.js";
+import { dropPrivileges, resolveIdentity, type Identity } from "../host/privileges.js";
 
 export class StartupError extends Error {}
 

@@ -2,7 +2,7 @@
 // address hashes to, so one client's connections (socket.io's long-polling requests) all reach the
 // worker that holds its session, and keep reaching that slot's replacement.
 import net, { type Socket } from "node:net";
-import type { Listener } from "./listeners.js";
+import type { Listener } from "./bound-sockets.js";
 
 export interface StickyTarget {
   readonly slot: number;

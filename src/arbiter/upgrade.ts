@@ -2,7 +2,7 @@
 // the metrics socket, over the fork IPC channel (inherit.ts is the receiving side).
 import { type ChildProcess, fork } from "node:child_process";
 import type { Logger } from "pino";
-import type { Listener } from "./listeners.js";
+import type { Listener } from "./bound-sockets.js";
 import { Pidfile } from "./pidfile.js";
 
 export function startSuccessor(

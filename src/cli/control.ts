@@ -4,7 +4,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { commonBehaviour } from "./program.js";
 import { StatusError, alive, findByPid, getJSON, metricsBase, readPidfile } from "./status.js";
-import type { StatusJSON } from "../service/status-board.js";
+import type { StatusJSON } from "../exporter/status-board.js";
 
 const POLL_MS = 100;
 

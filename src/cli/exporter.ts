@@ -4,8 +4,8 @@
 import type { Logger } from "pino";
 import type { Settings } from "../config/settings.js";
 import type { FamilyJSON } from "../metrics/family.js";
-import { StoreCollector } from "../service/collector.js";
-import { storeErrorsFamily } from "../service/master-metrics.js";
+import { StoreCollector } from "../exporter/collector.js";
+import { storeErrorsFamily } from "../exporter/master-metrics.js";
 import { RedisForwarder } from "../redis/forwarder.js";
 import { METRICS_SECURITY_SETTINGS, type MetricsService, type StandaloneCommand } from "./standalone.js";
 import { defaultInstance } from "../redis/instance.js";

@@ -6,8 +6,8 @@ import { addSettingOptions, commonBehaviour, givenValues } from "./program.js";
 import { resolveSettings } from "../config/load.js";
 import type { Settings } from "../config/settings.js";
 import { createLogger } from "../logging/logger.js";
-import { createMetricsServer, listenMetrics, type MetricsSource } from "../service/server.js";
-import { metricsSecurity } from "../service/security.js";
+import { createMetricsServer, listenMetrics, type MetricsSource } from "../exporter/server.js";
+import { metricsSecurity } from "../exporter/security.js";
 
 export interface MetricsService extends MetricsSource {
   /** Called once the metrics server listens, with the port it got. */

@@ -6,9 +6,9 @@ import http from "node:http";
 import https from "node:https";
 import { Command, CommanderError, Option } from "commander";
 import { commonBehaviour } from "./program.js";
-import type { StatusJSON, WorkerStatus } from "../service/status-board.js";
+import type { StatusJSON, WorkerStatus } from "../exporter/status-board.js";
 import { listeningRows } from "../arbiter/listen-queue.js";
-import { authorizationHeader } from "../service/security.js";
+import { authorizationHeader } from "../exporter/security.js";
 
 export class StatusError extends Error {}
 

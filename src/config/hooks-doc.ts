@@ -1,8 +1,9 @@
 // The hook table of docs/signals-and-hooks.md, rendered from the hook catalogue: the page keeps
 // its prose around a block between two markers, and only the block is generated.
-import { HOOK_ARGS, HOOKS, type HookArg } from "../contracts/hooks.js";
+import { HOOK_ARGS, HOOKS, type HookArg } from "../contracts/hook-catalogue.js";
 
-export const HOOKS_BEGIN = "<!-- hooks: generated from src/contracts/hooks.ts by npm run docs; do not edit by hand -->";
+export const HOOKS_BEGIN =
+  "<!-- hooks: generated from src/contracts/hook-catalogue.ts by npm run docs; do not edit by hand -->";
 export const HOOKS_END = "<!-- end of generated hooks -->";
 
 const cell = (s: string) => s.replace(/\|/g, "\\|");

@@ -4,7 +4,7 @@
 // loader, the environment mapping, `--help` and docs/settings.md are all generated from it:
 // adding a setting touches one row.
 import { hookOfArity } from "./validators.js";
-import { HOOKS, HOOK_NAMES, hookHelp, type HookName } from "../contracts/hooks.js";
+import { HOOKS, HOOK_NAMES, hookHelp, type HookName } from "../contracts/hook-catalogue.js";
 import type { WorkerInit } from "../contracts/messages.js";
 import { spec, type SettingSpec } from "./setting-spec.js";
 import { SERVER_SETTINGS } from "./settings-server.js";

@@ -3,7 +3,7 @@
 // The sockets are stand-ins: these classes only pass them along (and pause them).
 import { describe, it, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { AcceptFront, LONG_WORK_MS, PendingConnections } from "../../dist/workers/accept-front.js";
+import { AcceptFront, LONG_WORK_MS, PendingConnections } from "../../dist/workers/connections/accept-front.js";
 import { ConnectionDispatcher } from "../../dist/arbiter/dispatcher.js";
 
 // allowHalfOpen: a real socket has it as an own property (Duplex sets it), as the worker may set it.

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { HOOKS } from "../../dist/contracts/hooks.js";
+import { HOOKS } from "../../dist/contracts/hook-catalogue.js";
 
 const SRC = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src");
 
@@ -18,11 +18,34 @@ const MAY_IMPORT = {
   metrics: ["contracts", "config"],
   app: ["contracts", "config", "platform"],
   redis: ["contracts", "config", "metrics", "logging"],
-  service: ["contracts", "config", "metrics", "redis", "logging", "platform"],
+  exporter: ["contracts", "config", "metrics", "redis", "logging", "platform"],
+  host: ["contracts", "config", "logging", "app", "platform"],
   workers: ["contracts", "config", "metrics", "logging", "app", "platform"],
-  arbiter: ["contracts", "config", "logging", "service", "app", "platform"],
+  arbiter: ["contracts", "config", "logging", "exporter", "host", "app", "platform"],
   index: ["contracts", "config"],
-  cli: ["contracts", "config", "metrics", "redis", "logging", "platform", "service", "workers", "arbiter", "app"],
+  cli: [
+    "contracts",
+    "config",
+    "metrics",
+    "redis",
+    "logging",
+    "platform",
+    "exporter",
+    "host",
+    "workers",
+    "arbiter",
+    "app",
+  ],
+};
+/** Inside workers/: which sub-room may import which (a worker process's life at the top). */
+const WORKER_ROOMS = {
+  process: ["engines", "boot", "http", "connections", "stall"],
+  engines: ["threads", "boot", "http", "connections", "stall"],
+  threads: ["boot", "http", "stall"],
+  boot: ["http", "connections"],
+  http: ["connections"],
+  connections: [],
+  stall: [],
 };
 /**
  * A bound that catches a file grown into several ideas, not a rule for where to cut: files are split
@@ -47,10 +70,36 @@ const roomOf = (path) => {
   const parts = relative(SRC, path).split("/");
   return parts.length === 1 ? parts[0].replace(/\.ts$/, "") : parts[0];
 };
+/** The sub-room of a file of workers/ (null elsewhere, or for a file at the top of workers/). */
+const workerRoomOf = (path) => {
+  const parts = relative(SRC, path).split("/");
+  return parts[0] === "workers" && parts.length === 3 ? parts[1] : null;
+};
 
 describe("architecture", () => {
   it("every file of src/ is in a known room", () => {
     for (const f of files) assert.ok(roomOf(f) in MAY_IMPORT, `${relative(SRC, f)} is in no room of the table`);
+  });
+
+  it("every file of workers/ is in a known sub-room", () => {
+    for (const f of files.filter((f) => roomOf(f) === "workers"))
+      assert.ok(workerRoomOf(f) in WORKER_ROOMS, `${relative(SRC, f)} is in no sub-room of workers/`);
+  });
+
+  it("imports run one way between the sub-rooms of workers/", () => {
+    const wrong = [];
+    for (const f of files.filter((f) => roomOf(f) === "workers")) {
+      const text = readFileSync(f, "utf8");
+      for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|new URL\(\s*)["'](\.{1,2}\/[^"']+)["']/g)) {
+        const target = resolve(dirname(f), m[1]);
+        if (roomOf(target) !== "workers") continue;
+        const from = workerRoomOf(f);
+        const to = workerRoomOf(target);
+        if (from !== to && !WORKER_ROOMS[from]?.includes(to))
+          wrong.push(`${relative(SRC, f)} imports ${m[1]} (workers/${from} -> workers/${to})`);
+      }
+    }
+    assert.deepEqual(wrong, []);
   });
 
   it("imports run one way between rooms", () => {

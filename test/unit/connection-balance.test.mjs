@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { exchange } from "../helpers/raw-http.mjs";
 import { ASK_INTERVAL_MS, ConnectionBalance, excess, slackOver } from "../../dist/arbiter/connection-balance.js";
-import { ConnectionShare } from "../../dist/workers/connection-share.js";
+import { ConnectionShare } from "../../dist/workers/connections/connection-share.js";
 
 describe("connection balance", () => {
   it("asks nothing of a pool near balance, or of a single worker", () => {

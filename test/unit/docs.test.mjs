@@ -41,7 +41,7 @@ describe("documentation", () => {
   });
 
   it("renders the hook table from the catalogue: every hook, its arguments and whether it is awaited", async () => {
-    const { HOOKS } = await import("../../dist/contracts/hooks.js");
+    const { HOOKS } = await import("../../dist/contracts/hook-catalogue.js");
     const page = readFileSync(join(ROOT, "docs", "signals-and-hooks.md"), "utf8");
     for (const h of HOOKS) {
       const row = page.split("\n").find((l) => l.startsWith(`| \`${h.name}(`));

@@ -5,7 +5,7 @@ import { Merger, monotonicPart } from "../../dist/metrics/merge.js";
 import { formatPrometheus, formatOpenMetrics, negotiate } from "../../dist/metrics/exposition.js";
 import { familyToJSON, metricsFromJSON, metricsToJSON } from "../../dist/metrics/family.js";
 import { StoreReader, parseSnapshot, workerFileText, workerFileName } from "../../dist/metrics/store.js";
-import { StoreCollector } from "../../dist/service/collector.js";
+import { StoreCollector } from "../../dist/exporter/collector.js";
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ import { RequestMetrics, FailureCounters } from "../../dist/metrics/request-metr
 import { compileAccessFormat } from "../../dist/logging/access-log.js";
 import { METRICS } from "../../dist/metrics/catalogue.js";
 import { renderMetricsDoc } from "../../dist/metrics/metrics-doc.js";
-import { MasterMetrics, storeErrorsFamily } from "../../dist/service/master-metrics.js";
+import { MasterMetrics, storeErrorsFamily } from "../../dist/exporter/master-metrics.js";
 
 const counter = (value, labels = {}) => ({
   name: "jobs_total",

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { cgroupQuota, cpuBudget } from "../../dist/config/cpu-budget.js";
 import { size } from "../../dist/config/validators.js";
 import { CrashBackoff } from "../../dist/arbiter/crash-backoff.js";
-import { RunningRequests } from "../../dist/workers/running-requests.js";
+import { RunningRequests } from "../../dist/workers/http/running-requests.js";
 import { timeoutMessage } from "../../dist/arbiter/stall-report.js";
 
 const files = (map) => (path) => map[path] ?? null;

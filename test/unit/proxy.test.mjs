@@ -1,8 +1,8 @@
 // The PROXY protocol header parser and the peer allow-lists: pure logic.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { parseProxyHeader, V2_SIGNATURE } from "../../dist/workers/proxy-header.js";
-import { PeerList } from "../../dist/workers/client-address.js";
+import { parseProxyHeader, V2_SIGNATURE } from "../../dist/workers/connections/proxy-header.js";
+import { PeerList } from "../../dist/workers/connections/client-address.js";
 import { addressList } from "../../dist/config/validators.js";
 
 const v2 = (command, family, body) => {

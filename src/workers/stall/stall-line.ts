@@ -3,7 +3,7 @@ import { fstatSync } from "node:fs";
 import { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { STALL_FD, type StallReport } from "../contracts/stall.js";
+import { STALL_FD, type StallReport } from "../../contracts/stall.js";
 
 export function stallLineOpen(fd = STALL_FD): boolean {
   try {
@@ -38,7 +38,7 @@ export function answerProbes(
   });
 }
 
-const STALL_THREAD = fileURLToPath(new URL("./stall-thread.js", import.meta.url));
+const STALL_THREAD = fileURLToPath(new URL("../stall/stall-thread.js", import.meta.url));
 /** How often a thread worker's app thread tells the main thread it runs (a blocked one stops). */
 export const THREAD_BEAT_MS = 250;
 /** How long a probe waits for the blocked thread to pause. */

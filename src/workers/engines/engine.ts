@@ -1,13 +1,13 @@
 // What a worker asks of its engine, the part that differs by worker type: the process's own event
 // loop (sync, async: process-engine.ts) or a pool of threads (thread-engine.ts).
 import type { Logger } from "pino";
-import type { Hooks } from "../config/hooks.js";
-import type { WorkerInitData } from "../config/settings.js";
-import type { AccessLog } from "../logging/access-log.js";
-import type { FamilyJSON } from "../metrics/family.js";
-import type { Admission } from "./accept-front.js";
-import type { StallReport } from "./stall-probe.js";
-import type { ConnectionShare } from "./connection-share.js";
+import type { Hooks } from "../../config/hook-runner.js";
+import type { WorkerInitData } from "../../config/settings.js";
+import type { AccessLog } from "../../logging/access-log.js";
+import type { FamilyJSON } from "../../metrics/family.js";
+import type { Admission } from "../connections/accept-front.js";
+import type { StallReport } from "../stall/stall-probe.js";
+import type { ConnectionShare } from "../connections/connection-share.js";
 
 export interface EngineContext {
   init: WorkerInitData;

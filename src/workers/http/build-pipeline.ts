@@ -2,11 +2,11 @@
 // (process-engine.ts) and each thread of a thread worker (thread-entry.ts).
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
-import type { LoadedApp } from "../app/loader.js";
-import { runHookSync, type Hooks } from "../config/hooks.js";
-import type { WorkerSettings } from "../config/settings.js";
-import type { AccessLog } from "../logging/access-log.js";
-import type { FailureCounters, RequestMetrics } from "../metrics/request-metrics.js";
+import type { LoadedApp } from "../../app/loader.js";
+import { runHookSync, type Hooks } from "../../config/hook-runner.js";
+import type { WorkerSettings } from "../../config/settings.js";
+import type { AccessLog } from "../../logging/access-log.js";
+import type { FailureCounters, RequestMetrics } from "../../metrics/request-metrics.js";
 import { type KeepAliveShare, RequestPipeline } from "./request-pipeline.js";
 import { tlsOptions } from "./tls-options.js";
 

@@ -3,7 +3,7 @@
 // client and scheme a trusted proxy names in X-Forwarded-For and X-Forwarded-Proto. Both are lazy
 // getters on the request prototypes: a request that never asks costs nothing.
 import type { IncomingMessage } from "node:http";
-import { http } from "../platform/http-modules.js";
+import { http } from "../../platform/http-modules.js";
 import { BlockList, isIPv4, isIPv6, type Socket } from "node:net";
 
 /** An allow-list of peers: "*", addresses and CIDR networks (validated by the settings). */

@@ -8,8 +8,8 @@
 // processes and nothing is dropped: a response that says close is HTTP's own way to end a
 // connection, which every client and proxy handles.
 import type { Socket } from "node:net";
-import type { ToMaster } from "../contracts/messages.js";
-import { pipelined } from "../platform/node-internals.js";
+import type { ToMaster } from "../../contracts/messages.js";
+import { pipelined } from "../../platform/node-internals.js";
 
 /** Changes to the count are reported at most this often (a burst is one report, not fifty). */
 export const REPORT_MS = 10;

@@ -4,7 +4,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
-import type { UpgradeTarget } from "../app/upgrade-target.js";
+import type { UpgradeTarget } from "../../app/upgrade-target.js";
 
 export class UpgradedConnections {
   total = 0;

@@ -2,7 +2,7 @@
 // process down.
 import type { Logger } from "pino";
 import { normalizeKey } from "./keys.js";
-import { HOOK_NAMES, type HookName } from "../contracts/hooks.js";
+import { HOOK_NAMES, type HookName } from "../contracts/hook-catalogue.js";
 
 export type Hooks = Partial<Record<HookName, (...args: unknown[]) => unknown>>;
 

@@ -2,23 +2,18 @@
 // fed with connections the process's main thread bridges in. One request at a time per thread.
 import { parentPort, workerData } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
-import { MASTER_STDERR_FD } from "../contracts/lifecycle.js";
-import { createLogger } from "../logging/logger.js";
-import { createAccessLog } from "../logging/access-log.js";
-import { installClientAddress } from "./client-address.js";
-import { loadHooks, type Hooks } from "../config/hooks.js";
-import { loadApp, parseAppSpec, type LoadedApp } from "../app/loader.js";
-import { appWhere } from "./app-where.js";
-import { buildPipeline } from "./build-pipeline.js";
-import { exposeRunning } from "./stall-probe.js";
-import { THREAD_BEAT_MS } from "./stall-line.js";
-import { countUncaught, onUncaughtAppError } from "./uncaught.js";
-import { FailureCounters, RequestMetrics, regionLength } from "../metrics/request-metrics.js";
+import type { LoadedApp } from "../../app/loader.js";
+import type { WorkerInitData } from "../../config/settings.js";
+import { EXIT_UNCAUGHT } from "../../contracts/exit-codes.js";
+import type { FamilyJSON } from "../../metrics/family.js";
+import { FailureCounters, RequestMetrics, regionLength } from "../../metrics/request-metrics.js";
+import { readAppRegistries } from "../../metrics/worker-snapshot.js";
+import { openAppHost } from "../boot/app-host.js";
+import { countUncaught, onUncaughtAppError } from "../boot/uncaught.js";
+import { buildPipeline } from "../http/build-pipeline.js";
+import { exposeRunning } from "../stall/stall-probe.js";
+import { THREAD_BEAT_MS } from "../stall/stall-line.js";
 import { BridgedSocket, type BridgeMessage } from "./socket-bridge.js";
-import { AppRegistries, readAppRegistries } from "../metrics/worker-snapshot.js";
-import { EXIT_UNCAUGHT } from "../contracts/exit-codes.js";
-import type { WorkerInitData } from "../config/settings.js";
-import type { FamilyJSON } from "../metrics/family.js";
 
 export interface ThreadData {
   init: WorkerInitData;
@@ -39,22 +34,16 @@ export type ThreadEvent =
 const port = parentPort as MessagePort;
 const { init, index, metricsBuffer } = workerData as ThreadData;
 const s = init.settings;
-installClientAddress(s.forwarded_allow_ips);
 const post = (e: ThreadEvent) => port.postMessage(e);
 
 async function boot(): Promise<void> {
-  const { log, reopen: reopenLog } = createLogger({
-    errorlog: s.errorlog,
-    loglevel: s.loglevel,
-    format: s.log_format,
-    lazy: true,
-    stderrFd: s.capture_output ? MASTER_STDERR_FD : 2,
-    bindings: { role: "worker", slot: init.slot, thread: index },
-  });
-  const hooks: Hooks = await loadHooks(init.configPath).catch(() => ({}));
+  const host = openAppHost(init, index);
+  const { log, accessLog } = host;
+  // The process's main thread has said already when the hooks cannot load.
+  const hooks = await host.hooks({ warn: false });
   let app: LoadedApp;
   try {
-    app = await loadApp(init.app, init.cwd, appWhere(init));
+    app = await host.app();
     // Upgraded connections cannot be handed to a thread: the main thread owns the sockets.
     if (app.tlsFront)
       throw new Error("the thread worker does TLS in its main thread: give --certfile and --keyfile, and serve http");
@@ -71,7 +60,6 @@ async function boot(): Promise<void> {
   const failures = new FailureCounters(s.metrics_endpoint_limit);
   const workerInfo = { pid: process.pid, slot: init.slot, age: init.age, thread: index, log };
   const connections = new Map<number, BridgedSocket>();
-  const accessLog = s.accesslog ? createAccessLog(s.accesslog, s.access_log_format) : null;
   const pipeline = buildPipeline({
     app,
     settings: s,
@@ -90,7 +78,7 @@ async function boot(): Promise<void> {
   });
   exposeRunning((answer) => pipeline.runningNow(answer));
   setInterval(() => post({ t: "beat" }), THREAD_BEAT_MS).unref();
-  const registries = s.metrics_enabled ? new AppRegistries(parseAppSpec(init.app).file) : null;
+  const registries = host.registries();
   const publishMetrics = async () => {
     const families: FamilyJSON[] = [
       ...failures.families(init.slot),
@@ -125,8 +113,7 @@ async function boot(): Promise<void> {
     } else if (m.t === "stop") {
       pipeline.stopKeepAlive();
     } else if (m.t === "reopen") {
-      reopenLog(); // USR1 or a rotation: the files were moved away
-      accessLog?.reopen();
+      host.reopenLogs(); // USR1 or a rotation: the files were moved away
     } else if (m.t === "close") {
       const closed = () => post({ t: "closed" });
       Promise.resolve()

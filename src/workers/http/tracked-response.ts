@@ -1,7 +1,6 @@
 // The responses the pipeline serves: Node's own classes, born with the fields the
 // instrumentation writes (HTTP/2's, in http2-server.ts, has the same fields).
-import type { OutgoingHttpHeaders } from "node:http";
-import { http } from "../platform/http-modules.js";
+import { http } from "../../platform/http-modules.js";
 import type { RunningNode } from "./running-requests.js";
 
 /** Where a request is in its life; every ending goes through RequestPipeline.finished, once. */
@@ -33,11 +32,4 @@ export class TrackedResponse extends http.ServerResponse {
   orphanGuard: (() => void) | null = null;
   prevRunning: RunningNode | null = null;
   nextRunning: RunningNode | null = null;
-}
-
-/** Headers of an answer that ends its connection: HTTP/2 forbids `connection`, and ends only the stream. */
-export function closingHeaders(res: object): OutgoingHttpHeaders {
-  return res instanceof http.ServerResponse
-    ? { "content-type": "text/plain", connection: "close" }
-    : { "content-type": "text/plain" };
 }

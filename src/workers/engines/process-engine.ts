@@ -1,16 +1,16 @@
 // The sync and async workers: the app runs on this process's own event loop. They differ only in
 // how much they take on: sync one request at a time, async up to worker_connections connections.
 import type { Socket } from "node:net";
-import type { LoadedApp } from "../app/loader.js";
-import { PendingConnections } from "./accept-front.js";
-import type { RequestPipeline } from "./request-pipeline.js";
-import { buildPipeline } from "./build-pipeline.js";
+import type { LoadedApp } from "../../app/loader.js";
+import { PendingConnections } from "../connections/accept-front.js";
+import type { RequestPipeline } from "../http/request-pipeline.js";
+import { buildPipeline } from "../http/build-pipeline.js";
 import type { Engine, EngineContext } from "./engine.js";
-import { countUncaught } from "./uncaught.js";
-import { exposeRunning } from "./stall-probe.js";
-import { FailureCounters, RequestMetrics } from "../metrics/request-metrics.js";
-import { slotLabel, type FamilyJSON } from "../metrics/family.js";
-import { familyHead, METRICS } from "../metrics/catalogue.js";
+import { countUncaught } from "../boot/uncaught.js";
+import { exposeRunning } from "../stall/stall-probe.js";
+import { FailureCounters, RequestMetrics } from "../../metrics/request-metrics.js";
+import { slotLabel, type FamilyJSON } from "../../metrics/family.js";
+import { familyHead, METRICS } from "../../metrics/catalogue.js";
 
 export class ProcessEngine implements Engine {
   private readonly metrics: RequestMetrics;

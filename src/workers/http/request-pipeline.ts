@@ -2,27 +2,35 @@
 // and the instrumentation. The per-request path keeps its state on the response object and uses
 // shared listener functions, so it allocates no closures of its own.
 import type { IncomingMessage, Server as HttpServer, ServerOptions, ServerResponse } from "node:http";
-import { http } from "../platform/http-modules.js";
+import type { http } from "../../platform/http-modules.js";
 import type tls from "node:tls";
 import { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
-import type { LoadedApp } from "../app/loader.js";
-import type { RequestMetrics, FailureCounters } from "../metrics/request-metrics.js";
-import { pathOf, type AccessLog } from "../logging/access-log.js";
+import type { LoadedApp } from "../../app/loader.js";
+import type { RequestMetrics, FailureCounters } from "../../metrics/request-metrics.js";
+import { pathOf, type AccessLog } from "../../logging/access-log.js";
 import { createAppServer } from "./app-server.js";
-import { DONE, RUNNING, TrackedResponse, closingHeaders } from "./tracked-response.js";
-import { answerTimedOut, RunningRequests, type RunningRequest } from "./running-requests.js";
-import { IdleConnections } from "./idle-connections.js";
-import { UpgradedConnections } from "./upgraded-connections.js";
-import { readAhead } from "./read-ahead.js";
+import { DONE, RUNNING, TrackedResponse } from "./tracked-response.js";
+import {
+  answerAppFailed,
+  answerOnSocket,
+  answerRefused,
+  answerTimedOut,
+  clientErrorStatus,
+  errorType,
+} from "./error-answers.js";
+import { RunningRequests, type RunningRequest } from "./running-requests.js";
+import { IdleConnections } from "../connections/idle-connections.js";
+import { UpgradedConnections } from "../connections/upgraded-connections.js";
+import { readAhead } from "../connections/read-ahead.js";
 import {
   answerAfterHalfClose,
   currentResponse,
   headLength,
   isLastResponse,
   setKeepAliveHeader,
-} from "../platform/node-internals.js";
+} from "../../platform/node-internals.js";
 
 export interface PipelineOptions {
   app: LoadedApp;
@@ -69,13 +77,6 @@ export interface KeepAliveShare {
   closeThis(socket: Socket): boolean;
 }
 
-export const errorType = (err: unknown): string =>
-  (err instanceof Error
-    ? err.constructor?.name || err.name
-    : typeof err === "object" && err !== null
-      ? "Object"
-      : typeof err) || "Error";
-
 /**
  * The connection's last response has been handed to the kernel, and Node has begun closing the
  * socket its usual way: a half-close (shutdown) on the next turn of the event loop, then the close
@@ -97,20 +98,6 @@ function closeNow(req: IncomingMessage): void {
     socket.writableLength === 0
   ) {
     socket.destroy();
-  }
-}
-
-/** The answer and the error_handling type for a parser error, as Node picks the answer. */
-function clientErrorStatus(code: string | undefined): [number, string] {
-  switch (code) {
-    case "HPE_HEADER_OVERFLOW":
-      return [431, "LimitRequestFieldSize"];
-    case "HPE_CHUNK_EXTENSIONS_OVERFLOW":
-      return [413, "ChunkExtensionsTooLarge"];
-    case "ERR_HTTP_REQUEST_TIMEOUT":
-      return [408, "RequestTimeout"];
-    default:
-      return [400, "BadRequest"];
   }
 }
 
@@ -296,8 +283,7 @@ export class RequestPipeline {
     if (rejection !== null) {
       // Not the path as a label: a rejected request's path is the client's to make up.
       this.o.failures.serverError(req.method ?? "GET", "other", rejection.type);
-      res.writeHead(rejection.status, closingHeaders(res));
-      res.end(`${rejection.status} ${http.STATUS_CODES[rejection.status]}\n`);
+      answerRefused(res, rejection.status);
       return;
     }
     try {
@@ -331,13 +317,7 @@ export class RequestPipeline {
     const route = this.o.app.routeOf(req) ?? pathOf((res as TrackedResponse).url);
     this.o.failures.appFailed(req.method ?? "GET", route, type);
     this.o.log.error({ err, method: req.method, url: req.url }, "error handling request");
-    if (!res.headersSent && !res.destroyed) {
-      this.o.failures.serverError(req.method ?? "GET", route, type);
-      res.writeHead(500, closingHeaders(res));
-      res.end("Internal Server Error\n");
-    } else if (!res.writableEnded) {
-      res.destroy();
-    }
+    if (answerAppFailed(res)) this.o.failures.serverError(req.method ?? "GET", route, type);
   }
 
   /**
@@ -415,11 +395,7 @@ export class RequestPipeline {
       return;
     }
     this.o.failures.serverError("other", "other", type);
-    // Closing at once, with the client's bytes still unread, would send a reset that can
-    // overtake the answer: end our side, stop reading, and close a moment later.
-    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    socket.pause();
-    setTimeout(() => socket.destroy(), 500).unref();
+    answerOnSocket(socket, status);
   }
 
   /**

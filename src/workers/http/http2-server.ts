@@ -5,7 +5,7 @@ import http2 from "node:http2";
 import type tls from "node:tls";
 import { TrackedResponse, type Phase, WAITING } from "./tracked-response.js";
 import type { RunningNode } from "./running-requests.js";
-import { installClientGetters } from "./client-address.js";
+import { installClientGetters } from "../connections/client-address.js";
 
 /** The fields of TrackedResponse on an HTTP/2 response (a stream of a session, never pipelined). */
 export class TrackedHttp2Response extends http2.Http2ServerResponse {

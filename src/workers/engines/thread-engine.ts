@@ -4,21 +4,21 @@
 import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import tls from "node:tls";
-import { tlsOptions } from "./tls-options.js";
-import { keepProxiedPeer } from "./proxy-gate.js";
+import { tlsOptions } from "../http/tls-options.js";
+import { keepProxiedPeer } from "../connections/proxy-gate.js";
 import type { Socket } from "node:net";
-import { PendingConnections } from "./accept-front.js";
-import { bridgeSocket, type BridgeMessage } from "./socket-bridge.js";
-import type { ThreadData, ThreadEvent } from "./thread-entry.js";
+import { PendingConnections } from "../connections/accept-front.js";
+import { bridgeSocket, type BridgeMessage } from "../threads/socket-bridge.js";
+import type { ThreadData, ThreadEvent } from "../threads/thread-entry.js";
 import type { Engine, EngineContext } from "./engine.js";
-import { probe, workerThreadChannel, type StallReport } from "./stall-probe.js";
-import { PROBE_MS, THREAD_BEAT_MS } from "./stall-line.js";
-import { RequestMetrics, regionLength } from "../metrics/request-metrics.js";
-import type { FamilyJSON } from "../metrics/family.js";
+import { probe, workerThreadChannel, type StallReport } from "../stall/stall-probe.js";
+import { PROBE_MS, THREAD_BEAT_MS } from "../stall/stall-line.js";
+import { RequestMetrics, regionLength } from "../../metrics/request-metrics.js";
+import type { FamilyJSON } from "../../metrics/family.js";
 
 /** Time for a blocked thread's 504 answers to reach their sockets through this thread. */
 const ANSWERS_FLUSH_MS = 100;
-const THREAD_ENTRY = fileURLToPath(new URL("./thread-entry.js", import.meta.url));
+const THREAD_ENTRY = fileURLToPath(new URL("../threads/thread-entry.js", import.meta.url));
 
 interface PoolThread {
   worker: Worker;

@@ -7,8 +7,8 @@ import type { Logger } from "pino";
 import type { Admission } from "./accept-front.js";
 import { PeerList } from "./client-address.js";
 import { parseProxyHeader } from "./proxy-header.js";
-import type { FamilyJSON } from "../metrics/family.js";
-import { familyHead, METRICS } from "../metrics/catalogue.js";
+import type { FamilyJSON } from "../../metrics/family.js";
+import { familyHead, METRICS } from "../../metrics/catalogue.js";
 
 const ignore = () => {};
 

@@ -12,8 +12,8 @@
 // connections, or this worker handed some off), not every time its queue runs dry. An async
 // worker, whose capacity is large, almost never fills up.
 import net, { type Socket } from "node:net";
-import type { ToMaster } from "../contracts/messages.js";
-import { stopReading } from "../platform/node-internals.js";
+import type { ToMaster } from "../../contracts/messages.js";
+import { stopReading } from "../../platform/node-internals.js";
 
 export interface Admission {
   /** True when this worker can start one more connection now. */

@@ -2,7 +2,7 @@
 // even in a busy loop), read its JavaScript stack and the requests it is running, and resume it.
 import type * as Inspector from "node:inspector";
 import { createRequire } from "node:module";
-import type { RunningRequest, StallReport } from "../contracts/stall.js";
+import type { RunningRequest, StallReport } from "../../contracts/stall.js";
 
 export type { StallReport };
 

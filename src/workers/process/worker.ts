@@ -3,40 +3,33 @@
 // the master found it hung). The engine is what differs by worker type (engine.ts).
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
-import { parseAppSpec, loadApp } from "../app/loader.js";
-import { appWhere } from "./app-where.js";
-import { socketErrorText } from "../config/bind.js";
-import { finishWithin, loadHooks, runHook, runHookSync, runHookWithin, type Hooks } from "../config/hooks.js";
-import type { WorkerInitData } from "../config/settings.js";
-import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR, EXIT_UNCAUGHT } from "../contracts/exit-codes.js";
-import { isProtocolMessage, type ToMaster, type ToWorker } from "../contracts/messages.js";
-import { createAccessLog, type AccessLog } from "../logging/access-log.js";
-import { MASTER_STDERR_FD } from "../contracts/lifecycle.js";
-import { createLogger } from "../logging/logger.js";
-import { AppRegistries, WorkerSnapshot } from "../metrics/worker-snapshot.js";
-import { AcceptFront } from "./accept-front.js";
-import { ConnectionShare } from "./connection-share.js";
-import type { Engine, EngineContext } from "./engine.js";
+import { socketErrorText } from "../../config/bind.js";
+import { finishWithin, runHook, runHookSync, runHookWithin, type Hooks } from "../../config/hook-runner.js";
+import type { WorkerInitData } from "../../config/settings.js";
+import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR, EXIT_UNCAUGHT } from "../../contracts/exit-codes.js";
+import { slotLabel } from "../../contracts/lifecycle.js";
+import { isProtocolMessage, type ToMaster, type ToWorker } from "../../contracts/messages.js";
+import { WorkerSnapshot } from "../../metrics/worker-snapshot.js";
+import { openAppHost, type AppHost } from "../boot/app-host.js";
+import { onUncaughtAppError } from "../boot/uncaught.js";
+import { AcceptFront } from "../connections/accept-front.js";
+import { ConnectionShare } from "../connections/connection-share.js";
+import { ProxyGate } from "../connections/proxy-gate.js";
+import type { Engine, EngineContext } from "../engines/engine.js";
+import { ProcessEngine } from "../engines/process-engine.js";
+import { loadHttp2 } from "../http/app-server.js";
+import { answerThreadProbes, startStallThread } from "../stall/stall-line.js";
 import { LoadProbe } from "./load-probe.js";
-import { ProcessEngine } from "./process-engine.js";
-import { onUncaughtAppError } from "./uncaught.js";
-import { answerThreadProbes, startStallThread } from "./stall-line.js";
-import { ProxyGate } from "./proxy-gate.js";
-import { loadHttp2 } from "./app-server.js";
-import { installClientAddress } from "./client-address.js";
-import { slotLabel } from "../contracts/lifecycle.js";
 
 /** What the app's close() and worker_exit get at least, also on a quick exit or after a graceful timeout. */
 const QUICK_EXIT_MS = 500;
 
 export class Worker {
   private readonly s: WorkerInitData["settings"];
+  private readonly host: AppHost;
   private readonly log: Logger;
   private gate: ProxyGate | null = null;
   private toldNearMax = false;
-  private readonly reopenLog: () => void;
-  private readonly flushLog: () => void;
-  private readonly accessLog: AccessLog | null;
   private hooks: Hooks = {};
   /** What hooks receive as `worker`, and as `server` (the worker's view of its master). */
   private readonly workerInfo: object;
@@ -64,24 +57,12 @@ export class Worker {
 
   constructor(private readonly init: WorkerInitData) {
     this.s = init.settings;
-    installClientAddress(this.s.forwarded_allow_ips);
     process.title = `gpe-server: worker [${init.procName}]`;
-    const logger = createLogger({
-      errorlog: this.s.errorlog,
-      loglevel: this.s.loglevel,
-      format: this.s.log_format,
-      lazy: true,
-      stderrFd: this.s.capture_output ? MASTER_STDERR_FD : 2,
-      bindings: { role: "worker", slot: init.slot },
-    });
-    this.log = logger.log;
-    this.reopenLog = logger.reopen;
-    this.flushLog = logger.flush;
-    this.accessLog = this.s.accesslog ? createAccessLog(this.s.accesslog, this.s.access_log_format) : null;
+    this.host = openAppHost(init);
+    this.log = this.host.log;
     // From the start: Node's own SIGUSR1 action would open the inspector on port 9229.
     process.on("SIGUSR1", () => {
-      this.reopenLog();
-      this.accessLog?.reopen();
+      this.host.reopenLogs();
       this.engine?.reopenLogs?.();
     });
     this.workerInfo = {
@@ -118,17 +99,13 @@ export class Worker {
 
   /** Loads the hooks, the app and the engine; false when it cannot serve (the master is told why). */
   async boot(): Promise<boolean> {
-    try {
-      this.hooks = await loadHooks(this.init.configPath);
-    } catch (err) {
-      this.log.warn({ err }, "could not load hooks from the config file");
-    }
+    this.hooks = await this.host.hooks({ warn: true });
     await runHook(this.hooks, "post_fork", this.log, this.serverInfo, this.workerInfo);
     const ctx: EngineContext = {
       init: this.init,
       log: this.log,
       hooks: this.hooks,
-      accessLog: this.accessLog,
+      accessLog: this.host.accessLog,
       workerInfo: this.workerInfo,
       onRequestDone: () => this.requestDone(),
       onRoomChanged: () => this.roomChanged(),
@@ -140,11 +117,11 @@ export class Worker {
     };
     try {
       if (this.init.workerClass === "thread") {
-        const { ThreadEngine } = await import("./thread-engine.js");
+        const { ThreadEngine } = await import("../engines/thread-engine.js");
         this.engine = new ThreadEngine(ctx);
       } else {
         if (this.s.http_protocols.includes("h2")) await loadHttp2();
-        const app = await loadApp(this.init.app, this.init.cwd, appWhere(this.init));
+        const app = await this.host.app();
         if (app.selfListen) this.tookOver(app.selfListen);
         this.engine = new ProcessEngine(app, ctx);
       }
@@ -165,7 +142,7 @@ export class Worker {
       this.init.slot,
       this.s.metrics_flush_interval,
       () => (this.gate ? [...engine.families(), ...this.gate.families(slotLabel(this.init.slot))] : engine.families()),
-      this.s.metrics_enabled ? new AppRegistries(parseAppSpec(this.init.app).file) : null,
+      this.host.registries(),
       this.log,
       () => engine.threadFamilies?.() ?? [],
     );
@@ -182,7 +159,7 @@ export class Worker {
   /** Tells the master why this worker cannot serve; exits once the message had a moment to leave. */
   private failBoot(message: string, exit: () => void): void {
     this.send({ cmd: "gpe:boot-error", message });
-    this.flushLog();
+    this.host.flushLogs();
     setTimeout(exit, 50);
   }
 
@@ -384,8 +361,7 @@ export class Worker {
     }
     const left = deadline - Date.now();
     await runHookWithin(this.hooks, "worker_exit", this.log, left, this.serverInfo, this.workerInfo);
-    this.accessLog?.flush();
-    this.flushLog();
+    this.host.flushLogs();
     process.exit(code);
   }
 }

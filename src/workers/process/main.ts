@@ -1,7 +1,7 @@
 // Entry point of a worker process (forked by the master).
 import { runWorker } from "./worker.js";
-import type { WorkerInitData } from "../config/settings.js";
-import { EXIT_BOOT_ERROR } from "../contracts/exit-codes.js";
+import type { WorkerInitData } from "../../config/settings.js";
+import { EXIT_BOOT_ERROR } from "../../contracts/exit-codes.js";
 
 const raw = process.env.GPE_WORKER_INIT;
 if (!raw || typeof process.send !== "function") {

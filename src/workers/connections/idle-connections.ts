@@ -4,7 +4,7 @@
 // a timer that runs only while there are connections checks them a few times per keep-alive period.
 // A map, not a mark on the socket: sockets keep one hidden class (PendingConnections says why).
 import type { Socket } from "node:net";
-import { currentResponse } from "../platform/node-internals.js";
+import { currentResponse } from "../../platform/node-internals.js";
 
 /** Checks per keep-alive period: an idle connection closes within 1/SWEEPS of it after it is due. */
 const SWEEPS = 4;

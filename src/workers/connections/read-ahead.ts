@@ -7,7 +7,7 @@
 // never joins the poll set either.
 import { readSync } from "node:fs";
 import type { Socket } from "node:net";
-import { socketFd } from "../platform/node-internals.js";
+import { socketFd } from "../../platform/node-internals.js";
 
 /** One read: a longer request is read the usual way after it. */
 const scratch = Buffer.allocUnsafe(64 * 1024);

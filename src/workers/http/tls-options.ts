@@ -2,7 +2,7 @@
 // (ca_certs, cert_reqs), the oldest version accepted and the cipher list.
 import { readFileSync } from "node:fs";
 import type tls from "node:tls";
-import type { WorkerSettings } from "../config/settings.js";
+import type { WorkerSettings } from "../../config/settings.js";
 
 export function tlsOptions(s: WorkerSettings): tls.TlsOptions | null {
   if (!s.certfile || !s.keyfile) return null;

@@ -2,8 +2,8 @@
 // process, or the thread, in an unknown state. Process workers and the threads of a thread worker
 // meet it the same way: one log line, the error counted, then they end (and are replaced).
 import type { Logger } from "pino";
-import type { FailureCounters } from "../metrics/request-metrics.js";
-import { errorType } from "./request-pipeline.js";
+import type { FailureCounters } from "../../metrics/request-metrics.js";
+import { errorType } from "../http/error-answers.js";
 
 /** Counts an error that belongs to no request: endpoint "unknown", the error's class. */
 export function countUncaught(failures: FailureCounters, err: unknown): void {

@@ -1,9 +1,7 @@
 // The requests a worker is running now, for the timeout diagnostics: an intrusive list through
 // fields every tracked response is born with, so the hot path links and unlinks with no allocation.
 
-import type { ServerResponse } from "node:http";
-import type { RunningRequest } from "../contracts/stall.js";
-import { closingHeaders } from "./tracked-response.js";
+import type { RunningRequest } from "../../contracts/stall.js";
 
 export type { RunningRequest };
 
@@ -34,20 +32,5 @@ export class RunningRequests<T extends RunningNode> {
     const out: T[] = [];
     for (let n: RunningNode | null = this.head; n !== null; n = n.nextRunning) out.unshift(n as T);
     return out;
-  }
-}
-
-/** The worker timed out and is about to die: a 504 where the head is not sent yet, a reset otherwise. */
-export function answerTimedOut(res: ServerResponse): void {
-  if (!res.headersSent && !res.destroyed) {
-    res.writeHead(504, closingHeaders(res));
-    res.end("504 Gateway Timeout: the worker timed out\n");
-    // Node corks a response's writes until its next tick, which a blocked loop never reaches.
-    const socket = res.socket;
-    while (socket && socket.writableCorked > 0) socket.uncork();
-  } else {
-    const socket = res.socket as (ServerResponse["socket"] & { resetAndDestroy?: () => void }) | null;
-    if (socket?.resetAndDestroy) socket.resetAndDestroy();
-    else socket?.destroy();
   }
 }

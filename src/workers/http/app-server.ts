@@ -2,11 +2,11 @@
 // HTTP/1.1 for clients that do not offer h2 (ALPN). It never listens: RequestPipeline.serve hands
 // it each connection.
 import type http from "node:http";
-import { http as httpModule, https } from "../platform/http-modules.js";
+import { http as httpModule, https } from "../../platform/http-modules.js";
 import type tls from "node:tls";
 import type { Socket } from "node:net";
-import { tlsParent } from "../platform/node-internals.js";
-import { keepProxiedPeer } from "./proxy-gate.js";
+import { tlsParent } from "../../platform/node-internals.js";
+import { keepProxiedPeer } from "../connections/proxy-gate.js";
 
 /** Before the HTTP server sees a TLS connection: the client behind a PROXY header stays its peer. */
 const keepPeer = (secure: Socket): void => keepProxiedPeer(secure, tlsParent(secure));
