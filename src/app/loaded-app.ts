@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Server as TlsServer } from "node:tls";
 import type { UpgradeTarget } from "./upgrade-target.js";
 
-export type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
 /** The app cannot be loaded; a worker that meets one exits with EXIT_APP_LOAD_ERROR. */
 export class AppLoadError extends Error {
@@ -11,7 +11,7 @@ export class AppLoadError extends Error {
 }
 
 export interface LoadedApp {
-  listener: Listener;
+  handler: RequestHandler;
   kind: "handler" | "express" | "koa" | "fastify";
   /** Route template of a finished request where the framework knows it. */
   routeOf(req: IncomingMessage): string | undefined;

@@ -4,12 +4,12 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
 import { http } from "../platform/http-modules.js";
-import { AppLoadError, type LoadedApp, type Listener } from "./loaded-app.js";
+import { AppLoadError, type LoadedApp, type RequestHandler } from "./loaded-app.js";
 import { addressInfo, ListenCapture } from "./listen-capture.js";
 import { serveCaptured } from "./self-listening.js";
 import { exportedUpgrade, serverUpgrades, type UpgradeHandler } from "./upgrade-target.js";
 
-export { AppLoadError, type LoadedApp, type Listener };
+export { AppLoadError, type LoadedApp, type RequestHandler };
 import { importModule } from "../config/import-module.js";
 
 export interface AppSpec {
@@ -82,7 +82,7 @@ interface FastifyLike {
   addHook(name: string, hook: (request: FastifyRequest, ...rest: never[]) => void): void;
 }
 interface KoaLike {
-  callback(): Listener;
+  callback(): RequestHandler;
   use(...args: unknown[]): unknown;
   on(
     event: "error",
@@ -109,7 +109,7 @@ const isKoa = (v: unknown): v is KoaLike =>
   typeof (v as Fields).callback === "function" &&
   typeof (v as Fields).use === "function";
 
-const isExpress = (v: object): v is ExpressLike & Listener =>
+const isExpress = (v: object): v is ExpressLike & RequestHandler =>
   typeof (v as Fields).handle === "function" &&
   typeof (v as Fields).use === "function" &&
   typeof (v as Fields).set === "function";
@@ -181,7 +181,7 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
     }
     await fastify.ready();
     return {
-      listener: (req, res) => fastify.routing(req, res),
+      handler: (req, res) => fastify.routing(req, res),
       kind: "fastify",
       routeOf: (req) => (req as IncomingMessage & { [FASTIFY_ROUTE]?: string })[FASTIFY_ROUTE],
       onError: errors.onError,
@@ -205,7 +205,7 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
     });
     const routeOf = (req: IncomingMessage) => (req as KoaRequest)[KOA_ROUTE];
     return {
-      listener,
+      handler: listener,
       kind: "koa",
       routeOf,
       onError: errors.onError,
@@ -215,7 +215,7 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
     };
   }
   if (typeof value === "function") {
-    const app = value as Listener;
+    const app = value as RequestHandler;
     const express = isExpress(app);
     const errors = errorChannel();
     if (express) {
@@ -228,7 +228,7 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
     }
     const close = closeOf(app);
     return {
-      listener: app,
+      handler: app,
       kind: express ? "express" : "handler",
       routeOf: expressRoute,
       onError: errors.onError,

@@ -7,7 +7,7 @@ import type { Settings } from "../config/settings.js";
 import type { Resolved } from "../config/load.js";
 import { pickHooks, runHook, runHookSync, runHookWithin, type Hooks } from "../config/hook-runner.js";
 import { MasterLogs } from "../host/master-logs.js";
-import { closeListeners, type Listener } from "./bound-sockets.js";
+import { closeBoundSockets, type BoundSocket } from "./bound-sockets.js";
 import { dieWithParent } from "./parent-watch.js";
 import { startDevReload } from "../host/dev-reload.js";
 import { SignalQueue } from "./signal-queue.js";
@@ -20,7 +20,7 @@ import type { Pidfile } from "./pidfile.js";
 import { ConnectionDispatcher } from "./dispatcher.js";
 import { type WorkerProcess, exitStatus } from "./worker-process.js";
 import type { RestartReason } from "../contracts/lifecycle.js";
-import { MetricsService } from "../exporter/metrics-service.js";
+import { MetricsExporter } from "../exporter/metrics-exporter.js";
 import { listenQueues } from "./listen-queue.js";
 
 const TICK_MS = 250;
@@ -38,7 +38,7 @@ export interface ArbiterOptions {
   cli: Record<string, unknown>;
   /** The original argv after the node binary, for USR2. */
   argv: string[];
-  inherited?: { listeners: Listener[]; metricsHandle: object | null } | undefined;
+  inherited?: { listeners: BoundSocket[]; metricsHandle: object | null } | undefined;
 }
 
 export class Arbiter {
@@ -47,7 +47,7 @@ export class Arbiter {
   private hooks: Hooks = {};
   readonly log: Logger;
   private readonly logs: MasterLogs;
-  private listeners: Listener[] = [];
+  private listeners: BoundSocket[] = [];
   private readonly workers: WorkerPool;
   private readonly backoff = new CrashBackoff(() => ({
     minUptimeMs: this.settings.min_uptime * 1000,
@@ -62,7 +62,7 @@ export class Arbiter {
   private tickTimer: NodeJS.Timeout | null = null;
   private halting = false;
   /** Collector, metrics server, status board and Redis forwarding: everything but supervision. */
-  readonly service: MetricsService;
+  readonly exporter: MetricsExporter;
   private readonly dispatcher: ConnectionDispatcher<WorkerProcess>;
   private successor: ChildProcess | null = null;
   private exitCode = 0;
@@ -91,16 +91,16 @@ export class Arbiter {
       retiringSoon: (w) => this.prestart(w),
       tooBig: (w) => this.replace(w),
       exited: (w, code, signal) => this.reapWorker(w, code, signal),
-      heartbeat: (storeWriteErrors) => storeWriteErrors > 0 && this.service.countWriteErrors(storeWriteErrors),
+      heartbeat: (storeWriteErrors) => storeWriteErrors > 0 && this.exporter.countWriteErrors(storeWriteErrors),
     });
-    this.service = new MetricsService(this.settings, this.log, {
+    this.exporter = new MetricsExporter(this.settings, this.log, {
       workers: () => this.workers.all(),
       flush: (timeoutMs) => this.workers.flush(timeoutMs),
       queued: () => this.dispatcher.queued,
       target: () => this.target,
       listenQueues: () => listenQueues(this.listeners, this.settings.backlog),
     });
-    this.dispatcher.onDispatch = (seconds) => this.service.metrics.observeDispatchWait(seconds);
+    this.dispatcher.onDispatch = (seconds) => this.exporter.metrics.observeDispatchWait(seconds);
   }
 
   /** What hooks receive as `server`. */
@@ -123,13 +123,13 @@ export class Arbiter {
       settings: s,
       app: this.o.app,
       log: this.log,
-      service: this.service,
+      exporter: this.exporter,
       inherited: this.o.inherited,
     }));
     this.signals.install();
     dieWithParent(s.die_with_parent && !this.o.inherited, this.log, () => this.stop(true));
     if (s.reload) startDevReload(this.o, s.reload_extra_files, this.log, () => void this.reload());
-    await this.service.start();
+    await this.exporter.start();
     if (s.sticky) await this.workers.acceptForWorkers(this.listeners, () => this.target);
     this.manageWorkers();
     this.tickTimer = setInterval(() => this.tick(), TICK_MS);
@@ -152,7 +152,7 @@ export class Arbiter {
 
   /** Runs on the loop for each queued signal, in order: the operator's runbook. */
   private handleSignal(name: string): void {
-    this.service.metrics.signal(name);
+    this.exporter.metrics.signal(name);
     this.log.info(`Handling signal: ${name.toLowerCase()}`);
     this.onSignal[name]?.();
   }
@@ -193,7 +193,7 @@ export class Arbiter {
     this.logs.ready(w);
     for (const old of this.workers.live())
       if (old.slot === w.slot && old.replaceWanted && old !== w) this.retire(old, old.replaceWanted);
-    void this.service.metrics.sample();
+    void this.exporter.metrics.sample();
     this.dispatcher.pump();
     this.onWorkerReady();
   }
@@ -224,11 +224,11 @@ export class Arbiter {
   }
 
   private reapWorker(w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    this.service.metrics.signal("CHLD");
-    this.service.workerExited(w.slot, w.pid);
+    this.exporter.metrics.signal("CHLD");
+    this.exporter.workerExited(w.slot, w.pid);
     const { reason, expected, bootFailed, unexpectedly } = w.ending(code, signal);
     if (!this.stopping) {
-      this.service.metrics.restart(reason, w.slot, exitStatus(code, signal));
+      this.exporter.metrics.restart(reason, w.slot, exitStatus(code, signal));
       if (unexpectedly) this.log.warn(unexpectedly);
     }
     runHookSync(this.hooks, "child_exit", this.log, this.server, w.info());
@@ -347,7 +347,7 @@ export class Arbiter {
     this.successor = upgradeMaster({
       argv: this.o.argv,
       listeners: this.listeners,
-      metricsHandle: this.service.handle(),
+      metricsHandle: this.exporter.handle(),
       pidfile: this.pidfile,
       log: this.log,
       ended: () => {
@@ -380,14 +380,14 @@ export class Arbiter {
     if (this.tickTimer) clearInterval(this.tickTimer);
     // A USR2 successor shares the sockets, the store and the archive: leave them to it.
     const handedOver = this.successor !== null && this.successor.exitCode === null;
-    void this.service
+    void this.exporter
       .closeForwarder(this.stopping === "graceful" && !handedOver)
       .finally(() => void this.exit(code, handedOver));
   }
 
   private async exit(code: number, handedOver: boolean): Promise<void> {
-    closeListeners(this.listeners, { unlink: !handedOver });
-    this.service.stop({ keepArchive: handedOver });
+    closeBoundSockets(this.listeners, { unlink: !handedOver });
+    this.exporter.stop({ keepArchive: handedOver });
     this.pidfile?.unlink(process.pid);
     await runHookWithin(this.hooks, "on_exit", this.log, this.settings.graceful_timeout * 1000, this.server);
     this.log.info("Shutting down: Master");

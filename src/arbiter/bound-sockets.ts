@@ -8,7 +8,7 @@ import { createServerHandle, type ServerHandle } from "../platform/node-internal
 
 export class BindError extends Error {}
 
-export interface Listener {
+export interface BoundSocket {
   bind: BindAddress;
   handle: ServerHandle;
   /** The address as bound (the real port when 0 was asked for). */
@@ -37,8 +37,8 @@ function removeStaleUnixSocket(path: string): void {
   unlinkSync(path); // a socket file left by an earlier run
 }
 
-export async function openListeners(binds: readonly string[]): Promise<Listener[]> {
-  const listeners: Listener[] = [];
+export async function openBoundSockets(binds: readonly string[]): Promise<BoundSocket[]> {
+  const listeners: BoundSocket[] = [];
   try {
     for (const text of binds) {
       const bind = parseBind(text);
@@ -62,7 +62,7 @@ export async function openListeners(binds: readonly string[]): Promise<Listener[
       listeners.push({ bind, handle, address });
     }
   } catch (err) {
-    closeListeners(listeners);
+    closeBoundSockets(listeners);
     if (err instanceof BindError) throw err;
     throw new BindError(`cannot bind: ${socketErrorText(err as NodeJS.ErrnoException)}`);
   }
@@ -77,7 +77,7 @@ function inheritedAddress(bind: BindAddress, handle: ServerHandle): string {
   return `${bind.text} (${out.family === "IPv6" ? `[${out.address}]` : out.address}:${out.port})`;
 }
 
-export function closeListeners(listeners: readonly Listener[], { unlink = true } = {}): void {
+export function closeBoundSockets(listeners: readonly BoundSocket[], { unlink = true } = {}): void {
   for (const l of listeners) {
     try {
       l.handle.close();

@@ -1,6 +1,6 @@
 // max_memory: each worker's resident set, read from /proc once a second (one small read per
 // worker, far cheaper than the CPU sampling), and the workers over the limit two readings running.
-import { readFile } from "node:fs/promises";
+import { residentBytes } from "../platform/proc.js";
 import type { Logger } from "pino";
 
 export const MEMORY_SAMPLE_MS = 1000;
@@ -8,16 +8,6 @@ export const MEMORY_SAMPLE_MS = 1000;
 export interface Watched {
   pid: number;
   slot: number;
-}
-
-/** Resident memory in bytes from /proc/PID/status, or null when it cannot be read (gone, not Linux). */
-export async function residentBytes(pid: number): Promise<number | null> {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(await readFile(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
 }
 
 export class MemoryWatch<W extends Watched> {

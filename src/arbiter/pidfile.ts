@@ -1,17 +1,9 @@
 // The master's pidfile, gunicorn style: refuse to start over a live master, remove it at exit,
 // and rename it to FILE.2 while a USR2 successor takes over.
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { alive } from "../platform/proc.js";
 
 export class PidfileError extends Error {}
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
 
 export class Pidfile {
   constructor(readonly path: string) {}

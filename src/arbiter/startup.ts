@@ -9,8 +9,8 @@ import { resolveSettings, type Resolved } from "../config/load.js";
 import { autoWorkers } from "../config/cpu-budget.js";
 import { checkNodeInternals, handleProblems } from "../platform/node-internals.js";
 import { VERSION } from "../platform/version.js";
-import type { MetricsService } from "../exporter/metrics-service.js";
-import { closeListeners, openListeners, type Listener } from "./bound-sockets.js";
+import type { MetricsExporter } from "../exporter/metrics-exporter.js";
+import { closeBoundSockets, openBoundSockets, type BoundSocket } from "./bound-sockets.js";
 import { Pidfile } from "./pidfile.js";
 import { dropPrivileges, resolveIdentity, type Identity } from "../host/privileges.js";
 
@@ -29,16 +29,16 @@ export async function prepareMaster(o: {
   settings: Settings;
   app: string;
   log: Logger;
-  service: MetricsService;
+  exporter: MetricsExporter;
   /** Sockets passed on by a USR2 predecessor, which also leaves the store to us. */
-  inherited?: { listeners: Listener[]; metricsHandle: object | null } | undefined;
-}): Promise<{ listeners: Listener[]; pidfile: Pidfile | null }> {
+  inherited?: { listeners: BoundSocket[]; metricsHandle: object | null } | undefined;
+}): Promise<{ listeners: BoundSocket[]; pidfile: Pidfile | null }> {
   const s = o.settings;
   const identity: Identity | null = await step(() => resolveIdentity(s.user, s.group));
-  await step(() => o.service.prepareStore({ clean: !o.inherited, owner: identity ?? undefined }));
+  await step(() => o.exporter.prepareStore({ clean: !o.inherited, owner: identity ?? undefined }));
   if (s.preload_app) await step(() => loadApp(o.app));
   const listeners = await step(async () => {
-    const opened = o.inherited?.listeners ?? (await openListeners(s.bind));
+    const opened = o.inherited?.listeners ?? (await openBoundSockets(s.bind));
     checkNodeInternals(opened.flatMap((l) => handleProblems(l.handle)));
     return opened;
   });
@@ -48,7 +48,7 @@ export async function prepareMaster(o: {
       pidfile = new Pidfile(s.pidfile);
       pidfile.create(process.pid);
     }
-    await o.service.listen(listeners, o.inherited?.metricsHandle ?? null);
+    await o.exporter.listen(listeners, o.inherited?.metricsHandle ?? null);
     if (identity) {
       // Everything that needs root is done: sockets bound, pidfile written. The error log stays
       // writable (and reopenable on USR1) by the new user.
@@ -57,7 +57,7 @@ export async function prepareMaster(o: {
       o.log.info(`Dropped privileges to ${identity.label}`);
     }
   } catch (err) {
-    closeListeners(listeners);
+    closeBoundSockets(listeners);
     pidfile?.unlink(process.pid);
     throw new StartupError((err as Error).message);
   }
@@ -66,7 +66,7 @@ export async function prepareMaster(o: {
 }
 
 /** gunicorn's start-up lines: the version, each address, the worker type. */
-function announce(log: Logger, s: Settings, listeners: readonly Listener[]): void {
+function announce(log: Logger, s: Settings, listeners: readonly BoundSocket[]): void {
   log.info(`Starting gpe-server ${VERSION}`);
   for (const l of listeners) {
     const shown = l.bind.kind === "tcp" ? `http${s.certfile ? "s" : ""}://${l.address}` : l.address;
@@ -79,7 +79,7 @@ function announce(log: Logger, s: Settings, listeners: readonly Listener[]): voi
 /** HUP's new settings, or null (logged) when the config no longer loads: the current ones stay. */
 export async function rereadSettings(
   cli: Record<string, unknown>,
-  listeners: readonly Listener[],
+  listeners: readonly BoundSocket[],
   log: Logger,
 ): Promise<Resolved | null> {
   try {

@@ -2,7 +2,7 @@
 // address hashes to, so one client's connections (socket.io's long-polling requests) all reach the
 // worker that holds its session, and keep reaching that slot's replacement.
 import net, { type Socket } from "node:net";
-import type { Listener } from "./bound-sockets.js";
+import type { BoundSocket } from "./bound-sockets.js";
 
 export interface StickyTarget {
   readonly slot: number;
@@ -30,7 +30,7 @@ export class StickyFront<W extends StickyTarget> {
     private readonly limit: number,
   ) {}
 
-  async listen(listeners: readonly Listener[], backlog: number): Promise<void> {
+  async listen(listeners: readonly BoundSocket[], backlog: number): Promise<void> {
     for (const l of listeners) {
       const server = net.createServer({ pauseOnConnect: true }, (socket) => this.route(socket));
       this.servers.push(server);

@@ -2,12 +2,12 @@
 // the metrics socket, over the fork IPC channel (inherit.ts is the receiving side).
 import { type ChildProcess, fork } from "node:child_process";
 import type { Logger } from "pino";
-import type { Listener } from "./bound-sockets.js";
+import type { BoundSocket } from "./bound-sockets.js";
 import { Pidfile } from "./pidfile.js";
 
 export function startSuccessor(
   argv: readonly string[],
-  listeners: readonly Listener[],
+  listeners: readonly BoundSocket[],
   metricsHandle: object | null,
 ): ChildProcess {
   const successor = fork(argv[0]!, argv.slice(1), {
@@ -28,7 +28,7 @@ export function startSuccessor(
  */
 export function upgradeMaster(o: {
   argv: readonly string[];
-  listeners: readonly Listener[];
+  listeners: readonly BoundSocket[];
   metricsHandle: object | null;
   pidfile: Pidfile | null;
   log: Logger;

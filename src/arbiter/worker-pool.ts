@@ -11,7 +11,7 @@ import { isProtocolMessage, type ToMaster } from "../contracts/messages.js";
 import { workerCapacity } from "../contracts/worker-class.js";
 import type { ConnectionDispatcher } from "./dispatcher.js";
 import { type Birth, forkWorker, workerInit } from "./fork-worker.js";
-import type { Listener } from "./bound-sockets.js";
+import type { BoundSocket } from "./bound-sockets.js";
 import { WorkerProcess } from "./worker-process.js";
 import { StickyFront } from "./sticky.js";
 import { ConnectionBalance } from "./connection-balance.js";
@@ -23,7 +23,7 @@ const ABORT_GRACE_MS = 2_000;
 export interface Supervisor {
   log: Logger;
   settings(): Settings;
-  listeners(): readonly Listener[];
+  listeners(): readonly BoundSocket[];
   dispatcher: ConnectionDispatcher<WorkerProcess>;
   /** A worker is near max_requests: time to prestart its successor. */
   retiringSoon(w: WorkerProcess): void;
@@ -47,17 +47,20 @@ export class WorkerPool {
   /** Workers forked so far: each one's `age`, as gunicorn numbers them. */
   private age = 0;
   private readonly priority: PriorityGap;
+  /** max_memory: workers that stay above it are replaced. */
+  private readonly memory: MemoryWatch<WorkerProcess>;
   /** Async workers that accept for themselves: their kept-alive connections kept evenly spread. */
   private readonly balance = new ConnectionBalance(() => this.byPid.values());
 
   constructor(private readonly master: Supervisor) {
     this.priority = new PriorityGap(master.log);
-    new MemoryWatch(
+    this.memory = new MemoryWatch(
       master.log,
       () => master.settings().max_memory,
       this,
       (w) => master.tooBig(w),
-    ).start();
+    );
+    this.memory.start();
   }
 
   get size(): number {
@@ -122,7 +125,7 @@ export class WorkerPool {
   }
 
   /** --sticky: accept on the listeners here instead of in the workers. */
-  async acceptForWorkers(listeners: readonly Listener[], slots: () => number): Promise<void> {
+  async acceptForWorkers(listeners: readonly BoundSocket[], slots: () => number): Promise<void> {
     const backlog = this.master.settings().backlog;
     // The newest generation first: during a reload, its worker in a slot takes over from the old one.
     const takers = () => this.live().sort((a, b) => b.generation - a.generation);
@@ -130,8 +133,12 @@ export class WorkerPool {
     await this.sticky.listen(listeners, backlog);
   }
 
-  /** Stops the master's own accepting (--sticky); the workers stop theirs on TERM. */
+  /**
+   * The server stops: the master's own accepting ends (--sticky; the workers stop theirs on TERM),
+   * and no worker is replaced for its memory any more.
+   */
   stopAccepting(): void {
+    this.memory.stop();
     this.sticky?.close();
   }
 

@@ -4,7 +4,7 @@ import { constants as osConstants } from "node:os";
 import type { Socket } from "node:net";
 import type { RestartReason, WorkerState } from "../contracts/lifecycle.js";
 import type { ToMaster, ToMasterReply, ToWorker, ToWorkerRequest } from "../contracts/messages.js";
-import type { WorkerView } from "../exporter/master-metrics.js";
+import type { WorkerView } from "../contracts/pool-view.js";
 import { EXIT_APP_LOAD_ERROR, EXIT_BOOT_ERROR } from "../contracts/exit-codes.js";
 import { askWhereStuck, stallLine, timeoutMessage } from "./stall-report.js";
 

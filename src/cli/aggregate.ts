@@ -7,10 +7,10 @@ import type { FamilyJSON } from "../metrics/family.js";
 import { createRedisClient, redisTarget, watchConnection } from "../redis/connection.js";
 import { FleetReader } from "../redis/fleet-reader.js";
 import { mergeFleet } from "../redis/fleet.js";
-import { METRICS_SECURITY_SETTINGS, type MetricsService, type StandaloneCommand } from "./standalone.js";
+import { METRICS_SECURITY_SETTINGS, type StandaloneService, type StandaloneCommand } from "./standalone.js";
 import { METRICS, familyHead } from "../metrics/catalogue.js";
 
-function createAggregator(settings: Settings, log: Logger): MetricsService {
+function createAggregator(settings: Settings, log: Logger): StandaloneService {
   const target = redisTarget(settings);
   const client = createRedisClient(settings);
   const connection = watchConnection(client, target, log, {

@@ -3,7 +3,8 @@
 // TTIN/TTOU one step at a time); /status.json is how the command sees the result.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { commonBehaviour } from "./program.js";
-import { StatusError, alive, findByPid, getJSON, metricsBase, readPidfile } from "./status.js";
+import { alive } from "../platform/proc.js";
+import { StatusError, findByPid, getJSON, metricsBase, readPidfile } from "./status.js";
 import type { StatusJSON } from "../exporter/status-board.js";
 
 const POLL_MS = 100;

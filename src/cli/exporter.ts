@@ -3,32 +3,19 @@
 // when Redis is enabled. It never removes or rewrites a file in the directory.
 import type { Logger } from "pino";
 import type { Settings } from "../config/settings.js";
-import type { FamilyJSON } from "../metrics/family.js";
-import { StoreCollector } from "../exporter/collector.js";
-import { storeErrorsFamily } from "../exporter/master-metrics.js";
-import { RedisForwarder } from "../redis/forwarder.js";
-import { METRICS_SECURITY_SETTINGS, type MetricsService, type StandaloneCommand } from "./standalone.js";
-import { defaultInstance } from "../redis/instance.js";
+import { StoreService } from "../exporter/store-service.js";
+import { METRICS_SECURITY_SETTINGS, type StandaloneService, type StandaloneCommand } from "./standalone.js";
 
-function createExporter(settings: Settings, log: Logger): MetricsService {
-  const collector = new StoreCollector(settings.multiproc_dir, process.pid, log, false);
-  let forwarder: RedisForwarder | null = null;
-  const gather = async (): Promise<FamilyJSON[]> => [
-    ...collector.collect(),
-    storeErrorsFamily(collector.errors),
-    ...(forwarder?.families() ?? []),
-  ];
+function createExporter(settings: Settings, log: Logger): StandaloneService {
+  const store = new StoreService(settings, log, false);
+  const gather = async () => store.families();
   return {
     gather,
-    started(port) {
+    async started(port) {
       log.info(`Serving the metrics store in ${settings.multiproc_dir}`);
-      if (!settings.redis_enabled) return;
-      forwarder = new RedisForwarder(settings, settings.instance ?? defaultInstance(port), gather, log);
-      forwarder.start();
+      await store.startForwarding(port, gather);
     },
-    async close(graceful) {
-      await forwarder?.close({ finalForward: graceful });
-    },
+    close: (graceful) => store.stopForwarding(graceful),
   };
 }
 

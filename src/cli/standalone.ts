@@ -9,9 +9,9 @@ import { createLogger } from "../logging/logger.js";
 import { createMetricsServer, listenMetrics, type MetricsSource } from "../exporter/server.js";
 import { metricsSecurity } from "../exporter/security.js";
 
-export interface MetricsService extends MetricsSource {
+export interface StandaloneService extends MetricsSource {
   /** Called once the metrics server listens, with the port it got. */
-  started?(port: number): void;
+  started?(port: number): Promise<void> | void;
   close(graceful: boolean): Promise<void>;
 }
 
@@ -20,7 +20,7 @@ export interface StandaloneCommand {
   description: string;
   /** Rows of the settings table this command takes as options. */
   settings: readonly string[];
-  create(settings: Settings, log: Logger): MetricsService;
+  create(settings: Settings, log: Logger): StandaloneService;
 }
 
 function fail(command: string, message: string): never {
@@ -70,7 +70,7 @@ export async function runStandalone(command: StandaloneCommand, argv: string[]):
   log.info(
     `Metrics at: http${settings.metrics_certfile ? "s" : ""}://${settings.metrics_bind}:${port}/metrics (${process.pid})`,
   );
-  service.started?.(port);
+  await service.started?.(port);
   let stopping = false;
   const stop = (graceful: boolean) => {
     if (stopping) process.exit(0);

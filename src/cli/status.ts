@@ -1,13 +1,13 @@
 // `gpe-server status`: the pool at a glance in a terminal, from a running master's /status.json.
 // The master is found by --metrics-url, or by --pid FILE: its listening sockets are looked up in
 // /proc and the one that answers /status.json is the metrics port.
-import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import { Command, CommanderError, Option } from "commander";
 import { commonBehaviour } from "./program.js";
 import type { StatusJSON, WorkerStatus } from "../exporter/status-board.js";
-import { listeningRows } from "../arbiter/listen-queue.js";
+import { alive, listeningRows, socketInode } from "../platform/proc.js";
 import { authorizationHeader } from "../exporter/security.js";
 
 export class StatusError extends Error {}
@@ -81,12 +81,8 @@ function listeningAddresses(pid: number): string[] {
   // the first probe normally finds it and no request reaches the app.
   const order = new Map<string, number>();
   for (const fd of fds) {
-    try {
-      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
-      if (inode) order.set(inode, Number(fd));
-    } catch {
-      // closed meanwhile
-    }
+    const inode = socketInode(pid, fd);
+    if (inode) order.set(inode, Number(fd));
   }
   const inodes = new Set(order.keys());
   const found: { fd: number; address: string }[] = [];
@@ -125,16 +121,6 @@ export function readPidfile(pidfile: string): number {
   if (!Number.isInteger(pid) || pid <= 0) throw new StatusError(`pidfile ${pidfile} does not hold a pid`);
   if (!alive(pid)) throw new StatusError(`no process with pid ${pid} (a stale pidfile ${pidfile}?)`);
   return pid;
-}
-
-/** Whether a process with this pid exists (EPERM: it does, under another user). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** The metrics base URL from what users paste: the base, /metrics, /status or /status.json. */

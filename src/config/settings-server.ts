@@ -1,4 +1,4 @@
-// Rows of the settings table (settings.ts), sections Config and Server: binding, the master's
+// Rows of the settings table (settings.ts), section Server: binding, the master's
 // process (pidfile, user, priority) and how it supervises.
 import { boolean, integer, listOf, oneOf, optionalText, userOrGroup, text } from "./validators.js";
 import { spec } from "./setting-spec.js";
@@ -6,16 +6,6 @@ import { spec } from "./setting-spec.js";
 const HTTP_PROTOCOLS = ["h1", "h2"] as const;
 
 export const SERVER_SETTINGS = [
-  spec({
-    name: "config",
-    section: "Config",
-    flag: "-c, --config <FILE>",
-    env: ["GUNICORN_CONFIG"],
-    default: null as string | null,
-    validate: optionalText,
-    cli: "value",
-    help: "Config file: .ts, .mts, .cts, .js, .mjs, .cjs or .json. Its default export holds settings (gunicorn names or camelCase) and hooks.",
-  }),
   spec({
     name: "bind",
     section: "Server",

@@ -1,12 +1,13 @@
-// The one table of settings: its rows kept one file per section (settings-server.ts for Config and
-// Server, then settings-worker, -logging, -security, -metrics and -redis.ts), the hooks' rows from
-// their catalogue. The CLI parser, the config-file
-// loader, the environment mapping, `--help` and docs/settings.md are all generated from it:
-// adding a setting touches one row.
+// The one table of settings: its rows kept one file per section, in the order `--help` and
+// docs/settings.md show them (settings-config, -server, -worker, -logging, -security, -metrics and
+// -redis.ts), the hooks' rows from their catalogue. The CLI parser, the config-file loader, the
+// environment mapping, `--help` and docs/settings.md are all generated from it: adding a setting
+// touches one row.
 import { hookOfArity } from "./validators.js";
 import { HOOKS, HOOK_NAMES, hookHelp, type HookName } from "../contracts/hook-catalogue.js";
 import type { WorkerInit } from "../contracts/messages.js";
 import { spec, type SettingSpec } from "./setting-spec.js";
+import { CONFIG_SETTINGS } from "./settings-config.js";
 import { SERVER_SETTINGS } from "./settings-server.js";
 import { WORKER_SETTINGS } from "./settings-worker.js";
 import { REDIS_SETTINGS } from "./settings-redis.js";
@@ -29,6 +30,7 @@ const hookSpec = <H extends HookRow>(h: H) =>
   });
 
 export const SETTINGS = [
+  ...CONFIG_SETTINGS,
   ...SERVER_SETTINGS,
   ...WORKER_SETTINGS,
   ...LOGGING_SETTINGS,

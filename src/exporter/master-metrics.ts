@@ -9,45 +9,14 @@ import {
   RESTART_REASONS,
   WORKER_STATES,
   type RestartReason,
-  type WorkerState,
 } from "../contracts/lifecycle.js";
 
-/** One TCP listening socket's accept queue, as the master reads it from the kernel. */
-export interface ListenQueue {
-  bind: string;
-  length: number;
-  max: number;
-}
+import type { ListenQueue, QueueView, WorkerView } from "../contracts/pool-view.js";
 import { SimpleHistogram } from "../metrics/simple-histogram.js";
 import { MASTER_DEFAULT_METRICS_PREFIX, METRICS, familyHead } from "../metrics/catalogue.js";
 
 /** How often the master samples its workers' CPU and memory, and the accept queues. */
 const SAMPLE_INTERVAL_MS = 5000;
-
-export interface WorkerView {
-  pid: number;
-  slot: number;
-  state: WorkerState;
-  /** Booting or running: not on its way out. */
-  readonly live: boolean;
-  stateSince: number;
-  startedAt: number;
-  lastHeartbeat: number;
-  inFlight: number;
-  /** Upgraded connections it holds open, as last reported. */
-  upgraded: number;
-  /** HTTP connections it keeps alive between requests, as last reported. */
-  keptAlive: number;
-  capacity: number;
-  eventLoopUtilization: number;
-  eventLoopLag: number;
-}
-
-/** What the master knows about connections before they reach a worker. */
-export interface QueueView {
-  queued(): number;
-  listenQueues(): ListenQueue[];
-}
 
 const DISPATCH_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 
@@ -199,7 +168,7 @@ export class MasterMetrics {
     this.usage = next;
   }
 
-  async startSampling(): Promise<void> {
+  startSampling(): void {
     this.sampler = setInterval(() => void this.sample(), SAMPLE_INTERVAL_MS);
     this.sampler.unref();
   }
@@ -219,8 +188,6 @@ export class MasterMetrics {
         return v === undefined ? [] : [{ labels: { worker_id: slotLabel(w.slot) }, value: v }];
       });
     const live = this.workers().filter((w) => w.live).length;
-    // prom-client's gauges named *_total (nodejs_active_handles_total) only sum the per-type gauge
-    // of the same base name, and promtool rejects the suffix on a gauge: leave them out.
     const own = await this.processFamilies(now);
     return [
       {

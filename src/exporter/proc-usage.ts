@@ -3,6 +3,7 @@
 // between its open and its first read, it never closes that descriptor (fast restarts leaked them).
 import { readFileSync } from "node:fs";
 import pidusage from "pidusage";
+import { residentFromStatus } from "../platform/proc.js";
 
 /** Clock ticks a second in /proc's figures: USER_HZ, fixed at 100 in Linux's ABI. */
 const USER_HZ = 100;
@@ -60,11 +61,11 @@ export class ProcessUsage {
     // Fields after the command name, which may hold spaces: utime is 14th of the file, stime 15th, starttime 22nd.
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const cpuSeconds = (Number(f[11]) + Number(f[12])) / USER_HZ;
-    const rssKiB = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0);
+    const memory = residentFromStatus(status);
     const prev = this.last.get(pid);
     next.set(pid, { cpuSeconds, at: uptime });
-    if (!prev) return { memory: rssKiB * 1024, cpu: undefined };
+    if (!prev) return { memory, cpu: undefined };
     const elapsed = uptime - prev.at;
-    return { memory: rssKiB * 1024, cpu: elapsed > 0 ? ((cpuSeconds - prev.cpuSeconds) / elapsed) * 100 : 0 };
+    return { memory, cpu: elapsed > 0 ? ((cpuSeconds - prev.cpuSeconds) / elapsed) * 100 : 0 };
   }
 }

@@ -363,8 +363,6 @@ export const METRICS = {
   }),
 } as const;
 
-export type MetricId = keyof typeof METRICS;
-
 /** The family head a producer starts from: name, HELP and type, as the exposition needs them. */
 export const familyHead = (s: MetricSpec): { name: string; help: string; type: MetricType } => ({
   name: s.name,

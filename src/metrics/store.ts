@@ -15,6 +15,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
+import { alive } from "../platform/proc.js";
 import { familyFromJSON, metricsFromJSON, metricsToJSON, type FamilyJSON, type StoreSnapshot } from "./family.js";
 
 export class StoreDirError extends Error {}
@@ -25,15 +26,6 @@ const TEMP_FILE = /^\.gpe_tmp_(\d+)_/;
 
 export const workerFileName = (slot: number, pid: number) => `gpe_w${slot}_${pid}.json`;
 export const archiveFileName = (masterPid: number) => `gpe_archive_${masterPid}.json`;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * Creates the directory (0700) or checks an existing one: it must be a real directory (not a
@@ -69,7 +61,7 @@ export function prepareStoreDir(
   if (!clean) return;
   for (const name of readdirSync(dir)) {
     const owner = WORKER_FILE.exec(name)?.[2] ?? ARCHIVE_FILE.exec(name)?.[1] ?? TEMP_FILE.exec(name)?.[1];
-    if (owner !== undefined && !pidAlive(Number(owner))) {
+    if (owner !== undefined && !alive(Number(owner))) {
       try {
         unlinkSync(join(dir, name));
       } catch {

@@ -15,7 +15,7 @@ const MAY_IMPORT = {
   platform: [],
   config: ["contracts"],
   logging: ["contracts", "config"],
-  metrics: ["contracts", "config"],
+  metrics: ["contracts", "config", "platform"],
   app: ["contracts", "config", "platform"],
   redis: ["contracts", "config", "metrics", "logging"],
   exporter: ["contracts", "config", "metrics", "redis", "logging", "platform"],

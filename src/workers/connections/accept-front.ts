@@ -1,5 +1,5 @@
 // How connections reach a worker. Every worker accepts on the shared listening sockets (the
-// kernel spreads connections over the idle ones, the fastest path DESIGN.md measured). libuv
+// kernel spreads connections over the idle ones, the fastest path measured: docs/performance.md). libuv
 // accepts every pending connection in one go, so a worker with little capacity (sync, thread)
 // often accepts more than it can start. It holds them, unread, while its current work is young (a
 // fast request ends in well under a millisecond, and passing a socket round the master costs far

@@ -288,7 +288,7 @@ export class RequestPipeline {
     }
     try {
       this.o.hooks.preRequest?.(req);
-      const result = this.o.app.listener(req, res);
+      const result = this.o.app.handler(req, res);
       if (result !== null && typeof result === "object" && typeof (result as Promise<unknown>).then === "function") {
         (result as Promise<unknown>).then(undefined, (err: unknown) => this.appFailed(req, res, err));
       }

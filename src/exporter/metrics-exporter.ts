@@ -1,16 +1,15 @@
-// The master's metrics service: the store collector, the metrics server and its status page, the
-// Redis forwarder and what a scrape does. The arbiter supervises processes; it gives this service
-// a read-only view of its workers and a way to ask them to flush, and tells it what happened.
+// The master's metrics exporter: its store service, the metrics server and its status page, and
+// what a scrape does. The arbiter supervises processes; it gives the exporter a read-only view of
+// its pool (contracts/pool-view.ts) and a way to ask the workers to flush, and tells it what happened.
 import type { Logger } from "pino";
 import type { Settings } from "../config/settings.js";
 import { sharesPort, type BindAddress } from "../config/bind.js";
 import type { FamilyJSON } from "../metrics/family.js";
-import { prepareStoreDir, workerFileName } from "../metrics/store.js";
-import type { RedisForwarder } from "../redis/forwarder.js";
-import { defaultInstance } from "../redis/instance.js";
+import { prepareStoreDir } from "../metrics/store.js";
 import { serverHandle } from "../platform/node-internals.js";
-import { StoreCollector } from "./collector.js";
-import { MasterMetrics, storeErrorsFamily, type ListenQueue, type WorkerView } from "./master-metrics.js";
+import type { PoolView } from "../contracts/pool-view.js";
+import { MasterMetrics } from "./master-metrics.js";
+import { StoreService } from "./store-service.js";
 import { metricsSecurity } from "./security.js";
 import { createMetricsServer, listenMetrics, type MetricsHttpServer } from "./server.js";
 import { StatusBoard } from "./status-board.js";
@@ -18,42 +17,27 @@ import { StatusBoard } from "./status-board.js";
 /** How long a scrape waits for workers to write fresh files before reading what is there. */
 const FLUSH_WAIT_MS = 2;
 
-/** What the arbiter offers the service. */
-export interface WorkerPool {
-  workers(): readonly WorkerView[];
-  /** Asks every responsive worker to write its metrics file now; resolves within `timeoutMs`. */
-  flush(timeoutMs: number): Promise<void>;
-  queued(): number;
-  /** How many workers the master keeps. */
-  target(): number;
-  listenQueues(): ListenQueue[];
-}
-
-export class MetricsService {
+export class MetricsExporter {
   readonly metrics: MasterMetrics;
   /** The port the metrics server listens on (the real one when 0 was asked for). */
   port = 0;
-  private collector: StoreCollector | null = null;
+  private store: StoreService | null = null;
   private server: MetricsHttpServer | null = null;
   private board: StatusBoard | null = null;
-  private forwarder: RedisForwarder | null = null;
 
   constructor(
     private readonly settings: Settings,
     private readonly log: Logger,
-    private readonly pool: WorkerPool,
+    private readonly pool: PoolView,
   ) {
-    this.metrics = new MasterMetrics(() => pool.workers(), {
-      queued: () => pool.queued(),
-      listenQueues: () => pool.listenQueues(),
-    });
+    this.metrics = new MasterMetrics(() => pool.workers(), pool);
   }
 
   /** Makes the store directory ready (emptied unless a USR2 predecessor left it to us). */
   prepareStore(options: { clean: boolean; owner?: { uid: number; gid: number } | undefined }): void {
     if (!this.settings.metrics_enabled) return;
     prepareStoreDir(this.settings.multiproc_dir, options);
-    this.collector = new StoreCollector(this.settings.multiproc_dir, process.pid, this.log);
+    this.store = new StoreService(this.settings, this.log, true);
   }
 
   /** Serves /metrics on an inherited handle (USR2) or on metrics_bind:metrics_port. */
@@ -64,7 +48,7 @@ export class MetricsService {
       metrics: this.metrics,
       workerClass: s.worker_class,
       target: () => this.pool.target(),
-      store: () => this.storeFamilies(),
+      store: () => this.store?.families(this.pool.workers()) ?? [],
     });
     this.board = board;
     const server = createMetricsServer(
@@ -93,15 +77,9 @@ export class MetricsService {
 
   /** Starts sampling the workers, the status history and, when enabled, forwarding to Redis. */
   async start(): Promise<void> {
-    await this.metrics.startSampling();
+    this.metrics.startSampling();
     this.board?.start();
-    const s = this.settings;
-    if (s.redis_enabled) {
-      // Loaded only when used: ioredis costs the master several MB it does not need otherwise.
-      const { RedisForwarder } = await import("../redis/forwarder.js");
-      this.forwarder = new RedisForwarder(s, s.instance ?? defaultInstance(this.port), () => this.gather(), this.log);
-      this.forwarder.start();
-    }
+    await this.store?.startForwarding(this.port, () => this.gather());
   }
 
   /** The listening handle, for a USR2 successor; null when metrics are off. */
@@ -111,12 +89,12 @@ export class MetricsService {
 
   /** A worker reported more failed writes of its file. */
   countWriteErrors(n: number): void {
-    this.collector?.countWriteErrors(n);
+    this.store?.countWriteErrors(n);
   }
 
   /** A worker exited: its counters go into the archive, so totals never go down. */
   workerExited(slot: number, pid: number): void {
-    this.collector?.fold(slot, pid);
+    this.store?.workerExited(slot, pid);
   }
 
   async gather(): Promise<FamilyJSON[]> {
@@ -124,20 +102,12 @@ export class MetricsService {
     // The master's own figures while the workers write their files.
     const own = await this.metrics.families();
     await flushed;
-    const store = this.storeFamilies();
-    const errors = storeErrorsFamily(this.collector?.errors ?? new Map());
-    return [...own, errors, ...(this.forwarder?.families() ?? []), ...store];
-  }
-
-  /** The store merged; its directory is listed again only when a worker of the pool is new to it. */
-  private storeFamilies(): FamilyJSON[] {
-    if (!this.collector) return [];
-    return this.collector.collect(this.pool.workers().map((w) => workerFileName(w.slot, w.pid)));
+    return [...own, ...(this.store?.families(this.pool.workers()) ?? [])];
   }
 
   /** Stops forwarding; after a graceful stop the final counts are forwarded first. */
   async closeForwarder(finalForward: boolean): Promise<void> {
-    await this.forwarder?.close({ finalForward });
+    await this.store?.stopForwarding(finalForward);
   }
 
   /** Stops serving and sampling; the archive stays for a USR2 successor that shares the store. */
@@ -145,6 +115,6 @@ export class MetricsService {
     this.server?.close();
     this.metrics.stopSampling();
     this.board?.stop();
-    if (!keepArchive) this.collector?.removeArchive();
+    if (!keepArchive) this.store?.removeArchive();
   }
 }
