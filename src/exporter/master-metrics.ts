@@ -4,12 +4,7 @@ import { LoopDelay } from "./loop-delay.js";
 import { ProcessUsage, type Usage } from "./proc-usage.js";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { slotLabel, type FamilyJSON, type SampleJSON } from "../metrics/family.js";
-import {
-  COUNTED_SIGNALS,
-  RESTART_REASONS,
-  WORKER_STATES,
-  type RestartReason,
-} from "../contracts/lifecycle.js";
+import { COUNTED_SIGNALS, RESTART_REASONS, WORKER_STATES, type RestartReason } from "../contracts/lifecycle.js";
 
 import type { ListenQueue, QueueView, WorkerView } from "../contracts/pool-view.js";
 import { SimpleHistogram } from "../metrics/simple-histogram.js";

@@ -1,12 +1,16 @@
 // Starts the real gpe-server CLI and talks to it over loopback. Every server runs in its own
 // process group and is killed (the whole group) by stopAll(), which tests call in after().
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join, dirname } from "node:path";
+import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../../bench/lib.mjs";
+import { childPids, freePort, processAlive } from "../../support/processes.mjs";
 import http from "node:http";
+
+export { childPids };
+/** Whether a process lives and is not a zombie. */
+export const alive = processAlive;
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CLI = join(ROOT, "bin", "gpe-server.js");
@@ -186,26 +190,6 @@ export async function stopAll() {
   tempDirs.clear();
 }
 
-/**
- * Direct children of a process that run Node (workers, from /proc): any short-lived helper a
- * master might run (a shell, a tool) is left out.
- */
-export function childPids(ppid) {
-  const out = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[1]) !== ppid || fields[0] === "Z") continue;
-      if (basename(readlinkSync(`/proc/${entry}/exe`)).startsWith("node")) out.push(Number(entry));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return out.sort((a, b) => a - b);
-}
-
 /** The process group `pid` has no process left. */
 export function groupGone(pid) {
   try {
@@ -213,16 +197,6 @@ export function groupGone(pid) {
     return false;
   } catch (err) {
     return err.code === "ESRCH";
-  }
-}
-
-export function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
   }
 }
 

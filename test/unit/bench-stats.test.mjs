@@ -1,7 +1,7 @@
 // The benchmark's statistics: a wrong interval would make a noisy result read as a real one.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { median, pairedRatio, t95 } from "../../bench/stats.mjs";
+import { median, pairedRatio, t95 } from "../../bench/lib/stats.mjs";
 
 test("pairedRatio: a constant ratio has that ratio and a zero-width interval", () => {
   const q = pairedRatio([200, 400, 300], [100, 200, 150]);

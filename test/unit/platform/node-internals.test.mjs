@@ -1,17 +1,16 @@
-// The door to Node's private internals: its start-up check passes on this Node, and says so in
-// one line naming the Node version when an internal it relies on is gone.
+// The one door to Node's internals checks itself at start-up.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import http from "node:http";
-import { exchange } from "../helpers/raw-http.mjs";
+import { exchange } from "../../helpers/raw-http.mjs";
 import {
   checkNodeInternals,
   handleProblems,
   internalsProblems,
   NodeInternalsError,
   pipelined,
-} from "../../dist/platform/node-internals.js";
+} from "../../../dist/platform/node-internals.js";
 
 describe("Node internals self-check", () => {
   it("finds nothing wrong on this Node", () => {

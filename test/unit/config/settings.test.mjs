@@ -1,14 +1,15 @@
+// The settings table: sources, precedence, names, and a clear refusal of every bad value.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { resolveSettings } from "../../dist/config/load.js";
-import { normalizeKey } from "../../dist/config/keys.js";
-import { parseBind, sharesPort } from "../../dist/config/bind.js";
-import { closest, integer, boolean, increasingNumbers } from "../../dist/config/validators.js";
-import { splitArgs, parseCommandLine } from "../../dist/cli/program.js";
-import { renderSettingsDoc } from "../../dist/config/settings-doc.js";
+import { resolveSettings } from "../../../dist/config/load.js";
+import { normalizeKey } from "../../../dist/config/keys.js";
+import { parseBind, sharesPort } from "../../../dist/config/bind.js";
+import { closest, integer, boolean, increasingNumbers } from "../../../dist/config/validators.js";
+import { splitArgs, parseCommandLine } from "../../../dist/cli/program.js";
+import { renderSettingsDoc } from "../../../dist/config/settings-doc.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gpe-unit-"));
 
@@ -140,7 +141,7 @@ describe("settings", () => {
   });
 
   it("docs/settings.md is generated from the table and up to date", () => {
-    assert.equal(readFileSync(new URL("../../docs/settings.md", import.meta.url), "utf8"), renderSettingsDoc());
+    assert.equal(readFileSync(new URL("../../../docs/settings.md", import.meta.url), "utf8"), renderSettingsDoc());
   });
 });
 
@@ -149,7 +150,7 @@ describe("every setting refuses bad input", () => {
   const CANDIDATES = [{}, [{}], 12.5, -1, 10_000_000, "not a value !", "maybe", true];
 
   it("each row of the table rejects some wrong value, with an error that names it", async () => {
-    const { SETTINGS } = await import("../../dist/config/settings.js");
+    const { SETTINGS } = await import("../../../dist/config/settings.js");
     const accepting = [];
     for (const spec of SETTINGS) {
       let rejected = 0;
@@ -167,8 +168,8 @@ describe("every setting refuses bad input", () => {
   });
 
   it("integer settings refuse values out of their range", async () => {
-    const { SETTINGS } = await import("../../dist/config/settings.js");
-    const { size } = await import("../../dist/config/validators.js");
+    const { SETTINGS } = await import("../../../dist/config/settings.js");
+    const { size } = await import("../../../dist/config/validators.js");
     for (const spec of SETTINGS.filter((s) => typeof s.default === "number" && Number.isInteger(s.default))) {
       // A size in bytes has no upper bound; it refuses a negative one.
       const tooBig = spec.validate === size ? "-1" : "99999999999";

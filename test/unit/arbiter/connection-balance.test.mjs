@@ -1,10 +1,12 @@
-// The keep-alive balance's rule, on counts: who is above its share, and by how much.
+// The keep-alive balance's rule, on counts: who is above its share, and by how much; and a worker's
+// part in it (ConnectionShare).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { balancedWorker } from "../../doubles/workers.mjs";
 import http from "node:http";
-import { exchange } from "../helpers/raw-http.mjs";
-import { ASK_INTERVAL_MS, ConnectionBalance, excess, slackOver } from "../../dist/arbiter/connection-balance.js";
-import { ConnectionShare } from "../../dist/workers/connections/connection-share.js";
+import { exchange } from "../../helpers/raw-http.mjs";
+import { ASK_INTERVAL_MS, ConnectionBalance, excess, slackOver } from "../../../dist/arbiter/connection-balance.js";
+import { ConnectionShare } from "../../../dist/workers/connections/connection-share.js";
 
 describe("connection balance", () => {
   it("asks nothing of a pool near balance, or of a single worker", () => {
@@ -28,13 +30,7 @@ describe("connection balance", () => {
 
   it("spaces its asks to a worker, withdraws at once, and leaves out workers that take no work", async () => {
     const sent = [];
-    const worker = (name, keptAlive, accepts = true) => ({
-      name,
-      keptAlive,
-      standby: false,
-      acceptsWork: () => accepts,
-      send: (m) => sent.push([name, m.count]),
-    });
+    const worker = (name, keptAlive, accepts = true) => balancedWorker(name, keptAlive, sent, accepts);
     const a = worker("a", 0);
     const b = worker("b", 0);
     const retiring = worker("c", 0, false);

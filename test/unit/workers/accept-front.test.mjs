@@ -1,28 +1,10 @@
 // What a worker with little room does with connections it cannot start yet, and what the master
-// is told: the rules of AcceptFront and ConnectionDispatcher, driven by hand with a fake clock.
-// The sockets are stand-ins: these classes only pass them along (and pause them).
+// is told: the rules of AcceptFront, driven by hand with a fake clock. The sockets are stand-ins:
+// these classes only pass them along (and pause them).
 import { describe, it, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { AcceptFront, LONG_WORK_MS, PendingConnections } from "../../dist/workers/connections/accept-front.js";
-import { ConnectionDispatcher } from "../../dist/arbiter/dispatcher.js";
-
-// allowHalfOpen: a real socket has it as an own property (Duplex sets it), as the worker may set it.
-const socket = (name) => ({ name, allowHalfOpen: false, pause() {}, destroy() {} });
-
-/** One request at a time, like a sync worker. */
-function oneAtATime() {
-  return {
-    busy: false,
-    taken: [],
-    hasRoom() {
-      return !this.busy;
-    },
-    take(s) {
-      this.busy = true;
-      this.taken.push(s.name);
-    },
-  };
-}
+import { fakeSocket as socket, oneAtATime } from "../../doubles/workers.mjs";
+import { AcceptFront, LONG_WORK_MS, PendingConnections } from "../../../dist/workers/connections/accept-front.js";
 
 let now = 0;
 const realNow = performance.now;
@@ -149,54 +131,5 @@ describe("connections waiting for their first request", () => {
     pending.closed(c);
     assert.equal(pending.count, 0);
     assert.deepEqual(Reflect.ownKeys(a).map(String), before);
-  });
-});
-
-describe("the master's dispatcher", () => {
-  function worker(pid) {
-    return {
-      pid,
-      got: [],
-      asked: 0,
-      acceptsWork: () => true,
-      sendConnection(s, more) {
-        this.got.push(`${s.name}${more ? "+" : ""}`);
-      },
-      askForRoom() {
-        this.asked++;
-      },
-    };
-  }
-
-  it("asks every worker for room once when a connection has to wait, and gives the oldest to the first that has some", () => {
-    const a = worker(1);
-    const b = worker(2);
-    const d = new ConnectionDispatcher(() => [a, b], 100);
-    d.full(a);
-    d.full(b);
-    d.handOff(a, socket("x"));
-    d.handOff(a, socket("y"));
-    assert.deepEqual([a.asked, b.asked], [1, 1], "asked once, not once a connection");
-    d.idle(b);
-    assert.deepEqual(b.got, ["x+"], "b gets the oldest, and hears that more wait");
-    d.full(b); // b, having said it had room, says when it fills up
-    d.idle(a);
-    assert.deepEqual(a.got, ["y"]);
-    d.full(a);
-    assert.equal(d.queued, 0);
-    d.handOff(a, socket("z"));
-    assert.deepEqual([a.got, b.got], [["y"], ["x+"]], "both busy: z waits for an answer");
-    assert.deepEqual([a.asked, b.asked], [2, 2], "the queue ran dry in between: a new wait asks again");
-    d.idle(a);
-    assert.deepEqual(a.got, ["y", "z"]);
-  });
-
-  it("passes a handed-off connection straight to a worker believed to have room", () => {
-    const a = worker(1);
-    const b = worker(2);
-    const d = new ConnectionDispatcher(() => [a, b], 100);
-    d.handOff(a, socket("x"));
-    assert.deepEqual(b.got, ["x"]);
-    assert.deepEqual([a.asked, b.asked], [0, 0]);
   });
 });
