@@ -6,31 +6,42 @@ import { basename } from "node:path";
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const anyFreePort = () =>
-  new Promise((resolve, reject) => {
+/** Whether `port` can be listened on at 127.0.0.1 now. */
+const canListen = (port) =>
+  new Promise((resolve) => {
     const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
   });
+
+/** The kernel's range of ephemeral ports (the local ports of outgoing connections and of listen(0)). */
+function ephemeralRange() {
+  try {
+    const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    if (low > 0 && high >= low) return [low, high];
+  } catch {
+    // not Linux
+  }
+  return [32768, 60999];
+}
 
 const handedOut = new Set();
 /**
- * A port free on loopback right now, and not one this process was given before: the kernel may
- * hand the same free port out twice in a row, and a server's app and metrics ports must differ
- * (a bench run once lost its pinned scenario to that).
+ * A port free on loopback right now, and not one this process was given before (a server's app and
+ * metrics ports must differ). Picked at random below the kernel's ephemeral range: a port from
+ * that range (what listen(0) gives) can be taken between the check and the bind by any outgoing
+ * connection or any listen(0) elsewhere, and the tests make thousands of both.
  */
 export async function freePort() {
-  for (let i = 0; i < 100; i++) {
-    const port = await anyFreePort();
-    if (!handedOut.has(port)) {
-      handedOut.add(port);
-      return port;
-    }
+  const [low] = ephemeralRange();
+  const first = Math.min(10_000, low - 1000);
+  for (let i = 0; i < 200; i++) {
+    const port = first + Math.floor(Math.random() * (low - first));
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
   }
-  throw new Error("freePort: no new free port in 100 tries");
+  throw new Error("freePort: no free port in 200 tries");
 }
 
 /** The fields of /proc/PID/stat after the command name (which may hold spaces): [0] state, [1] ppid. */

@@ -39,6 +39,8 @@ export interface ArbiterOptions {
   /** The original argv after the node binary, for USR2. */
   argv: string[];
   inherited?: { listeners: BoundSocket[]; metricsHandle: object | null } | undefined;
+  /** Once, when every worker of the first generation serves. */
+  onReady?: (() => void) | undefined;
 }
 
 export class Arbiter {
@@ -213,6 +215,7 @@ export class Arbiter {
     if (!this.ready) {
       this.ready = true;
       runHookSync(this.hooks, "when_ready", this.log, this.server);
+      this.o.onReady?.();
     }
   }
 

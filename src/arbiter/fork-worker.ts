@@ -50,16 +50,31 @@ export function workerInit(s: Settings, b: Birth): WorkerInitData {
   };
 }
 
+/** The worker's environment: the master's, and its slot as the app sees it. */
+function workerEnv(init: WorkerInitData): NodeJS.ProcessEnv {
+  const s = init.settings;
+  const instance = init.slot - 1;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    GPE_WORKER_INIT: JSON.stringify(init),
+    // The app's view of its slot, kept by every replacement: PM2's 0-based name and the metrics label.
+    NODE_APP_INSTANCE: String(instance),
+    GPE_WORKER_ID: slotLabel(init.slot),
+  };
+  if (s.instance_var !== null) env[s.instance_var] = String(instance);
+  if (s.increment_var !== null) {
+    const base = Number(process.env[s.increment_var] ?? 0);
+    env[s.increment_var] = String((Number.isFinite(base) ? base : 0) + instance);
+  }
+  return env;
+}
+
 export function forkWorker(init: WorkerInitData): ChildProcess {
   const captured = init.settings.capture_output;
   return fork(WORKER_MAIN, [], {
-    env: {
-      ...process.env,
-      GPE_WORKER_INIT: JSON.stringify(init),
-      // The app's view of its slot, kept by every replacement: PM2's 0-based name and the metrics label.
-      NODE_APP_INSTANCE: String(init.slot - 1),
-      GPE_WORKER_ID: slotLabel(init.slot),
-    },
+    env: workerEnv(init),
+    // node_args: the workers' own Node flags (a preload, a heap size), after the master's.
+    execArgv: [...process.execArgv, ...init.settings.node_args],
     // Descriptor 4 (STALL_FD) is the stall line: where a hung worker is asked why. Captured
     // output comes through pipes, and the worker's own log goes to MASTER_STDERR_FD.
     stdio: captured ? ["ignore", "pipe", "pipe", "ipc", "pipe", 2] : ["ignore", "inherit", "inherit", "ipc", "pipe"],

@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { loadApp } from "../app/loader.js";
 import type { Settings } from "../config/settings.js";
 import { resolveSettings, type Resolved } from "../config/load.js";
+import { applyEnvironment } from "../config/environment.js";
 import { autoWorkers } from "../config/cpu-budget.js";
 import { checkNodeInternals, handleProblems } from "../platform/node-internals.js";
 import { VERSION } from "../platform/version.js";
@@ -86,6 +87,9 @@ export async function rereadSettings(
     const resolved = await resolveSettings({ cli });
     if (resolved.settings.bind.join() !== listeners.map((l) => l.bind.text).join())
       log.warn("bind addresses changed in the config; they take effect at the next full restart");
+    for (const warning of resolved.warnings) log.warn(warning);
+    // Env files and an ecosystem's env are read again: the new generation of workers gets them.
+    applyEnvironment(resolved.environment);
     return resolved;
   } catch (err) {
     log.error(`reload: config not reloaded, keeping the current settings: ${(err as Error).message}`);

@@ -1,23 +1,16 @@
 // `gpe-server reload | scale N | stop`: act on a running master found by its pidfile or its metrics
 // URL, wait until the master has done it, and say what changed. Signals do the acting (HUP, TERM,
 // TTIN/TTOU one step at a time); /status.json is how the command sees the result.
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { commonBehaviour } from "./program.js";
 import { alive } from "../platform/proc.js";
-import { StatusError, findByPid, getJSON, metricsBase, readPidfile } from "./status.js";
+import { StatusError, getJSON } from "./status.js";
+import { addMasterOptions, locate, runOnMaster, type Master, type MasterOptions } from "./find-master.js";
 import type { StatusJSON } from "../exporter/status-board.js";
 
 const POLL_MS = 100;
 
-interface Master {
-  pid: number;
-  /** The metrics base URL, when the master serves one. */
-  base: string | null;
-}
-
-interface ControlOptions {
-  pid?: string;
-  metricsUrl: string;
+interface ControlOptions extends MasterOptions {
   timeout: number;
 }
 
@@ -29,22 +22,6 @@ const ACTIONS: Record<
   scale: { summary: "run exactly N workers (TTIN/TTOU, one step at a time)", args: "<N>", run: scale },
   stop: { summary: "stop gracefully and wait for the master to exit (TERM)", run: stop },
 };
-
-async function locate(o: ControlOptions, needStatus: boolean): Promise<Master> {
-  if (o.pid) {
-    const pid = readPidfile(o.pid);
-    let base: string | null = null;
-    try {
-      base = await findByPid(o.pid);
-    } catch (err) {
-      if (needStatus) throw err;
-    }
-    return { pid, base };
-  }
-  const base = metricsBase(o.metricsUrl);
-  const status = await getJSON(`${base}/status.json`);
-  return { pid: status.pid, base };
-}
 
 function signal(pid: number, name: NodeJS.Signals): void {
   try {
@@ -134,32 +111,15 @@ export async function runControl(action: string, argv: string[]): Promise<void> 
   const name = `gpe-server ${action}`;
   const program = commonBehaviour(new Command(name), name).description(`${spec.summary}.`);
   if (spec.args) program.argument(spec.args, "how many workers", workerCount);
-  program
-    .addOption(new Option("--pid <FILE>", "find the master by its pidfile (-p/--pid of the server)"))
-    .addOption(
-      new Option("--metrics-url <URL>", "or by its metrics server (base URL or /metrics URL)")
-        .default(`http://127.0.0.1:${process.env.PROMETHEUS_METRICS_PORT ?? 9090}`, "http://127.0.0.1:9090")
-        .conflicts("pid"),
-    )
-    .addOption(
-      new Option("--timeout <SECONDS>", "how long to wait for the master to finish").default(60).argParser((v) => {
-        if (!(Number(v) > 0)) throw new InvalidArgumentError("expected seconds");
-        return Number(v);
-      }),
-    );
-  try {
-    program.parse(argv, { from: "user" });
-  } catch (err) {
-    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
-    throw err;
-  }
-  try {
+  addMasterOptions(program).addOption(
+    new Option("--timeout <SECONDS>", "how long to wait for the master to finish").default(60).argParser((v) => {
+      if (!(Number(v) > 0)) throw new InvalidArgumentError("expected seconds");
+      return Number(v);
+    }),
+  );
+  await runOnMaster(name, program, argv, async () => {
     const o = program.opts<ControlOptions>();
     const master = await locate(o, action === "scale");
     process.stdout.write(`${await spec.run(master, o, program.args[0])}\n`);
-  } catch (err) {
-    if (!(err instanceof StatusError)) throw err;
-    process.stderr.write(`${name}: ${err.message}\n`);
-    process.exit(1);
-  }
+  });
 }

@@ -1,6 +1,9 @@
 // The command line, generated from the settings table.
 import { Command, Option } from "commander";
 import { SETTINGS } from "../config/settings.js";
+import { splitArgs } from "../config/validators.js";
+
+export { splitArgs };
 
 export interface ParsedCommandLine {
   /** Raw values of settings given on the command line, keyed by setting name. */
@@ -22,7 +25,7 @@ export function buildProgram(version: string): { program: Command; attributeOf: 
   commonBehaviour(program, "gpe-server");
   program.addHelpText(
     "after",
-    "\nOther commands (each has --help):\n  gpe-server aggregate   serve /metrics for every instance that forwards to Redis\n  gpe-server exporter    serve /metrics from a store directory, without an app (a sidecar)\n  gpe-server status      each worker's state, load and restarts, from a running master\n  gpe-server reload      reload a running master's app (HUP), waiting until the new workers serve\n  gpe-server scale N     run exactly N workers\n  gpe-server stop        stop a running master gracefully (TERM) and wait for it to exit\n",
+    "\nOther commands (each has --help):\n  gpe-server aggregate   serve /metrics for every instance that forwards to Redis\n  gpe-server exporter    serve /metrics from a store directory, without an app (a sidecar)\n  gpe-server status      each worker's state, load and restarts, from a running master\n  gpe-server reload      reload a running master's app (HUP), waiting until the new workers serve\n  gpe-server scale N     run exactly N workers\n  gpe-server stop        stop a running master gracefully (TERM) and wait for it to exit\n  gpe-server logs        a running master's error and access logs (--follow, --worker N, --out, --err)\n",
   );
   const attributeOf = addSettingOptions(program);
   program
@@ -98,35 +101,4 @@ export function parseCommandLine(argv: readonly string[], version: string, { fro
     app: program.args[0],
     actions: { checkConfig: Boolean(opts.checkConfig), printConfig: Boolean(opts.printConfig) },
   };
-}
-
-/** Splits GUNICORN_CMD_ARGS like a shell would (quotes and backslashes, no expansion). */
-export function splitArgs(text: string): string[] {
-  const out: string[] = [];
-  let current = "";
-  let quote: string | null = null;
-  let started = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote) {
-      if (c === quote) quote = null;
-      else if (c === "\\" && quote === '"' && i + 1 < text.length) current += text[++i];
-      else current += c;
-    } else if (c === "'" || c === '"') {
-      quote = c;
-      started = true;
-    } else if (c === "\\" && i + 1 < text.length) {
-      current += text[++i];
-      started = true;
-    } else if (/\s/.test(c)) {
-      if (started) out.push(current);
-      current = "";
-      started = false;
-    } else {
-      current += c;
-      started = true;
-    }
-  }
-  if (started) out.push(current);
-  return out;
 }

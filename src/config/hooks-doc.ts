@@ -1,10 +1,9 @@
 // The hook table of docs/signals-and-hooks.md, rendered from the hook catalogue: the page keeps
 // its prose around a block between two markers, and only the block is generated.
 import { HOOK_ARGS, HOOKS, type HookArg } from "../contracts/hook-catalogue.js";
+import { blockMarkers, withBlock } from "./generated-block.js";
 
-export const HOOKS_BEGIN =
-  "<!-- hooks: generated from src/contracts/hook-catalogue.ts by npm run docs; do not edit by hand -->";
-export const HOOKS_END = "<!-- end of generated hooks -->";
+const MARKERS = blockMarkers("hooks", "src/contracts/hook-catalogue.ts");
 
 const cell = (s: string) => s.replace(/\|/g, "\\|");
 
@@ -19,9 +18,4 @@ export function renderHooksTable(): string {
 }
 
 /** `page` with its generated block replaced by the current table; throws when the markers are missing. */
-export function withHooksTable(page: string): string {
-  const begin = page.indexOf(HOOKS_BEGIN);
-  const end = page.indexOf(HOOKS_END);
-  if (begin < 0 || end < begin) throw new Error("the hooks markers are missing from the page");
-  return `${page.slice(0, begin + HOOKS_BEGIN.length)}\n${renderHooksTable()}${page.slice(end)}`;
-}
+export const withHooksTable = (page: string): string => withBlock(page, MARKERS, renderHooksTable());

@@ -8,6 +8,8 @@ import { SettingError, closest } from "./validators.js";
 import { activationBinds, checkDescriptor, parseBind } from "./bind.js";
 import { importModule } from "./import-module.js";
 import { normalizeKey } from "./keys.js";
+import { isEcosystem, mapEcosystem, type EcosystemApp } from "./ecosystem.js";
+import { layeredEnvironment, readEnvFiles, realEnvironment } from "./environment.js";
 
 export type Source = "default" | "env" | "config" | "cli";
 
@@ -16,6 +18,14 @@ export interface Resolved {
   /** Where each setting's value came from, for --print-config and "was this set explicitly". */
   sources: Record<string, Source>;
   configPath: string | null;
+  /** Where each setting came from, in words for --print-config: its source, or an ecosystem key. */
+  origins: Record<string, string>;
+  /** The app a PM2 ecosystem file names (its script, resolved); null otherwise. */
+  app: string | null;
+  /** The environment to run with: env files below the real one, an ecosystem app's env over it. */
+  environment: NodeJS.ProcessEnv;
+  /** What the operator should hear once: an ecosystem's keys with no equivalent here. */
+  warnings: string[];
 }
 
 /** --sticky routes by client address: it needs addresses (TCP), and workers that take every connection. */
@@ -41,7 +51,7 @@ function checkTls(s: Settings): void {
     throw new SettingError(`http_protocols h2 is served by the async worker, not ${s.worker_class}`);
 }
 
-const CONFIG_EXTENSIONS = new Set([".ts", ".mts", ".cts", ".js", ".mjs", ".cjs", ".json"]);
+const CONFIG_EXTENSIONS = new Set([".ts", ".mts", ".cts", ".js", ".mjs", ".cjs", ".json", ".yaml", ".yml"]);
 
 export async function loadConfigFile(file: string): Promise<{ path: string; values: Record<string, unknown> }> {
   const path = resolve(file);
@@ -49,13 +59,17 @@ export async function loadConfigFile(file: string): Promise<{ path: string; valu
   const ext = extname(path);
   if (!CONFIG_EXTENSIONS.has(ext)) {
     throw new SettingError(
-      `config file ${file}: unsupported extension ${ext || "(none)"} (use .ts, .mts, .cts, .js, .mjs, .cjs or .json)`,
+      `config file ${file}: unsupported extension ${ext || "(none)"} (use .ts, .mts, .cts, .js, .mjs, .cjs, .json, or .yaml for a PM2 ecosystem file)`,
     );
   }
   let exported: unknown;
   try {
     if (ext === ".json") {
       exported = JSON.parse(readFileSync(path, "utf8"));
+    } else if (ext === ".yaml" || ext === ".yml") {
+      // PM2 reads YAML ecosystem files; the parser is loaded only for them.
+      const { parse } = await import("yaml");
+      exported = parse(readFileSync(path, "utf8"));
     } else {
       const mod = await importModule(path);
       exported = "default" in mod ? mod.default : mod;
@@ -100,20 +114,57 @@ export interface ResolveInput {
   env?: NodeJS.ProcessEnv;
 }
 
-export async function resolveSettings({ cli, env = process.env }: ResolveInput): Promise<Resolved> {
+/** A detached master needs a file to log to, a pidfile to be found by, and the app's output kept. */
+function daemonDefaults(s: Settings, sources: Record<string, Source>): void {
+  if (s.errorlog === "-")
+    throw new SettingError(
+      "daemon detaches from the terminal: give errorlog (--error-logfile FILE), or its lines are lost",
+    );
+  if (s.die_with_parent)
+    throw new SettingError(
+      "daemon and die_with_parent do not go together: the process that starts a daemon exits at once",
+    );
+  if (s.pidfile === null) s.pidfile = "gpe-server.pid";
+  if (sources.capture_output === "default") s.capture_output = true;
+}
+
+/** A setting that only means something with a PM2 ecosystem file. */
+function ecosystemOnly(cli: Record<string, unknown>, ecosystem: EcosystemApp | null): void {
+  if (ecosystem) return;
+  for (const [name, flag] of [
+    ["only", "--only"],
+    ["ecosystem_env", "--env"],
+  ] as const) {
+    if (cli[name] !== undefined) throw new SettingError(`${flag} picks from a PM2 ecosystem file: give one with -c`);
+  }
+}
+
+export async function resolveSettings({ cli, env = realEnvironment() }: ResolveInput): Promise<Resolved> {
   const settings = defaults() as Record<string, unknown>;
   const sources: Record<string, Source> = Object.fromEntries(SETTINGS.map((s) => [s.name, "default" as Source]));
 
   const configFile = (cli.config as string | undefined) ?? env.GUNICORN_CONFIG ?? null;
   const fileValues: Record<string, unknown> = {};
   let configPath: string | null = null;
+  let ecosystem: EcosystemApp | null = null;
   if (configFile) {
     const loaded = await loadConfigFile(configFile);
     configPath = loaded.path;
-    for (const [key, value] of Object.entries(loaded.values)) {
-      fileValues[checkKnown(key, `config file ${configFile}`)] = value;
+    if (isEcosystem(loaded.values)) {
+      const pick = (name: string) => (cli[name] === undefined ? null : String(cli[name]));
+      ecosystem = mapEcosystem(loaded.values, loaded.path, { only: pick("only"), envName: pick("ecosystem_env") });
+      Object.assign(fileValues, ecosystem.values);
+    } else {
+      for (const [key, value] of Object.entries(loaded.values)) {
+        fileValues[checkKnown(key, `config file ${configFile}`)] = value;
+      }
     }
   }
+  ecosystemOnly(cli, ecosystem);
+  // Env files come first: settings read from the environment see their variables too.
+  const envFiles = SETTINGS_BY_NAME.get("env_file")!.validate(cli.env_file ?? fileValues.env_file ?? [], "env_file");
+  const environment = layeredEnvironment(env, readEnvFiles(envFiles as string[]), ecosystem?.env ?? {});
+  env = environment;
 
   for (const spec of SETTINGS) {
     const name = spec.name;
@@ -154,6 +205,11 @@ export async function resolveSettings({ cli, env = process.env }: ResolveInput):
   }
   checkTls(resolved);
   checkSticky(resolved);
+  if (resolved.daemon) daemonDefaults(resolved, sources);
+  if (resolved.wait_ready && resolved.worker_class === "thread")
+    throw new SettingError(
+      'wait_ready needs a sync or async worker: the app threads of a thread worker have no process.send("ready")',
+    );
   if (resolved.reload && resolved.preload_app)
     throw new SettingError(
       "reload and preload_app do not go together: the master would keep the app it imported, so new workers would not see the change",
@@ -183,5 +239,19 @@ export async function resolveSettings({ cli, env = process.env }: ResolveInput):
       `redis_forward_interval (${resolved.redis_forward_interval}) must be shorter than redis_ttl_seconds (${resolved.redis_ttl_seconds}), or a live host's key would expire between writes`,
     );
   }
-  return { settings: resolved, sources, configPath };
+  const origins: Record<string, string> = { ...sources };
+  for (const [name, key] of Object.entries(ecosystem?.origins ?? {}))
+    if (sources[name] === "config") origins[name] = `config: ${key}`;
+  const warnings = ecosystem?.unmapped.length
+    ? [`${configFile}: no equivalent here for ${ecosystem.unmapped.join(", ")} (left out)`]
+    : [];
+  return {
+    settings: resolved,
+    sources,
+    configPath,
+    origins,
+    app: ecosystem?.script ?? null,
+    environment,
+    warnings,
+  };
 }

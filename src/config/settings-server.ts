@@ -7,6 +7,15 @@ const HTTP_PROTOCOLS = ["h1", "h2"] as const;
 
 export const SERVER_SETTINGS = [
   spec({
+    name: "chdir",
+    section: "Server",
+    flag: "--chdir <DIR>",
+    default: null as string | null,
+    validate: optionalText,
+    cli: "value",
+    help: "Change to this directory before loading the app (a relative APP is found from there). A PM2 ecosystem file's cwd.",
+  }),
+  spec({
     name: "bind",
     section: "Server",
     flag: "-b, --bind <ADDRESS>",
@@ -52,6 +61,15 @@ export const SERVER_SETTINGS = [
     validate: boolean,
     cli: "switch",
     help: "Import the app in the master before forking: a broken app fails before any worker starts, and HUP does not re-import it in the master.",
+  }),
+  spec({
+    name: "daemon",
+    section: "Server",
+    flag: "-D, --daemon",
+    default: false,
+    validate: boolean,
+    cli: "switch",
+    help: "Detach from the terminal and run in the background once every worker serves (the shell gets its prompt back). Needs errorlog, a file; writes the pidfile (gpe-server.pid in the working directory unless given) and captures the app's output there unless capture_output is set.",
   }),
   spec({
     name: "die_with_parent",

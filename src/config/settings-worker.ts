@@ -1,10 +1,8 @@
 // Rows of the settings table (settings.ts), section Worker: how many workers, of which class, and
 // their limits and recycling.
-import { boolean, decimal, integer, oneOf, size, workerNice, type WorkerNice } from "./validators.js";
+import { argList, boolean, decimal, envName, integer, oneOf, size, workerNice, type WorkerNice } from "./validators.js";
 import { WORKER_CLASSES, WORKER_CLASS_ALIASES } from "../contracts/worker-class.js";
 import { spec } from "./setting-spec.js";
-
-const _HTTP_PROTOCOLS = ["h1", "h2"] as const;
 import { workerCount } from "./cpu-budget.js";
 
 export const WORKER_SETTINGS = [
@@ -150,5 +148,60 @@ export const WORKER_SETTINGS = [
     validate: integer(0, 3_600_000),
     cli: "value",
     help: "The first delay before restarting a slot after an unstable start; it doubles with each one in a row, up to 10 s (or this delay, if longer).",
+  }),
+  spec({
+    name: "node_args",
+    section: "Worker",
+    flag: "--node-args <ARGS>",
+    env: ["GPE_NODE_ARGS"],
+    default: [] as string[],
+    validate: argList,
+    cli: "value",
+    help: 'Flags for the workers\' Node, not the master\'s: "--max-old-space-size=512 --enable-source-maps", or a preload such as "--import ./otel.mjs" or "--require dd-trace/init" (an APM agent). The threads of a thread worker run the same preloads. PM2\'s node_args.',
+  }),
+  spec({
+    name: "app_args",
+    section: "Worker",
+    flag: "--app-args <ARGS>",
+    default: [] as string[],
+    validate: argList,
+    cli: "value",
+    help: "Arguments the app finds in process.argv after its own path, in every worker. PM2's args.",
+  }),
+  spec({
+    name: "instance_var",
+    section: "Worker",
+    flag: "--instance-var <NAME>",
+    default: null as string | null,
+    validate: envName,
+    cli: "value",
+    help: "Another environment variable that holds the worker's 0-based slot, besides NODE_APP_INSTANCE. PM2's instance_var.",
+  }),
+  spec({
+    name: "increment_var",
+    section: "Worker",
+    flag: "--increment-var <NAME>",
+    default: null as string | null,
+    validate: envName,
+    cli: "value",
+    help: "An environment variable (a number, such as PORT) that each worker gets increased by its 0-based slot: the first worker keeps the value, the second gets one more. PM2's increment_var.",
+  }),
+  spec({
+    name: "wait_ready",
+    section: "Worker",
+    flag: "--wait-ready",
+    default: false,
+    validate: boolean,
+    cli: "switch",
+    help: 'A worker takes traffic (and the one it replaces retires) only once the app calls process.send("ready"), within listen_timeout; a worker that does not is a boot failure. Sync and async workers. PM2\'s wait_ready.',
+  }),
+  spec({
+    name: "listen_timeout",
+    section: "Worker",
+    flag: "--listen-timeout <SECONDS>",
+    default: 30,
+    validate: decimal(0.1, 86400),
+    cli: "value",
+    help: "How long a worker may take to be ready with wait_ready. PM2's listen_timeout (which PM2 counts in milliseconds).",
   }),
 ] as const;

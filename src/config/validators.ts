@@ -196,3 +196,48 @@ export const workerNice: Validator<WorkerNice> = (raw, name) => {
     throw new SettingError(`${name}: expected a whole number (0..19) or auto, got ${show(raw)}`);
   return integer(0, 19)(raw, name);
 };
+
+/** Splits GUNICORN_CMD_ARGS like a shell would (quotes and backslashes, no expansion). */
+export function splitArgs(text: string): string[] {
+  const out: string[] = [];
+  let current = "";
+  let quote: string | null = null;
+  let started = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === "\\" && quote === '"' && i + 1 < text.length) current += text[++i];
+      else current += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      started = true;
+    } else if (c === "\\" && i + 1 < text.length) {
+      current += text[++i];
+      started = true;
+    } else if (/\s/.test(c)) {
+      if (started) out.push(current);
+      current = "";
+      started = false;
+    } else {
+      current += c;
+      started = true;
+    }
+  }
+  if (started) out.push(current);
+  return out;
+}
+
+/** Command-line arguments: a string split as a shell would (quotes kept together), or an array of strings. */
+export const argList: Validator<string[]> = (raw, name) => {
+  if (Array.isArray(raw) && raw.every((a) => typeof a === "string")) return raw as string[];
+  if (typeof raw === "string") return splitArgs(raw);
+  throw new SettingError(`${name}: expected arguments as a string or an array of strings, got ${show(raw)}`);
+};
+
+/** The name of an environment variable. */
+export const envName: Validator<string | null> = (raw, name) => {
+  if (raw === null || raw === undefined || raw === "") return null;
+  if (typeof raw === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(raw)) return raw;
+  throw new SettingError(`${name}: expected the name of an environment variable, got ${show(raw)}`);
+};

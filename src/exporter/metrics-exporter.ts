@@ -1,6 +1,7 @@
 // The master's metrics exporter: its store service, the metrics server and its status page, and
 // what a scrape does. The arbiter supervises processes; it gives the exporter a read-only view of
 // its pool (contracts/pool-view.ts) and a way to ask the workers to flush, and tells it what happened.
+import { resolve } from "node:path";
 import type { Logger } from "pino";
 import type { Settings } from "../config/settings.js";
 import { sharesPort, type BindAddress } from "../config/bind.js";
@@ -49,6 +50,12 @@ export class MetricsExporter {
       workerClass: s.worker_class,
       target: () => this.pool.target(),
       store: () => this.store?.families(this.pool.workers()) ?? [],
+      // Resolved against the master's directory: the command that reads them may run elsewhere.
+      logs: () => ({
+        errorlog: s.errorlog === "-" ? "-" : resolve(s.errorlog),
+        accesslog: s.accesslog === null || s.accesslog === "-" ? s.accesslog : resolve(s.accesslog),
+        captureOutput: s.capture_output,
+      }),
     });
     this.board = board;
     const server = createMetricsServer(

@@ -44,6 +44,15 @@ export interface StatusJSON {
   };
   /** Oldest first: one point per sample interval. */
   history: { time: number; requestsPerSecond: number; utilization: number }[];
+  /** Where the master's logs are, for `gpe-server logs`: absolute paths, "-" for its stderr, null for none. */
+  logs: LogFiles;
+}
+
+export interface LogFiles {
+  errorlog: string;
+  accesslog: string | null;
+  /** Whether the error log holds the workers' stdout and stderr too. */
+  captureOutput: boolean;
 }
 
 export interface StatusSources {
@@ -52,6 +61,7 @@ export interface StatusSources {
   target(): number;
   /** The merged store (dead workers' counts included), for request totals per slot. */
   store(): FamilyJSON[];
+  logs(): LogFiles;
 }
 
 const HISTORY_POINTS = 300;
@@ -150,6 +160,7 @@ export class StatusBoard {
         restarts: Object.fromEntries([...metrics.restarts].filter(([, n]) => n > 0)),
       },
       history: [...this.history],
+      logs: this.sources.logs(),
     };
   }
 }

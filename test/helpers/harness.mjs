@@ -142,7 +142,8 @@ export async function startServer({
     String(workers),
     ...(metrics ? [] : ["--no-metrics"]),
     ...args,
-    app,
+    // null: the config names the app (a PM2 ecosystem file's script).
+    ...(app === null ? [] : [app]),
   ];
   // `wrap`: a command that runs the server (it must exec it, keeping the pid).
   const [command, ...commandArgs] = [...wrap, process.execPath, CLI, ...fullArgs];

@@ -8,8 +8,6 @@ import { startServer, stopAll, request, waitFor, sleep, loadLoop, alive, FIXTURE
 
 after(stopAll);
 
-const _rssOf = (pid) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) * 1024;
-
 describe("faults under load", () => {
   it("SIGKILL of a random worker every second for 20 s: replaced within 1 s, only in-flight requests fail, counters never go down", async () => {
     const s = await startServer({ workers: 4, args: ["-k", "async"] });

@@ -1,6 +1,7 @@
 // What hosts the user's app, in a process worker and in each app thread of a thread worker alike:
 // the peer-address rule, the error and access logs, the hooks, the app itself and the registries
 // of its own prom-client metrics. Both start here, so a change to how an app is hosted is made once.
+import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { loadApp, parseAppSpec, type LoadedApp } from "../../app/loader.js";
 import { loadHooks, type Hooks } from "../../config/hook-runner.js";
@@ -58,8 +59,13 @@ export function openAppHost(init: WorkerInitData, thread?: number): AppHost {
         return {};
       }
     },
-    // A script that exports nothing may take as long as a request to call listen().
-    app: () => loadApp(init.app, init.cwd, { bound: init.addresses[0], listenWaitMs: (s.timeout || 30) * 1000 }),
+    app: () => {
+      // app_args (PM2's args): the app finds them after its own path, as if node had started it.
+      if (s.app_args.length > 0)
+        process.argv = [process.argv[0]!, resolve(init.cwd, parseAppSpec(init.app).file), ...s.app_args];
+      // A script that exports nothing may take as long as a request to call listen().
+      return loadApp(init.app, init.cwd, { bound: init.addresses[0], listenWaitMs: (s.timeout || 30) * 1000 });
+    },
     registries: () => (s.metrics_enabled ? new AppRegistries(parseAppSpec(init.app).file) : null),
   };
 }

@@ -54,6 +54,8 @@ export class Worker {
   /** Messages that arrive before the worker can act on them wait here. */
   private early: [ToWorker, unknown][] | null = [];
   private listening = Promise.resolve();
+  /** wait_ready: settles when the app sends "ready" (PM2's convention); null without wait_ready. */
+  private readonly appReady: Promise<void> | null;
 
   constructor(private readonly init: WorkerInitData) {
     this.s = init.settings;
@@ -81,6 +83,7 @@ export class Worker {
             (m) => this.send(m),
           )
         : null;
+    this.appReady = this.s.wait_ready ? appSendsReady() : null;
     process.on("message", (m: unknown, handle: unknown) => {
       if (!isProtocolMessage(m)) return;
       if (this.early) this.early.push([m as ToWorker, handle]);
@@ -249,6 +252,7 @@ export class Worker {
     // awaits this promise, and an unhandled rejection would read as the app's crash.
     this.listening.catch(() => {});
     if (!last) return;
+    if (this.appReady) this.listening = this.listening.then(() => this.waitForApp(this.appReady!));
     this.listening.then(
       () => {
         this.send({ cmd: "gpe:ready" });
@@ -259,6 +263,19 @@ export class Worker {
         this.failBoot(err.message, () => this.finalExit(EXIT_BOOT_ERROR));
       },
     );
+  }
+
+  /** wait_ready: the app has listen_timeout to say it is ready, or the worker failed to boot. */
+  private waitForApp(ready: Promise<void>): Promise<void> {
+    const ms = this.s.listen_timeout * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the app did not send "ready" within listen_timeout (${this.s.listen_timeout} s)`)),
+        ms,
+      );
+    });
+    return Promise.race([ready, late]).finally(() => clearTimeout(timer));
   }
 
   private requestDone(): void {
@@ -364,6 +381,20 @@ export class Worker {
     this.host.flushLogs();
     process.exit(code);
   }
+}
+
+/**
+ * Settles when the app calls process.send("ready"), as PM2's wait_ready expects: the call still
+ * reaches the master (which ignores it), so an app written for PM2 runs unchanged.
+ */
+function appSendsReady(): Promise<void> {
+  return new Promise((resolve) => {
+    const send = process.send!.bind(process);
+    process.send = ((message: unknown, ...rest: unknown[]) => {
+      if (message === "ready") resolve();
+      return (send as (...args: unknown[]) => boolean)(message, ...rest);
+    }) as typeof process.send;
+  });
 }
 
 export async function runWorker(init: WorkerInitData): Promise<void> {

@@ -3,8 +3,6 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { CrashBackoff } from "../../../dist/arbiter/crash-backoff.js";
 
-const _files = (map) => (path) => map[path] ?? null;
-
 describe("restart policy", () => {
   const policy = { minUptimeMs: 10_000, firstDelayMs: 100 };
   it("doubles restart_delay for each unstable start in a row and gives up at max_restarts", () => {

@@ -3,8 +3,6 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { timeoutMessage } from "../../../dist/arbiter/stall-report.js";
 
-const _files = (map) => (path) => map[path] ?? null;
-
 describe("the WORKER TIMEOUT message", () => {
   it("names the worker, each blocked thread's requests and its stack", () => {
     const text = timeoutMessage({ pid: 7, slot: 2 }, 31_200, [

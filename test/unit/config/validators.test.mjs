@@ -3,8 +3,6 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { size } from "../../../dist/config/validators.js";
 
-const _files = (map) => (path) => map[path] ?? null;
-
 describe("sizes", () => {
   it("reads bytes and K, M, G, T as powers of 1024", () => {
     assert.equal(size("512M", "max_memory"), 512 * 1024 ** 2);

@@ -2,20 +2,6 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { compileAccessFormat } from "../../../dist/logging/access-log.js";
 
-const _counter = (value, labels = {}) => ({
-  name: "jobs_total",
-  help: "Jobs.",
-  type: "counter",
-  values: [{ labels, value }],
-});
-const _gauge = (value, aggregator) => ({
-  name: "depth",
-  help: "Depth.",
-  type: "gauge",
-  aggregator,
-  values: [{ labels: {}, value }],
-});
-
 describe("access log format", () => {
   it("renders gunicorn atoms", () => {
     const build = compileAccessFormat('%(h)s %(l)s %(u)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-id}i)s %(M)s');

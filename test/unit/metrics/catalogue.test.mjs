@@ -7,20 +7,6 @@ import { METRICS } from "../../../dist/metrics/catalogue.js";
 import { renderMetricsDoc } from "../../../dist/metrics/metrics-doc.js";
 import { MasterMetrics, storeErrorsFamily } from "../../../dist/exporter/master-metrics.js";
 
-const _counter = (value, labels = {}) => ({
-  name: "jobs_total",
-  help: "Jobs.",
-  type: "counter",
-  values: [{ labels, value }],
-});
-const _gauge = (value, aggregator) => ({
-  name: "depth",
-  help: "Depth.",
-  type: "gauge",
-  aggregator,
-  values: [{ labels: {}, value }],
-});
-
 describe("the metrics catalogue", () => {
   const names = new Set(Object.values(METRICS).map((m) => m.name));
 

@@ -1,20 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { counter } from "../../helpers/families.mjs";
 import { formatPrometheus, formatOpenMetrics, negotiate } from "../../../dist/metrics/exposition.js";
-
-const counter = (value, labels = {}) => ({
-  name: "jobs_total",
-  help: "Jobs.",
-  type: "counter",
-  values: [{ labels, value }],
-});
-const _gauge = (value, aggregator) => ({
-  name: "depth",
-  help: "Depth.",
-  type: "gauge",
-  aggregator,
-  values: [{ labels: {}, value }],
-});
 
 describe("exposition", () => {
   it("prints the text format with escaping", () => {

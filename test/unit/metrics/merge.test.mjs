@@ -1,20 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { counter, gauge } from "../../helpers/families.mjs";
 import { Merger, monotonicPart } from "../../../dist/metrics/merge.js";
-
-const counter = (value, labels = {}) => ({
-  name: "jobs_total",
-  help: "Jobs.",
-  type: "counter",
-  values: [{ labels, value }],
-});
-const gauge = (value, aggregator) => ({
-  name: "depth",
-  help: "Depth.",
-  type: "gauge",
-  aggregator,
-  values: [{ labels: {}, value }],
-});
 
 describe("merge rules", () => {
   it("sums counters and histograms whatever their aggregator", () => {

@@ -2,20 +2,6 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RequestMetrics, FailureCounters } from "../../../dist/metrics/request-metrics.js";
 
-const _counter = (value, labels = {}) => ({
-  name: "jobs_total",
-  help: "Jobs.",
-  type: "counter",
-  values: [{ labels, value }],
-});
-const _gauge = (value, aggregator) => ({
-  name: "depth",
-  help: "Depth.",
-  type: "gauge",
-  aggregator,
-  values: [{ labels: {}, value }],
-});
-
 describe("request metrics (hot path)", () => {
   it("counts by method and status and fills cumulative buckets", () => {
     const r = RequestMetrics.inMemory([0.1, 1]);

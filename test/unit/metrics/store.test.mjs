@@ -1,5 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { counter, gauge } from "../../helpers/families.mjs";
 import { Merger } from "../../../dist/metrics/merge.js";
 import { formatPrometheus } from "../../../dist/metrics/exposition.js";
 import { familyToJSON, metricsFromJSON, metricsToJSON } from "../../../dist/metrics/family.js";
@@ -8,20 +9,6 @@ import { StoreCollector } from "../../../dist/exporter/collector.js";
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
-const counter = (value, labels = {}) => ({
-  name: "jobs_total",
-  help: "Jobs.",
-  type: "counter",
-  values: [{ labels, value }],
-});
-const gauge = (value, aggregator) => ({
-  name: "depth",
-  help: "Depth.",
-  type: "gauge",
-  aggregator,
-  values: [{ labels: {}, value }],
-});
 
 describe("store JSON", () => {
   it("keeps NaN and infinite values (plain JSON turns them into null), and leaves labels alone", () => {

@@ -1,7 +1,6 @@
 // Redis keys and connection settings.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { FLEET_FORMAT } from "../../../dist/redis/fleet.js";
 import {
   escapeGlob,
   instanceKey,
@@ -10,14 +9,6 @@ import {
   redisTarget,
 } from "../../../dist/redis/connection.js";
 import { redisUrl } from "../../../dist/config/validators.js";
-
-const _host = (instance, families) => ({ format: FLEET_FORMAT, instance, written: 0, families });
-const _requests = (value, labels = {}) => ({
-  name: "req_total",
-  help: "Requests.",
-  type: "counter",
-  values: [{ labels, value }],
-});
 
 describe("Redis keys and connection settings", () => {
   it("matches the prefix literally when scanning", () => {

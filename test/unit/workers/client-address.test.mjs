@@ -1,15 +1,8 @@
 // The peer allow-lists (forwarded_allow_ips, proxy_allow_ips).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { V2_SIGNATURE } from "../../../dist/workers/connections/proxy-header.js";
 import { PeerList } from "../../../dist/workers/connections/client-address.js";
 import { addressList } from "../../../dist/config/validators.js";
-
-const _v2 = (command, family, body) => {
-  const head = Buffer.from([0x20 | command, (family << 4) | 1, 0, 0]);
-  head.writeUInt16BE(body.length, 2);
-  return Buffer.concat([V2_SIGNATURE, head, body]);
-};
 
 describe("peer allow-lists", () => {
   it("matches addresses, networks, IPv4-mapped peers and *", () => {

@@ -3,8 +3,6 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RunningRequests } from "../../../dist/workers/http/running-requests.js";
 
-const _files = (map) => (path) => map[path] ?? null;
-
 describe("running requests", () => {
   const node = (name) => ({ name, prevRunning: null, nextRunning: null });
   it("lists oldest first and unlinks from anywhere", () => {
