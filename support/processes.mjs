@@ -3,6 +3,8 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import net from "node:net";
 import { basename } from "node:path";
+// Built by `npm run build`, which the test command and the bench run first.
+import { residentFromStatus } from "../dist/platform/proc.js";
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -79,9 +81,8 @@ export function processAlive(pid) {
   }
 }
 
-/** Resident memory of a process in bytes (VmRSS). */
-export const residentBytes = (pid) =>
-  Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
+/** Resident memory of a process in bytes (VmRSS), read as the master reads it. */
+export const residentBytes = (pid) => residentFromStatus(readFileSync(`/proc/${pid}/status`, "utf8"));
 
 /** CPU seconds used so far by a process and all its descendants. */
 export function treeCpuSeconds(pid) {

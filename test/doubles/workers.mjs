@@ -6,6 +6,7 @@
 /** @typedef {import("../../src/arbiter/dispatcher.js").DispatchTarget} DispatchTarget */
 /** @typedef {import("../../src/arbiter/connection-balance.js").BalancedWorker} BalancedWorker */
 /** @typedef {import("../../src/workers/connections/accept-front.js").Admission} Admission */
+/** @typedef {import("../../src/contracts/pool-view.js").WorkerView} WorkerView */
 
 /**
  * A socket as these rules handle one: they only pass it along, pause it or destroy it.
@@ -69,5 +70,30 @@ export function oneAtATime() {
       this.busy = true;
       this.taken.push(/** @type {{ name?: string }} */ (s).name ?? "");
     },
+  };
+}
+
+/**
+ * A worker process as the master's metrics see it: running, idle, heard from just now.
+ * @param {Partial<WorkerView>} [fields]
+ * @returns {WorkerView}
+ */
+export function workerView(fields = {}) {
+  const now = Date.now();
+  return {
+    pid: process.pid,
+    slot: 1,
+    state: "running",
+    live: true,
+    stateSince: now,
+    startedAt: now,
+    lastHeartbeat: now,
+    inFlight: 0,
+    upgraded: 0,
+    keptAlive: 0,
+    capacity: 1,
+    eventLoopUtilization: 0,
+    eventLoopLag: 0,
+    ...fields,
   };
 }

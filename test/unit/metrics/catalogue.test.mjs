@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { workerView } from "../../doubles/workers.mjs";
 import { RequestMetrics, FailureCounters } from "../../../dist/metrics/request-metrics.js";
 import { METRICS } from "../../../dist/metrics/catalogue.js";
 import { renderMetricsDoc } from "../../../dist/metrics/metrics-doc.js";
@@ -15,19 +16,7 @@ describe("the metrics catalogue", () => {
   });
 
   it("lists every family the workers and the master produce, with its type and labels", async () => {
-    const worker = {
-      pid: process.pid,
-      slot: 1,
-      state: "running",
-      live: true,
-      stateSince: Date.now(),
-      startedAt: Date.now(),
-      lastHeartbeat: Date.now(),
-      inFlight: 0,
-      capacity: 1,
-      eventLoopUtilization: 0,
-      eventLoopLag: 0,
-    };
+    const worker = workerView();
     const master = new MasterMetrics(() => [worker]);
     master.restart("crash", 1, 1);
     const failures = new FailureCounters(10);
