@@ -10,6 +10,7 @@ import { importModule } from "./import-module.js";
 import { normalizeKey } from "./keys.js";
 import { isEcosystem, mapEcosystem, type EcosystemApp } from "./ecosystem.js";
 import { layeredEnvironment, readEnvFiles, realEnvironment } from "./environment.js";
+import { ADMISSION_DEFAULTS } from "./settings-overload.js";
 
 export type Source = "default" | "env" | "config" | "cli";
 
@@ -206,6 +207,9 @@ export async function resolveSettings({ cli, env = realEnvironment() }: ResolveI
   checkTls(resolved);
   checkSticky(resolved);
   if (resolved.daemon) daemonDefaults(resolved, sources);
+  if (resolved.admission)
+    for (const [name, value] of Object.entries(ADMISSION_DEFAULTS))
+      if (sources[name] === "default") (resolved as Record<string, unknown>)[name] = value;
   if (resolved.wait_ready && resolved.worker_class === "thread")
     throw new SettingError(
       'wait_ready needs a sync or async worker: the app threads of a thread worker have no process.send("ready")',

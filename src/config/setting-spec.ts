@@ -5,7 +5,7 @@ import type { Validator } from "./validators.js";
 export interface SettingSpec<T = unknown> {
   /** gunicorn's setting name, also the config-file key (camelCase accepted too). */
   name: string;
-  section: "Config" | "Server" | "Worker" | "Logging" | "Security" | "Metrics" | "Redis" | "Hooks";
+  section: "Config" | "Server" | "Worker" | "Overload" | "Logging" | "Security" | "Metrics" | "Redis" | "Hooks";
   /** Commander flag spelling, e.g. "-b, --bind <ADDRESS>"; absent for config-only settings. */
   flag?: string;
   /** Environment variables read (first set wins), after the config file is evaluated. */

@@ -1,5 +1,5 @@
 // The one table of settings: its rows kept one file per section, in the order `--help` and
-// docs/settings.md show them (settings-config, -server, -worker, -logging, -security, -metrics and
+// docs/settings.md show them (settings-config, -server, -worker, -overload, -logging, -security, -metrics and
 // -redis.ts), the hooks' rows from their catalogue. The CLI parser, the config-file loader, the
 // environment mapping, `--help` and docs/settings.md are all generated from it: adding a setting
 // touches one row.
@@ -10,6 +10,7 @@ import { spec, type SettingSpec } from "./setting-spec.js";
 import { CONFIG_SETTINGS } from "./settings-config.js";
 import { SERVER_SETTINGS } from "./settings-server.js";
 import { WORKER_SETTINGS } from "./settings-worker.js";
+import { OVERLOAD_SETTINGS } from "./settings-overload.js";
 import { REDIS_SETTINGS } from "./settings-redis.js";
 import { LOGGING_SETTINGS } from "./settings-logging.js";
 import { SECURITY_SETTINGS } from "./settings-security.js";
@@ -33,6 +34,7 @@ export const SETTINGS = [
   ...CONFIG_SETTINGS,
   ...SERVER_SETTINGS,
   ...WORKER_SETTINGS,
+  ...OVERLOAD_SETTINGS,
   ...LOGGING_SETTINGS,
   ...SECURITY_SETTINGS,
   ...METRICS_SETTINGS,

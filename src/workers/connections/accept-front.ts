@@ -13,7 +13,8 @@
 // worker, whose capacity is large, almost never fills up.
 import net, { type Socket } from "node:net";
 import type { ToMaster } from "../../contracts/messages.js";
-import { stopReading } from "../../platform/node-internals.js";
+import { handleFd, serverHandle, stopReading } from "../../platform/node-internals.js";
+import { listenBacklog, socketInode } from "../../platform/proc.js";
 
 export interface Admission {
   /** True when this worker can start one more connection now. */
@@ -56,6 +57,8 @@ export class AcceptFront {
    */
   private readonly heldFromMaster = new Set<Socket>();
   private longWorkTimer: NodeJS.Timeout | null = null;
+  /** The inodes of the listening sockets, for the accept queue's length; found at the first ask. */
+  private inodes: Set<string> | null = null;
 
   /**
    * @param readAtOnce Let accepted connections start reading at once (async workers, which take
@@ -88,6 +91,23 @@ export class AcceptFront {
         resolve();
       });
     });
+  }
+
+  /**
+   * Connections waiting in the kernel to be accepted, on the sockets this worker listens on (shared
+   * with the other workers). Node accepts one connection per turn of a busy event loop, so under a
+   * load past capacity this is where the queue stands, unseen by the loop.
+   */
+  backlog(): number {
+    if (this.inodes === null) {
+      this.inodes = new Set();
+      for (const server of this.servers) {
+        const fd = handleFd(serverHandle(server));
+        const inode = fd === undefined ? undefined : socketInode("self", fd);
+        if (inode) this.inodes.add(inode);
+      }
+    }
+    return this.inodes.size === 0 ? 0 : listenBacklog(this.inodes);
   }
 
   private accepted(socket: Socket): void {

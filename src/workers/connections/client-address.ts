@@ -54,6 +54,11 @@ export function clientAddress(req: IncomingMessage): string | undefined {
   return peer;
 }
 
+/** Whether the request came from a peer of forwarded_allow_ips: its proxy headers are believed. */
+export function fromTrustedProxy(req: IncomingMessage): boolean {
+  return forwarders.has(peerAddress(req.socket));
+}
+
 /** gunicorn's secure_scheme_headers, from a trusted peer: header and the value that means https. */
 const SECURE_SCHEME_HEADERS: [string, string][] = [
   ["x-forwarded-proto", "https"],

@@ -24,6 +24,8 @@ export interface EngineContext {
   crashed(code: number): void;
   /** Async workers (not --sticky): reports kept-alive connections to the master, closes some when asked. */
   share: ConnectionShare | null;
+  /** Connections waiting in the kernel to be accepted on the worker's listening sockets. */
+  listenBacklog(): number;
 }
 
 export interface Engine extends Admission {

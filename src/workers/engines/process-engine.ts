@@ -52,6 +52,7 @@ export class ProcessEngine implements Engine {
       onRequestStart: this.pending ? (req) => this.pending!.started(req.socket) : undefined,
       onRequestDone: ctx.onRequestDone,
       share: ctx.share,
+      backlog: () => ctx.listenBacklog(),
     });
   }
 
@@ -128,6 +129,7 @@ export class ProcessEngine implements Engine {
       ...(this.ctx.share
         ? [{ ...familyHead(METRICS.rebalanced), values: [{ labels: { worker_id }, value: this.ctx.share.rebalanced }] }]
         : []),
+      ...(this.pipeline.admission?.families(worker_id) ?? []),
     ];
   }
 }

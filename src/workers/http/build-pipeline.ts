@@ -9,6 +9,7 @@ import type { AccessLog } from "../../logging/access-log.js";
 import type { FailureCounters, RequestMetrics } from "../../metrics/request-metrics.js";
 import { type KeepAliveShare, RequestPipeline } from "./request-pipeline.js";
 import { tlsOptions } from "./tls-options.js";
+import { Admission } from "./admission.js";
 
 export interface PipelineParts {
   app: LoadedApp;
@@ -30,6 +31,8 @@ export interface PipelineParts {
   onRequestStart?: ((req: IncomingMessage) => void) | undefined;
   onRequestDone(): void;
   share?: KeepAliveShare | null;
+  /** Connections waiting in the kernel's accept queue (a process's own sockets; not in a thread). */
+  backlog?: () => number;
 }
 
 export function buildPipeline(p: PipelineParts): RequestPipeline {
@@ -64,5 +67,23 @@ export function buildPipeline(p: PipelineParts): RequestPipeline {
     onRequestStart: p.onRequestStart,
     onRequestDone: p.onRequestDone,
     share: p.share ?? null,
+    admission: admissionOf(s, p.concurrency, p.backlog ?? null),
   });
+}
+
+/** Admission control as the settings ask for it, started; null when no limit is set. */
+function admissionOf(s: WorkerSettings, concurrency: number, backlog: (() => number) | null): Admission | null {
+  const limits = {
+    // One at a time (sync, a thread) is a limit already.
+    maxInflight: concurrency === 1 ? 0 : s.max_inflight,
+    maxQueueMs: s.max_queue_time,
+    lagMs: s.shed_lag,
+    exempt: s.admission_exempt,
+    backlog,
+    workers: s.workers,
+  };
+  if (!Admission.wanted(limits)) return null;
+  const admission = new Admission(limits);
+  admission.start();
+  return admission;
 }

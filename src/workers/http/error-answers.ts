@@ -26,6 +26,12 @@ export function answerRefused(res: ServerResponse, status: number): void {
   res.end(`${status} ${http.STATUS_CODES[status]}\n`);
 }
 
+/** Admission control refused the request: the client may retry in a second (the connection stays). */
+export function answerShed(res: ServerResponse): void {
+  res.writeHead(503, { "content-type": "text/plain", "retry-after": "1" });
+  res.end("503 Service Unavailable: over capacity, retry shortly\n");
+}
+
 /** The app threw or rejected: a 500 while the head is not sent yet, a cut response otherwise. */
 export function answerAppFailed(res: ServerResponse): boolean {
   if (!res.headersSent && !res.destroyed) {

@@ -16,10 +16,12 @@ import {
   answerAppFailed,
   answerOnSocket,
   answerRefused,
+  answerShed,
   answerTimedOut,
   clientErrorStatus,
   errorType,
 } from "./error-answers.js";
+import type { Admission } from "./admission.js";
 import { RunningRequests, type RunningRequest } from "./running-requests.js";
 import { IdleConnections } from "../connections/idle-connections.js";
 import { UpgradedConnections } from "../connections/upgraded-connections.js";
@@ -67,6 +69,8 @@ export interface PipelineOptions {
   onRequestStart?: ((req: IncomingMessage) => void) | undefined;
   /** An async worker's part in spreading kept-alive connections over the workers (connection-share.ts). */
   share?: KeepAliveShare | null;
+  /** Admission control; null when no limit is set (the check is then not made at all). */
+  admission: Admission | null;
 }
 
 /** What the pipeline asks of the keep-alive balance. */
@@ -189,6 +193,11 @@ export class RequestPipeline {
     return this.inFlight;
   }
 
+  /** Admission control, when a limit is set: its counters go into the worker's metrics. */
+  get admission(): Admission | null {
+    return this.o.admission;
+  }
+
   /**
    * Calls `run` once, as the first connection comes to the HTTP server, before its first request
    * is read: a listener that removes itself, so later connections pay nothing for it.
@@ -285,6 +294,14 @@ export class RequestPipeline {
       this.o.failures.serverError(req.method ?? "GET", "other", rejection.type);
       answerRefused(res, rejection.status);
       return;
+    }
+    const admission = this.o.admission;
+    if (admission !== null) {
+      const now = performance.now();
+      if (admission.check(req, t.url, now - t.startedAt, this.inFlight, now) !== null) {
+        answerShed(res);
+        return;
+      }
     }
     try {
       this.o.hooks.preRequest?.(req);

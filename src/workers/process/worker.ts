@@ -113,6 +113,7 @@ export class Worker {
       onRequestDone: () => this.requestDone(),
       onRoomChanged: () => this.roomChanged(),
       share: this.share,
+      listenBacklog: () => this.front?.backlog() ?? 0,
       crashed: (code) => {
         this.exitCode = code;
         this.gracefulStop();

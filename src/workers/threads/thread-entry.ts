@@ -7,6 +7,7 @@ import type { WorkerInitData } from "../../config/settings.js";
 import { EXIT_UNCAUGHT } from "../../contracts/exit-codes.js";
 import type { FamilyJSON } from "../../metrics/family.js";
 import { FailureCounters, RequestMetrics, regionLength } from "../../metrics/request-metrics.js";
+import { slotLabel } from "../../contracts/lifecycle.js";
 import { readAppRegistries } from "../../metrics/worker-snapshot.js";
 import { openAppHost } from "../boot/app-host.js";
 import { countUncaught, onUncaughtAppError } from "../boot/uncaught.js";
@@ -82,6 +83,8 @@ async function boot(): Promise<void> {
   const publishMetrics = async () => {
     const families: FamilyJSON[] = [
       ...failures.families(init.slot),
+      // Each thread's own counts; the master's merge adds them up for the worker.
+      ...(pipeline.admission?.families(slotLabel(init.slot)) ?? []),
       ...(registries ? await readAppRegistries(registries.current(), log) : []),
     ];
     post({ t: "metrics", families });

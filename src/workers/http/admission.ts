@@ -1,0 +1,185 @@
+// Admission control: under a load past capacity, refuse the excess at once (503 with Retry-After,
+// without running the app) instead of letting every request slow down together until clients
+// time out. Three limits, each off unless set: requests in flight, the time a request waited
+// before the app could start it (at a trusted proxy, from X-Request-Start, or in the worker), and
+// the queue that stands in front of the app: the event loop's lateness (requests behind a busy loop
+// on open connections) and the kernel's accept queue (new connections: a busy Node process accepts
+// one per turn of its loop, so they wait there, unseen by the loop). The rule is CoDel's: shed only
+// while the queue has stood for a whole interval (late at every look, or never empty), and stop at
+// the first moment it is gone, so a burst is absorbed and a standing queue is not.
+import type { IncomingMessage } from "node:http";
+import { performance } from "node:perf_hooks";
+import { METRICS, familyHead } from "../../metrics/catalogue.js";
+import type { FamilyJSON, SampleJSON } from "../../metrics/family.js";
+import { fromTrustedProxy } from "../connections/client-address.js";
+
+export const SHED_REASONS = ["inflight", "queue_time", "overload"] as const;
+export type ShedReason = (typeof SHED_REASONS)[number];
+
+/** How often the loop's lateness is sampled. */
+const TICK_MS = 10;
+/** How long the loop must stay late before requests are shed (CoDel's interval). */
+const INTERVAL_MS = 100;
+/** The accept queue is read every this many ticks. */
+const BACKLOG_EVERY = 2;
+const QUEUE_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface AdmissionLimits {
+  /** 0: no limit. */
+  maxInflight: number;
+  maxQueueMs: number;
+  lagMs: number;
+  exempt: readonly string[];
+  /** The accept queue's length, or null where it cannot be seen (an app thread). */
+  backlog: (() => number) | null;
+  /** Workers that drain the accept queue together. */
+  workers: number;
+}
+
+/** A proxy's start time (`t=` seconds, milliseconds or microseconds since the epoch), in ms; NaN if unreadable. */
+export function proxyStartMs(value: string): number {
+  const n = Number(value.startsWith("t=") ? value.slice(2) : value);
+  if (!(n > 0)) return Number.NaN;
+  if (n > 1e14) return n / 1000; // microseconds (HAProxy, Heroku's router)
+  if (n > 1e11) return n; // milliseconds
+  return n * 1000; // seconds with a fraction (nginx's ${msec})
+}
+
+/** The X-Request-Start or X-Queue-Start header, from the raw list (no headers object is built). */
+function proxyStartHeader(req: IncomingMessage): string | null {
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    // Lengths first: most headers are neither, and lower-casing each would allocate.
+    if (name.length !== 15 && name.length !== 13) continue;
+    const lower = name.toLowerCase();
+    if (lower === "x-request-start" || lower === "x-queue-start") return raw[i + 1]!;
+  }
+  return null;
+}
+
+export class Admission {
+  private readonly shed = new Float64Array(SHED_REASONS.length);
+  private readonly queueCounts = new Float64Array(QUEUE_BUCKETS.length);
+  private queueSum = 0;
+  private queueCount = 0;
+  private lastTick = performance.now();
+  /** When the loop became late by more than lagMs; -1 while it is on time. */
+  private lateSince = -1;
+  /** Since when the accept queue has held more than lagMs of work at every look; -1 otherwise. */
+  private standingSince = -1;
+  private ticks = 0;
+  /** Requests checked since `rateSince`, and the rate they came at over the last second. */
+  private seen = 0;
+  private rateSince = performance.now();
+  private rate = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly exempt: ReadonlySet<string>;
+
+  constructor(private readonly limits: AdmissionLimits) {
+    this.exempt = new Set(limits.exempt);
+  }
+
+  /** Whether any limit is set: without one, the pipeline has no admission check at all. */
+  static wanted(l: AdmissionLimits): boolean {
+    return l.maxInflight > 0 || l.maxQueueMs > 0 || l.lagMs > 0;
+  }
+
+  start(): void {
+    if (this.limits.lagMs <= 0 || this.timer) return;
+    this.lastTick = performance.now();
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    const late = now - this.lastTick - TICK_MS;
+    this.lastTick = now;
+    if (late <= this.limits.lagMs) this.lateSince = -1;
+    else if (this.lateSince < 0) this.lateSince = now - late;
+    if (now - this.rateSince >= 1000) {
+      this.rate = (this.seen * 1000) / (now - this.rateSince);
+      this.seen = 0;
+      this.rateSince = now;
+    }
+    // The accept queue, every other tick (a read of the kernel's listening sockets), as the time
+    // the pool needs to take it at the rate this worker has been taking requests.
+    if (this.limits.backlog === null || ++this.ticks % BACKLOG_EVERY !== 0) return;
+    const waitMs = (this.limits.backlog() * 1000) / Math.max(1, this.rate * this.limits.workers);
+    if (waitMs <= this.limits.lagMs) this.standingSince = -1;
+    else if (this.standingSince < 0) this.standingSince = now;
+  }
+
+  /** The loop has been late by more than lagMs for an interval, counting the turn it is in now. */
+  private overloaded(now: number): boolean {
+    if (this.limits.lagMs <= 0) return false;
+    const due = this.lastTick + TICK_MS;
+    if (this.lateSince < 0 && now - due > this.limits.lagMs) this.lateSince = due;
+    return (
+      (this.lateSince >= 0 && now - this.lateSince >= INTERVAL_MS) ||
+      (this.standingSince >= 0 && now - this.standingSince >= INTERVAL_MS)
+    );
+  }
+
+  /**
+   * Why to refuse this request, or null to run it. `waitedMs`: how long it waited in the worker;
+   * `inFlight`: requests running, this one included; `url`: as the client sent it.
+   */
+  check(req: IncomingMessage, url: string, waitedMs: number, inFlight: number, now: number): ShedReason | null {
+    const l = this.limits;
+    this.seen++;
+    let waited = waitedMs;
+    if (fromTrustedProxy(req)) {
+      const header = proxyStartHeader(req);
+      const start = header === null ? Number.NaN : proxyStartMs(header);
+      if (start > 0) waited += Math.max(0, Date.now() - start);
+    }
+    this.observeQueue(waited / 1000);
+    let reason: ShedReason | null = null;
+    if (l.maxInflight > 0 && inFlight > l.maxInflight) reason = "inflight";
+    else if (l.maxQueueMs > 0 && waited > l.maxQueueMs) reason = "queue_time";
+    else if (this.overloaded(now)) reason = "overload";
+    if (reason === null || this.exempted(url)) return null;
+    this.shed[SHED_REASONS.indexOf(reason)]!++;
+    return reason;
+  }
+
+  private exempted(url: string): boolean {
+    if (this.exempt.size === 0) return false;
+    const q = url.indexOf("?");
+    return this.exempt.has(q < 0 ? url : url.slice(0, q));
+  }
+
+  private observeQueue(seconds: number): void {
+    for (let i = 0; i < QUEUE_BUCKETS.length; i++) if (seconds <= QUEUE_BUCKETS[i]!) this.queueCounts[i]!++;
+    this.queueSum += seconds;
+    this.queueCount++;
+  }
+
+  families(workerId: string): FamilyJSON[] {
+    const bucket = `${METRICS.queueTime.name}_bucket`;
+    const queue: SampleJSON[] = QUEUE_BUCKETS.map((le, i) => ({
+      metricName: bucket,
+      labels: { worker_id: workerId, le: String(le) },
+      value: this.queueCounts[i]!,
+    }));
+    queue.push(
+      { metricName: bucket, labels: { worker_id: workerId, le: "+Inf" }, value: this.queueCount },
+      { metricName: `${METRICS.queueTime.name}_sum`, labels: { worker_id: workerId }, value: this.queueSum },
+      { metricName: `${METRICS.queueTime.name}_count`, labels: { worker_id: workerId }, value: this.queueCount },
+    );
+    return [
+      {
+        ...familyHead(METRICS.shed),
+        values: SHED_REASONS.map((reason, i) => ({ labels: { worker_id: workerId, reason }, value: this.shed[i]! })),
+      },
+      { ...familyHead(METRICS.queueTime), values: queue },
+    ];
+  }
+}

@@ -1,0 +1,97 @@
+// Admission control under a load past capacity: an open-loop load (arrivals that do not slow down
+// with the server) several times what 2 workers can serve, clients that give up after 2 s. With
+// --admission the excess is answered 503 with Retry-After at once and nothing times out; a proxy's
+// X-Request-Start counts from a trusted peer only; health checks are never shed.
+import { describe, it, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { FIXTURES, ROOT, request, runCli, startServer, stopAll, waitFor } from "../helpers/harness.mjs";
+
+after(stopAll);
+
+const LOAD = join(ROOT, "support", "overload-load.mjs");
+const APP = join(ROOT, "bench", "hello.mjs");
+
+/** Runs the open-loop load against `url`; resolves with its figures. */
+function overload(url, { rate, seconds, deadline }) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LOAD, url, String(rate), String(seconds), String(deadline)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}`))));
+  });
+}
+
+describe("admission control under overload", () => {
+  for (const klass of ["async", "sync"]) {
+    it(`${klass}: the excess gets a fast 503 with Retry-After, the rest a bounded latency, nothing times out`, async () => {
+      const s = await startServer({ app: APP, workers: 2, args: ["-k", klass, "--admission"] });
+      // 10 ms of CPU a request: 2 workers serve at most 200 a second on 2 cores; 600 arrive.
+      const r = await overload(s.url("/cpu?ms=10"), { rate: 600, seconds: 3, deadline: 2000 });
+      assert.equal(r.timedOut, 0, JSON.stringify(r));
+      assert.equal(r.errors, 0, JSON.stringify(r));
+      assert.ok(r.shed > r.sent / 4, `most of the excess is shed: ${JSON.stringify(r)}`);
+      assert.equal(r.shedWithoutRetry, 0, "every 503 says Retry-After");
+      assert.ok(r.ok > 100, `admitted requests are served: ${JSON.stringify(r)}`);
+      assert.ok(r.okP99 < 1500, `admitted requests keep a bounded latency: ${JSON.stringify(r)}`);
+      let shed = [];
+      await waitFor(async () => {
+        shed = (await s.scrape()).find("gunicorn_worker_shed_total");
+        return shed.reduce((a, x) => a + x.value, 0) === r.shed;
+      });
+      const overloaded = shed.filter((x) => x.labels.reason === "overload").reduce((a, x) => a + x.value, 0);
+      const all = shed.reduce((a, x) => a + x.value, 0);
+      assert.equal(all, r.shed, "every 503 the clients saw is counted");
+      assert.ok(overloaded > 0, JSON.stringify(shed));
+    });
+  }
+});
+
+describe("queue time from the proxy", () => {
+  const aged = (seconds) => `t=${((Date.now() - seconds * 1000) / 1000).toFixed(3)}`;
+
+  it("from a trusted peer: an old X-Request-Start is shed, a fresh one served, both measured", async () => {
+    const s = await startServer({ app: APP, workers: 1, args: ["--max-queue-time", "1000"] });
+    const old = await request(s.url("/"), { headers: { "x-request-start": aged(5) } });
+    assert.equal(old.status, 503);
+    assert.equal(old.headers["retry-after"], "1");
+    const fresh = await request(s.url("/"), { headers: { "x-request-start": `t=${Date.now() * 1000}` } });
+    assert.equal(fresh.status, 200, "microseconds, as HAProxy sends them");
+    const health = await request(s.url("/healthz"), { headers: { "x-queue-start": aged(5) } });
+    assert.equal(health.status, 200, "a health check is never shed");
+    // The worker writes its counts at its flush interval: read until the three requests are in.
+    let m = await s.scrape();
+    await waitFor(async () => {
+      m = await s.scrape();
+      return m.sum("gunicorn_request_queue_seconds_count") === 3;
+    });
+    assert.equal(m.sum("gunicorn_worker_shed_total", { reason: "queue_time" }), 1);
+    const sum = m.sum("gunicorn_request_queue_seconds_sum");
+    assert.ok(sum >= 9.5 && sum < 12, `two requests queued 5 s at the proxy: ${sum}`);
+  });
+
+  it("from an untrusted peer: the header is ignored", async () => {
+    const s = await startServer({
+      app: APP,
+      workers: 1,
+      args: ["--max-queue-time", "1000", "--forwarded-allow-ips", "10.0.0.1"],
+    });
+    const r = await request(s.url("/"), { headers: { "x-request-start": aged(5) } });
+    assert.equal(r.status, 200);
+  });
+
+  it("refuses a bad limit in one line, exit 2", async () => {
+    for (const args of [
+      ["--max-inflight", "-1"],
+      ["--max-queue-time", "soon"],
+      ["--shed-lag", "-5"],
+    ]) {
+      const r = await runCli([...args, join(FIXTURES, "app.mjs")]);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    }
+  });
+});
