@@ -18,6 +18,8 @@ import type { FamilyJSON } from "../../metrics/family.js";
 
 /** Time for a blocked thread's 504 answers to reach their sockets through this thread. */
 const ANSWERS_FLUSH_MS = 100;
+/** How often the threads hear the accept queue's length. */
+const BACKLOG_MS = 20;
 const THREAD_ENTRY = fileURLToPath(new URL("../threads/thread-entry.js", import.meta.url));
 
 interface PoolThread {
@@ -101,6 +103,14 @@ export class ThreadEngine implements Engine {
       );
     }
     await Promise.all(booted);
+    // The accept queue is the main thread's to see (it owns the sockets): the threads' admission
+    // control hears its length every BACKLOG_MS.
+    if (s.shed_lag > 0) {
+      setInterval(() => {
+        const n = this.ctx.listenBacklog();
+        for (const t of this.threads) if (!t.gone) t.worker.postMessage({ t: "backlog", n });
+      }, BACKLOG_MS).unref();
+    }
   }
 
   private fromThread(thread: PoolThread, e: ThreadEvent): void {

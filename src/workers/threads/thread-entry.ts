@@ -61,6 +61,8 @@ async function boot(): Promise<void> {
   const failures = new FailureCounters(s.metrics_endpoint_limit);
   const workerInfo = { pid: process.pid, slot: init.slot, age: init.age, thread: index, log };
   const connections = new Map<number, BridgedSocket>();
+  /** The accept queue's length, as the main thread last said (it owns the listening sockets). */
+  let backlog = 0;
   const pipeline = buildPipeline({
     app,
     settings: s,
@@ -76,6 +78,7 @@ async function boot(): Promise<void> {
     terminatesTls: false, // the main thread has done it
     onRequestStart: (req) => post({ t: "start", id: (req.socket as unknown as { gpeId: number }).gpeId }),
     onRequestDone: () => post({ t: "done" }),
+    backlog: () => backlog,
   });
   exposeRunning((answer) => pipeline.runningNow(answer));
   setInterval(() => post({ t: "beat" }), THREAD_BEAT_MS).unref();
@@ -106,27 +109,32 @@ async function boot(): Promise<void> {
     },
   );
 
-  port.on("message", (m: BridgeMessage | { t: "stop" } | { t: "close" } | { t: "reopen" }) => {
-    if (m.t === "open") {
-      const socket = new BridgedSocket(m.id, port, m);
-      (socket as unknown as { gpeId: number }).gpeId = m.id;
-      connections.set(m.id, socket);
-      socket.once("gpe:closed", () => connections.delete(m.id));
-      pipeline.serve(socket as never);
-    } else if (m.t === "stop") {
-      pipeline.stopKeepAlive();
-    } else if (m.t === "reopen") {
-      host.reopenLogs(); // USR1 or a rotation: the files were moved away
-    } else if (m.t === "close") {
-      const closed = () => post({ t: "closed" });
-      Promise.resolve()
-        .then(() => app.close?.())
-        .catch((err: unknown) => log.error({ err }, `the app's close() failed: ${(err as Error)?.message ?? err}`))
-        .then(closed);
-    } else {
-      connections.get(m.id)?.deliver(m);
-    }
-  });
+  port.on(
+    "message",
+    (m: BridgeMessage | { t: "stop" } | { t: "close" } | { t: "reopen" } | { t: "backlog"; n: number }) => {
+      if (m.t === "backlog") {
+        backlog = m.n;
+      } else if (m.t === "open") {
+        const socket = new BridgedSocket(m.id, port, m);
+        (socket as unknown as { gpeId: number }).gpeId = m.id;
+        connections.set(m.id, socket);
+        socket.once("gpe:closed", () => connections.delete(m.id));
+        pipeline.serve(socket as never);
+      } else if (m.t === "stop") {
+        pipeline.stopKeepAlive();
+      } else if (m.t === "reopen") {
+        host.reopenLogs(); // USR1 or a rotation: the files were moved away
+      } else if (m.t === "close") {
+        const closed = () => post({ t: "closed" });
+        Promise.resolve()
+          .then(() => app.close?.())
+          .catch((err: unknown) => log.error({ err }, `the app's close() failed: ${(err as Error)?.message ?? err}`))
+          .then(closed);
+      } else {
+        connections.get(m.id)?.deliver(m);
+      }
+    },
+  );
   post({ t: "ready" });
 }
 
