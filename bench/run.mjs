@@ -25,6 +25,7 @@ const ALL = [
   "close",
   "pinned",
   "mixed",
+  "overload",
   "thread",
   "scrape",
   "restarts",

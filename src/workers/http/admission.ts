@@ -20,6 +20,8 @@ export type ShedReason = (typeof SHED_REASONS)[number];
 const TICK_MS = 10;
 /** How long the loop must stay late before requests are shed (CoDel's interval). */
 const INTERVAL_MS = 100;
+/** The weight of one tick's rate in the moving average. */
+const RATE_WEIGHT = 0.2;
 /** The accept queue is read every this many ticks. */
 const BACKLOG_EVERY = 2;
 const QUEUE_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -69,9 +71,8 @@ export class Admission {
   /** Since when the accept queue has held more than lagMs of work at every look; -1 otherwise. */
   private standingSince = -1;
   private ticks = 0;
-  /** Requests checked since `rateSince`, and the rate they came at over the last second. */
+  /** Requests checked since the last tick, and the rate they come at (a moving average, per second). */
   private seen = 0;
-  private rateSince = performance.now();
   private rate = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly exempt: ReadonlySet<string>;
@@ -103,11 +104,10 @@ export class Admission {
     this.lastTick = now;
     if (late <= this.limits.lagMs) this.lateSince = -1;
     else if (this.lateSince < 0) this.lateSince = now - late;
-    if (now - this.rateSince >= 1000) {
-      this.rate = (this.seen * 1000) / (now - this.rateSince);
-      this.seen = 0;
-      this.rateSince = now;
-    }
+    // A time constant of a few ticks: the rate follows a load that starts or stops within 50 ms.
+    const rate = (this.seen * 1000) / Math.max(TICK_MS, late + TICK_MS);
+    this.rate = this.rate === 0 ? rate : this.rate * (1 - RATE_WEIGHT) + rate * RATE_WEIGHT;
+    this.seen = 0;
     // The accept queue, every other tick (a read of the kernel's listening sockets), as the time
     // the pool needs to take it at the rate this worker has been taking requests.
     if (this.limits.backlog === null || ++this.ticks % BACKLOG_EVERY !== 0) return;
@@ -135,9 +135,10 @@ export class Admission {
     const l = this.limits;
     this.seen++;
     let waited = waitedMs;
-    if (fromTrustedProxy(req)) {
-      const header = proxyStartHeader(req);
-      const start = header === null ? Number.NaN : proxyStartMs(header);
+    // The header first: the peer check costs more, and most requests carry none.
+    const header = proxyStartHeader(req);
+    if (header !== null && fromTrustedProxy(req)) {
+      const start = proxyStartMs(header);
       if (start > 0) waited += Math.max(0, Date.now() - start);
     }
     this.observeQueue(waited / 1000);
@@ -156,19 +157,22 @@ export class Admission {
     return this.exempt.has(q < 0 ? url : url.slice(0, q));
   }
 
+  /** One count in the first bucket that holds it (most: the first); made cumulative when exported. */
   private observeQueue(seconds: number): void {
-    for (let i = 0; i < QUEUE_BUCKETS.length; i++) if (seconds <= QUEUE_BUCKETS[i]!) this.queueCounts[i]!++;
+    let i = 0;
+    while (i < QUEUE_BUCKETS.length && seconds > QUEUE_BUCKETS[i]!) i++;
+    if (i < QUEUE_BUCKETS.length) this.queueCounts[i]!++;
     this.queueSum += seconds;
     this.queueCount++;
   }
 
   families(workerId: string): FamilyJSON[] {
     const bucket = `${METRICS.queueTime.name}_bucket`;
-    const queue: SampleJSON[] = QUEUE_BUCKETS.map((le, i) => ({
-      metricName: bucket,
-      labels: { worker_id: workerId, le: String(le) },
-      value: this.queueCounts[i]!,
-    }));
+    let below = 0;
+    const queue: SampleJSON[] = QUEUE_BUCKETS.map((le, i) => {
+      below += this.queueCounts[i]!;
+      return { metricName: bucket, labels: { worker_id: workerId, le: String(le) }, value: below };
+    });
     queue.push(
       { metricName: bucket, labels: { worker_id: workerId, le: "+Inf" }, value: this.queueCount },
       { metricName: `${METRICS.queueTime.name}_sum`, labels: { worker_id: workerId }, value: this.queueSum },
