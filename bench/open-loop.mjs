@@ -5,6 +5,7 @@
 // latency of fast and slow requests separately, from connect to the end of the response.
 //   node bench/open-loop.mjs URL RATE SECONDS   -> one JSON line on stdout
 import http from "node:http";
+import { arrivals } from "../support/arrivals.mjs";
 
 const [url, rate, seconds] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
 const SLOW_EVERY = 100;
@@ -36,19 +37,6 @@ function fire() {
   });
 }
 
-const end = performance.now() + seconds * 1000;
-let next = performance.now();
-function schedule() {
-  const now = performance.now();
-  // Fire whatever is due (the timer may be late), then sleep until the next arrival.
-  while (next <= now && now < end) {
-    fire();
-    next += -Math.log(1 - Math.random()) * (1000 / rate);
-  }
-  if (now < end) setTimeout(schedule, Math.max(0, next - now));
-  else finish();
-}
-
 function finish() {
   const deadline = performance.now() + 10_000;
   const wait = () => {
@@ -74,4 +62,4 @@ function finish() {
   wait();
 }
 
-schedule();
+arrivals(rate, seconds, fire, finish);

@@ -4,6 +4,7 @@
 // in time, and the 503s (with whether each said Retry-After).
 //   node support/overload-load.mjs URL RATE SECONDS DEADLINE_MS   -> one JSON line on stdout
 import http from "node:http";
+import { arrivals } from "./arrivals.mjs";
 
 const [url, rate, seconds, deadline] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5])];
 const ok = [];
@@ -47,17 +48,6 @@ function fire() {
   req.on("error", () => end(() => errors++));
 }
 
-const stop = performance.now() + seconds * 1000;
-let next = performance.now();
-function schedule() {
-  const now = performance.now();
-  while (next <= now && now < stop) {
-    fire();
-    next += -Math.log(1 - Math.random()) * (1000 / rate);
-  }
-  if (now < stop) setTimeout(schedule, Math.max(0, next - now));
-  else finish();
-}
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -87,4 +77,4 @@ function finish() {
   wait();
 }
 
-schedule();
+arrivals(rate, seconds, fire, finish);

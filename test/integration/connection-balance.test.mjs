@@ -48,6 +48,21 @@ function burst(url, { connections, ms }) {
   });
 }
 
+/**
+ * The connections per worker, read every 100 ms until the fewest is at least half the most, or
+ * `ms` have passed: the spread is reached within a burst and holds, and a reading taken during a
+ * round of reconnections is not the steady state.
+ */
+async function spreadWithin(pids, port, ms) {
+  const until = Date.now() + ms;
+  let held = socketsPerWorker(pids, port);
+  while (Math.min(...held) * 2 < Math.max(...held) && Date.now() < until) {
+    await sleep(100);
+    held = socketsPerWorker(pids, port);
+  }
+  return held;
+}
+
 /** TCP connections each worker holds on the app port now, from its open descriptors (the truth). */
 function socketsPerWorker(pids, port) {
   const inodes = new Set();
@@ -125,12 +140,7 @@ describe("an nginx upstream pool with keepalive", () => {
     const nginx = await startNginx(s.port);
     const load = burst(nginx.url("/"), { connections: 40, ms: 3500 });
     await sleep(1200);
-    let held = socketsPerWorker(pids, s.port);
-    const until = Date.now() + 1800;
-    while (Math.min(...held) * 2 < Math.max(...held) && Date.now() < until) {
-      await sleep(100);
-      held = socketsPerWorker(pids, s.port);
-    }
+    const held = await spreadWithin(pids, s.port, 1800);
     const failures = await load;
     assert.deepEqual(failures, []);
     assert.ok(held.reduce((a, b) => a + b, 0) >= 4, `nginx keeps a pool open to the app port (${held})`);
@@ -146,15 +156,8 @@ describe("keep-alive connections opened in a burst", () => {
       assert.equal(pids.length, workers);
       for (let run = 1; run <= 4; run++) {
         const load = burst(s.url("/"), { connections: 50, ms: 3000 });
-        // The spread is reached within the burst and holds: the first balanced reading counts, and
-        // a reading taken during a round of reconnections is not the steady state.
         await sleep(800);
-        let held = socketsPerWorker(pids, s.port);
-        const until = Date.now() + 1600;
-        while (Math.min(...held) * 2 < Math.max(...held) && Date.now() < until) {
-          await sleep(100);
-          held = socketsPerWorker(pids, s.port);
-        }
+        const held = await spreadWithin(pids, s.port, 1600);
         const m = await s.scrape();
         const failures = await load;
         assert.deepEqual(failures, [], `run ${run}: no request failed`);
