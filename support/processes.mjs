@@ -1,8 +1,9 @@
 // Process helpers the test harness and the bench share: free loopback ports, a process's children
 // and resident memory, and the CPU a process tree has used, all read from Linux /proc.
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
-import { basename } from "node:path";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 // Built by `npm run build`, which the test command and the bench run first.
 import { residentFromStatus } from "../dist/platform/proc.js";
 
@@ -28,6 +29,30 @@ function ephemeralRange() {
 }
 
 const handedOut = new Set();
+
+/**
+ * Test files run side by side, each its own process: a port one of them was given is reserved for
+ * it in a shared directory (a file named by the port, holding the pid), so that another never gets
+ * it between the check and the bind. A reservation of a process that is gone is taken over.
+ */
+const RESERVED = join(tmpdir(), "gpe-test-ports");
+function reserve(port) {
+  const file = join(RESERVED, String(port));
+  mkdirSync(RESERVED, { recursive: true });
+  try {
+    writeFileSync(file, String(process.pid), { flag: "wx" });
+  } catch {
+    const owner = Number(readFileSync(file, "utf8"));
+    if (owner === process.pid || processAlive(owner)) return false;
+    writeFileSync(file, String(process.pid));
+  }
+  reservations.push(file);
+  return true;
+}
+const reservations = [];
+process.on("exit", () => {
+  for (const file of reservations) rmSync(file, { force: true });
+});
 /**
  * A port free on loopback right now, and not one this process was given before (a server's app and
  * metrics ports must differ). Picked at random below the kernel's ephemeral range: a port from
@@ -39,7 +64,7 @@ export async function freePort() {
   const first = Math.min(10_000, low - 1000);
   for (let i = 0; i < 200; i++) {
     const port = first + Math.floor(Math.random() * (low - first));
-    if (handedOut.has(port) || !(await canListen(port))) continue;
+    if (handedOut.has(port) || !reserve(port) || !(await canListen(port))) continue;
     handedOut.add(port);
     return port;
   }
