@@ -155,10 +155,21 @@ describe("keep-alive connections opened in a burst", () => {
       const pids = s.workerPids();
       assert.equal(pids.length, workers);
       for (let run = 1; run <= 4; run++) {
-        const load = burst(s.url("/"), { connections: 50, ms: 3000 });
+        const load = burst(s.url("/"), { connections: 50, ms: 4000 });
         await sleep(800);
         const held = await spreadWithin(pids, s.port, 1600);
-        const m = await s.scrape();
+        // The operator sees the same spread in gunicorn_worker_connections: each worker reports its
+        // count within 10 ms of a change, later when its loop or the master's is busy, so the
+        // reading is repeated for up to a second (the burst still runs).
+        const gaugeAgrees = Date.now() + 1000;
+        let gauge = [];
+        let open = 0;
+        for (;;) {
+          gauge = (await s.scrape()).find("gunicorn_worker_connections").map((x) => x.value);
+          open = socketsPerWorker(pids, s.port).reduce((a, b) => a + b, 0);
+          if (Math.abs(gauge.reduce((a, b) => a + b, 0) - open) <= 5 || Date.now() > gaugeAgrees) break;
+          await sleep(100);
+        }
         const failures = await load;
         assert.deepEqual(failures, [], `run ${run}: no request failed`);
         const total = held.reduce((a, b) => a + b, 0);
@@ -167,12 +178,10 @@ describe("keep-alive connections opened in a burst", () => {
           Math.min(...held) * 2 >= Math.max(...held),
           `run ${run}: connections per worker ${JSON.stringify(held)}`,
         );
-        // The operator sees the same spread in gunicorn_worker_connections.
-        const gauge = m.find("gunicorn_worker_connections").map((x) => x.value);
         assert.equal(gauge.length, workers);
         assert.ok(
-          Math.abs(gauge.reduce((a, b) => a + b, 0) - total) <= 5,
-          `run ${run}: gauge ${gauge} against ${held}`,
+          Math.abs(gauge.reduce((a, b) => a + b, 0) - open) <= 5,
+          `run ${run}: gauge ${gauge} against ${open} open`,
         );
         await sleep(300); // the agent's connections close before the next burst
       }
