@@ -5,7 +5,7 @@
 // this reports nothing.
 import type { BoundSocket } from "./bound-sockets.js";
 import { handleFd } from "../platform/node-internals.js";
-import { listeningRows, socketInode, somaxconn } from "../platform/proc.js";
+import { acceptQueues, socketInode, somaxconn } from "../platform/proc.js";
 import type { ListenQueue } from "../contracts/pool-view.js";
 
 export function listenQueues(listeners: readonly BoundSocket[], backlog: number): ListenQueue[] {
@@ -18,19 +18,10 @@ export function listenQueues(listeners: readonly BoundSocket[], backlog: number)
     if (inode) byInode.set(inode, l.address);
   }
   if (byInode.size === 0) return [];
-  const out: ListenQueue[] = [];
   const max = Math.min(backlog, somaxconn());
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    // Once every socket of ours is found, the other table is not read: reading a table of a family
-    // the machine has few sockets of (tcp6 on most servers) makes the kernel walk every connection
-    // looking for them, which takes milliseconds with tens of thousands in TIME_WAIT.
-    if (out.length === byInode.size) break;
-    for (const f of listeningRows(table)) {
-      const bind = byInode.get(f[9]!);
-      if (bind === undefined) continue;
-      const rx = f[4]!.split(":")[1]!;
-      out.push({ bind, length: parseInt(rx, 16), max });
-    }
-  }
-  return out;
+  return [...acceptQueues(new Set(byInode.keys()))].map(([inode, length]) => ({
+    bind: byInode.get(inode)!,
+    length,
+    max,
+  }));
 }

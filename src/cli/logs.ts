@@ -28,17 +28,20 @@ const TAIL_BYTES = 4 * 1024 * 1024;
 
 const LEVELS: Record<number, string> = { 10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL" };
 
-/** Which lines of which file the options keep. */
-function keeps(o: LogsOptions): (kind: Kind, line: string) => boolean {
+/** Which logs the options ask for, and which lines of the error log. */
+function selection(o: LogsOptions): { wants(kind: Kind): boolean; keeps(kind: Kind, line: string): boolean } {
   const all = !o.out && !o.err && !o.access;
   const worker = o.worker === undefined ? null : new RegExp(`"worker_id":"worker_${o.worker}"|"slot":${o.worker}[,}]`);
-  return (kind, line) => {
-    if (line === "") return false;
+  return {
     // The access log does not say which worker wrote a line: --worker leaves it out.
-    if (kind === "access") return (all || o.access) && worker === null;
-    const isOut = line.includes('"stream":"stdout"');
-    if (!all && !(isOut ? o.out : o.err)) return false;
-    return worker === null || worker.test(line);
+    wants: (kind) => (kind === "error" ? all || o.out || o.err : (all || o.access) && worker === null),
+    keeps: (kind, line) => {
+      if (line === "") return false;
+      if (kind === "access") return true;
+      const isOut = line.includes('"stream":"stdout"');
+      if (!all && !(isOut ? o.out : o.err)) return false;
+      return worker === null || worker.test(line);
+    },
   };
 }
 
@@ -144,17 +147,14 @@ async function show(o: LogsOptions): Promise<void> {
   const status = await getJSON(`${master.base}/status.json`);
   if (!status.logs)
     throw new StatusError(`master ${master.pid} is older than this command: it does not say where its logs are`);
-  const keep = keeps(o);
+  const { wants, keeps } = selection(o);
   const print = (line: string) => process.stdout.write(`${o.json ? line : render(line)}\n`);
-  const all = !o.out && !o.err && !o.access;
-  // The access log does not say which worker wrote a line: --worker leaves it out.
-  const wanted = (kind: Kind) => (kind === "error" ? all || o.out || o.err : (all || o.access) && !o.worker);
-  const chosen = files(status.logs, master.pid).filter(([kind]) => wanted(kind));
+  const chosen = files(status.logs, master.pid).filter(([kind]) => wants(kind));
   const followers: Follower[] = [];
   for (const [kind, path] of chosen) {
     let tail: { lines: string[]; end: number };
     try {
-      tail = lastLines(path, o.lines, (line) => keep(kind, line));
+      tail = lastLines(path, o.lines, (line) => keeps(kind, line));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
       tail = { lines: [], end: 0 }; // nothing written yet
@@ -163,7 +163,7 @@ async function show(o: LogsOptions): Promise<void> {
     for (const line of tail.lines) print(line);
     if (o.follow) {
       try {
-        followers.push(new Follower(path, tail.end, (line) => keep(kind, line) && print(line)));
+        followers.push(new Follower(path, tail.end, (line) => keeps(kind, line) && print(line)));
       } catch {
         // not created yet: nothing to follow in this file
       }

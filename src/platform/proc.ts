@@ -88,18 +88,18 @@ export function somaxconn(): number {
 }
 
 /**
- * Connections waiting in the kernel's accept queue of these listening sockets (by inode), summed.
- * Reading stops once every socket is found: a table of few of ours is not read to its end.
+ * The kernel's accept queue of each of these listening sockets (by inode): how many connections
+ * wait to be accepted (rx_queue of its LISTEN row). Once every socket is found the other table is
+ * not read: reading a table of a family the machine has few sockets of (tcp6 on most servers)
+ * makes the kernel walk every connection looking for them, which takes milliseconds with tens of
+ * thousands in TIME_WAIT.
  */
-export function listenBacklog(inodes: ReadonlySet<string>): number {
-  let waiting = 0;
-  let found = 0;
+export function acceptQueues(inodes: ReadonlySet<string>): Map<string, number> {
+  const waiting = new Map<string, number>();
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    if (found === inodes.size) break;
+    if (waiting.size === inodes.size) break;
     for (const f of listeningRows(table)) {
-      if (!inodes.has(f[9]!)) continue;
-      waiting += parseInt(f[4]!.split(":")[1]!, 16);
-      found++;
+      if (inodes.has(f[9]!)) waiting.set(f[9]!, parseInt(f[4]!.split(":")[1]!, 16));
     }
   }
   return waiting;

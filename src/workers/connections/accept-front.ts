@@ -14,7 +14,7 @@
 import net, { type Socket } from "node:net";
 import type { ToMaster } from "../../contracts/messages.js";
 import { handleFd, serverHandle, stopReading } from "../../platform/node-internals.js";
-import { listenBacklog, socketInode } from "../../platform/proc.js";
+import { acceptQueues, socketInode } from "../../platform/proc.js";
 
 export interface Admission {
   /** True when this worker can start one more connection now. */
@@ -107,7 +107,10 @@ export class AcceptFront {
         if (inode) this.inodes.add(inode);
       }
     }
-    return this.inodes.size === 0 ? 0 : listenBacklog(this.inodes);
+    if (this.inodes.size === 0) return 0;
+    let waiting = 0;
+    for (const n of acceptQueues(this.inodes).values()) waiting += n;
+    return waiting;
   }
 
   private accepted(socket: Socket): void {

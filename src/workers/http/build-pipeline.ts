@@ -9,7 +9,7 @@ import type { AccessLog } from "../../logging/access-log.js";
 import type { FailureCounters, RequestMetrics } from "../../metrics/request-metrics.js";
 import { type KeepAliveShare, RequestPipeline } from "./request-pipeline.js";
 import { tlsOptions } from "./tls-options.js";
-import { Admission } from "./admission.js";
+import { AdmissionControl } from "./admission-control.js";
 
 export interface PipelineParts {
   app: LoadedApp;
@@ -72,7 +72,7 @@ export function buildPipeline(p: PipelineParts): RequestPipeline {
 }
 
 /** Admission control as the settings ask for it, started; null when no limit is set. */
-function admissionOf(s: WorkerSettings, concurrency: number, backlog: (() => number) | null): Admission | null {
+function admissionOf(s: WorkerSettings, concurrency: number, backlog: (() => number) | null): AdmissionControl | null {
   const limits = {
     // One at a time (sync, a thread) is a limit already.
     maxInflight: concurrency === 1 ? 0 : s.max_inflight,
@@ -82,8 +82,8 @@ function admissionOf(s: WorkerSettings, concurrency: number, backlog: (() => num
     backlog,
     workers: s.workers,
   };
-  if (!Admission.wanted(limits)) return null;
-  const admission = new Admission(limits);
+  if (!AdmissionControl.wanted(limits)) return null;
+  const admission = new AdmissionControl(limits);
   admission.start();
   return admission;
 }

@@ -21,7 +21,7 @@ import {
   clientErrorStatus,
   errorType,
 } from "./error-answers.js";
-import type { Admission } from "./admission.js";
+import type { AdmissionControl } from "./admission-control.js";
 import { RunningRequests, type RunningRequest } from "./running-requests.js";
 import { IdleConnections } from "../connections/idle-connections.js";
 import { UpgradedConnections } from "../connections/upgraded-connections.js";
@@ -70,7 +70,7 @@ export interface PipelineOptions {
   /** An async worker's part in spreading kept-alive connections over the workers (connection-share.ts). */
   share?: KeepAliveShare | null;
   /** Admission control; null when no limit is set (the check is then not made at all). */
-  admission: Admission | null;
+  admission: AdmissionControl | null;
 }
 
 /** What the pipeline asks of the keep-alive balance. */
@@ -194,7 +194,7 @@ export class RequestPipeline {
   }
 
   /** Admission control, when a limit is set: its counters go into the worker's metrics. */
-  get admission(): Admission | null {
+  get admission(): AdmissionControl | null {
     return this.o.admission;
   }
 

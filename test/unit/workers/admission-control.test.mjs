@@ -1,7 +1,7 @@
 // Admission control's pure parts: reading a proxy's start time, and the limits that need no clock.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Admission, proxyStartMs } from "../../../dist/workers/http/admission.js";
+import { AdmissionControl, proxyStartMs } from "../../../dist/workers/http/admission-control.js";
 
 const limits = { maxInflight: 0, maxQueueMs: 0, lagMs: 0, exempt: ["/healthz"], backlog: null, workers: 1 };
 const req = (headers = []) => ({ rawHeaders: headers, socket: { remoteAddress: "127.0.0.1" } });
@@ -16,13 +16,13 @@ describe("admission control", () => {
   });
 
   it("is wanted only when a limit is set", () => {
-    assert.equal(Admission.wanted(limits), false);
-    assert.equal(Admission.wanted({ ...limits, maxInflight: 10 }), true);
-    assert.equal(Admission.wanted({ ...limits, lagMs: 50 }), true);
+    assert.equal(AdmissionControl.wanted(limits), false);
+    assert.equal(AdmissionControl.wanted({ ...limits, maxInflight: 10 }), true);
+    assert.equal(AdmissionControl.wanted({ ...limits, lagMs: 50 }), true);
   });
 
   it("sheds over max_inflight and max_queue_time, never an exempt path, and counts by reason", () => {
-    const a = new Admission({ ...limits, maxInflight: 2, maxQueueMs: 100 });
+    const a = new AdmissionControl({ ...limits, maxInflight: 2, maxQueueMs: 100 });
     assert.equal(a.check(req(), "/", 0, 2, 0), null);
     assert.equal(a.check(req(), "/", 0, 3, 0), "inflight");
     assert.equal(a.check(req(), "/", 150, 1, 0), "queue_time");

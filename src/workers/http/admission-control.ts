@@ -60,7 +60,7 @@ function proxyStartHeader(req: IncomingMessage): string | null {
   return null;
 }
 
-export class Admission {
+export class AdmissionControl {
   private readonly shed = new Float64Array(SHED_REASONS.length);
   private readonly queueCounts = new Float64Array(QUEUE_BUCKETS.length);
   private queueSum = 0;
@@ -91,11 +91,6 @@ export class Admission {
     this.lastTick = performance.now();
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
   }
 
   private tick(): void {
