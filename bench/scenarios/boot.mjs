@@ -1,7 +1,7 @@
 // Fork to serving: a worker's boot time, and 100 recycles (--max-requests 1) against bare Node
 // starts. Target: 100 recycles within 10 s.
 import { spawnSync } from "node:child_process";
-import { gpe } from "../lib/competitors.mjs";
+import { bootTimes, gpe } from "../lib/competitors.mjs";
 import { get } from "../lib/http.mjs";
 import { fmt, report } from "../lib/report.mjs";
 import { median } from "../lib/stats.mjs";

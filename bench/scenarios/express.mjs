@@ -1,7 +1,7 @@
 // A small Express app with route parameters under gpe-server, PM2 and bare node:cluster: the cost
 // of route templates and metrics on a real framework. Target: at least PM2's throughput.
 import { bare, gpe, pm2 } from "../lib/competitors.mjs";
-import { autocannon, warmup } from "../lib/load.mjs";
+import { autocannon, throughput, warmup } from "../lib/load.mjs";
 import { cpuOf, fmt, report, rpsOf, spread } from "../lib/report.mjs";
 import { alternate } from "../lib/rounds.mjs";
 import { pairedRatio } from "../lib/stats.mjs";

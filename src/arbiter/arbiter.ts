@@ -22,8 +22,12 @@ import { type WorkerProcess, exitStatus } from "./worker-process.js";
 import type { RestartReason } from "../contracts/lifecycle.js";
 import { MetricsExporter } from "../exporter/metrics-exporter.js";
 import { listenQueues } from "./listen-queue.js";
+import { Autoscaler, poolPressure } from "./autoscale.js";
+import type { Resize } from "../exporter/master-metrics.js";
 
 const TICK_MS = 250;
+/** The adaptive pool reads the kernel's accept queues this often (/proc/net/tcp is long on a busy host). */
+const LISTEN_SAMPLE_MS = 1000;
 /** A worker killed by one of these came to its end from outside: it is replaced with no backoff. */
 const KILLED_FROM_OUTSIDE = new Set<string>(["SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP"]);
 /** After graceful_timeout, a worker has this long to write its metrics and exit before SIGKILL. */
@@ -69,6 +73,15 @@ export class Arbiter {
   private successor: ChildProcess | null = null;
   private exitCode = 0;
   private readonly procName: string;
+  /** workers_min..workers_max: moves the target with the load. */
+  private readonly autoscaler = new Autoscaler(() => ({
+    min: this.settings.workers_min ?? 1,
+    max: this.settings.workers_max ?? 1,
+    upAt: this.settings.scale_up_utilization,
+    upAfterMs: this.settings.scale_up_after * 1000,
+    downAfterMs: this.settings.scale_down_after * 1000,
+  }));
+  private listenWaiting = { at: 0, length: 0 };
 
   constructor(private readonly o: ArbiterOptions) {
     this.settings = o.resolved.settings;
@@ -99,7 +112,11 @@ export class Arbiter {
       workers: () => this.workers.all(),
       flush: (timeoutMs) => this.workers.flush(timeoutMs),
       queued: () => this.dispatcher.queued,
-      target: () => this.target,
+      sizing: () => ({
+        target: this.target,
+        min: this.adaptive ? this.settings.workers_min : null,
+        max: this.adaptive ? this.settings.workers_max : null,
+      }),
       listenQueues: () => listenQueues(this.listeners, this.settings.backlog),
     });
     this.dispatcher.onDispatch = (seconds) => this.exporter.metrics.observeDispatchWait(seconds);
@@ -146,8 +163,8 @@ export class Arbiter {
     TERM: () => this.stop(true),
     INT: () => this.stop(false),
     QUIT: () => this.stop(false),
-    TTIN: () => this.setTarget(this.target + 1),
-    TTOU: () => this.target > 1 && this.setTarget(this.target - 1),
+    TTIN: () => this.step(+1),
+    TTOU: () => this.step(-1),
     USR1: () => this.reopenLogs(),
     USR2: () => void this.reexec(),
   };
@@ -159,12 +176,58 @@ export class Arbiter {
     this.onSignal[name]?.();
   }
 
-  private setTarget(n: number): void {
-    if (this.stopping) return;
+  private get adaptive(): boolean {
+    return this.settings.workers_max !== null;
+  }
+
+  /** TTIN/TTOU: one worker more or fewer; an adaptive pool stays within its bounds. */
+  private step(by: 1 | -1): void {
+    const s = this.settings;
+    const [low, high] = this.adaptive ? [s.workers_min!, s.workers_max!] : [1, Number.POSITIVE_INFINITY];
+    const to = this.target + by;
+    if (to < low || to > high) {
+      this.log.warn(
+        `${by > 0 ? "TTIN" : "TTOU"} ignored: the adaptive pool is at its ${by > 0 ? "workers_max" : "workers_min"} ${this.target}`,
+      );
+      return;
+    }
+    this.setTarget(to, "operator");
+  }
+
+  private setTarget(n: number, by: Resize["by"]): void {
+    if (this.stopping || n === this.target) return;
     const old = this.target;
     this.target = n;
+    this.exporter.metrics.resized({ reason: n > old ? "scale_up" : "scale_down", by }, Math.abs(n - old));
+    this.autoscaler.restart(Date.now());
     runHookSync(this.hooks, "nworkers_changed", this.log, this.server, n, old);
     this.manageWorkers();
+  }
+
+  /** The adaptive pool: one sample of its pressure; the target moves when it stayed high or low. */
+  private autoscale(now: number): void {
+    if (!this.adaptive || this.stopping) return;
+    const current = this.workers.live().filter((w) => w.generation === this.generations.current && !w.standby);
+    // Only a steady pool is measured: not while a worker boots or a reload runs.
+    if (this.generations.reloading || current.some((w) => w.state !== "running")) {
+      this.autoscaler.restart(now);
+      return;
+    }
+    if (now - this.listenWaiting.at >= LISTEN_SAMPLE_MS) {
+      const length = listenQueues(this.listeners, this.settings.backlog).reduce((n, q) => n + q.length, 0);
+      this.listenWaiting = { at: now, length };
+    }
+    const waiting = this.dispatcher.queued + this.listenWaiting.length;
+    const decision = this.autoscaler.sample(
+      now,
+      this.target,
+      poolPressure(current, this.settings.worker_class, waiting),
+    );
+    if (!decision) return;
+    this.log.info(
+      `adaptive pool: ${decision.reason === "scale_up" ? "adding a worker" : "retiring a worker"}, ${this.target} -> ${decision.to}: ${decision.why}`,
+    );
+    this.setTarget(decision.to, "auto");
   }
 
   private reopenLogs(): void {
@@ -317,6 +380,7 @@ export class Arbiter {
   }
 
   private tick(): void {
+    this.autoscale(Date.now());
     // Hung workers get SIGABRT (after a stall probe), then SIGKILL; the slots are refilled below.
     this.workers.murder(this.settings.timeout * 1000, this.settings.timeout_diagnostics);
     this.manageWorkers();
@@ -332,9 +396,16 @@ export class Arbiter {
     if (resolved) ({ settings: this.settings, sources: this.sources } = resolved);
     this.hooks = pickHooks(this.settings);
     await runHook(this.hooks, "on_reload", this.log, this.server);
-    if (this.settings.workers !== this.target) {
-      runHookSync(this.hooks, "nworkers_changed", this.log, this.server, this.settings.workers, this.target);
-      this.target = this.settings.workers;
+    // An adaptive pool keeps its size within the new bounds; a fixed one takes the new count.
+    const s = this.settings;
+    const wanted = this.adaptive ? Math.min(s.workers_max!, Math.max(s.workers_min!, this.target)) : s.workers;
+    if (wanted !== this.target) {
+      runHookSync(this.hooks, "nworkers_changed", this.log, this.server, wanted, this.target);
+      this.exporter.metrics.resized(
+        { reason: wanted > this.target ? "scale_up" : "scale_down", by: "operator" },
+        Math.abs(wanted - this.target),
+      );
+      this.target = wanted;
     }
     this.generations.begin();
     this.manageWorkers();

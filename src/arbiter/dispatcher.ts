@@ -10,8 +10,8 @@ import { stopReading } from "../platform/node-internals.js";
 export interface DispatchTarget {
   readonly pid: number;
   acceptsWork(): boolean;
-  /** `more`: other connections are still waiting in the master. */
-  sendConnection(socket: Socket, more: boolean): void;
+  /** `more`: other connections are still waiting in the master; `waitedMs`: how long this one did. */
+  sendConnection(socket: Socket, more: boolean, waitedMs: number): void;
   /** Asks the worker to report room as soon as it has some. */
   askForRoom(): void;
 }
@@ -97,8 +97,9 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
 
   private send(worker: W, socket: Socket): void {
     const queuedAt = (socket as Queued)[QUEUED_AT];
-    if (queuedAt !== undefined) this.onDispatch?.((performance.now() - queuedAt) / 1000);
-    worker.sendConnection(socket, this.waiting.length > 0);
+    const waitedMs = queuedAt === undefined ? 0 : performance.now() - queuedAt;
+    if (queuedAt !== undefined) this.onDispatch?.(waitedMs / 1000);
+    worker.sendConnection(socket, this.waiting.length > 0, waitedMs);
   }
 
   /** Every worker that may take work is asked: the first to have room gets the oldest connection. */

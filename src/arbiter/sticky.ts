@@ -7,7 +7,7 @@ import type { BoundSocket } from "./bound-sockets.js";
 export interface StickyTarget {
   readonly slot: number;
   acceptsWork(): boolean;
-  sendConnection(socket: Socket, more: boolean): void;
+  sendConnection(socket: Socket, more: boolean, waitedMs: number): void;
 }
 
 /** FNV-1a of the address: the same client lands in the same slot of `slots`, spread evenly. */
@@ -45,7 +45,7 @@ export class StickyFront<W extends StickyTarget> {
     const slot = slotFor(socket.remoteAddress ?? "", this.slots());
     const worker = this.workerOf(slot);
     if (worker) {
-      worker.sendConnection(socket, false);
+      worker.sendConnection(socket, false, 0);
     } else if (this.waitingCount < this.limit) {
       const queue = this.waiting.get(slot) ?? [];
       queue.push(socket);
@@ -68,7 +68,7 @@ export class StickyFront<W extends StickyTarget> {
       if (!worker) continue;
       this.waiting.delete(slot);
       this.waitingCount -= queue.length;
-      for (const socket of queue) if (!socket.destroyed) worker.sendConnection(socket, false);
+      for (const socket of queue) if (!socket.destroyed) worker.sendConnection(socket, false, 0);
     }
   }
 

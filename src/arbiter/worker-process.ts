@@ -198,8 +198,8 @@ export class WorkerProcess implements WorkerView {
     for (const seq of [...this.waiting.keys()]) this.answer(seq, null);
   }
 
-  sendConnection(socket: Socket, more: boolean): void {
-    this.send({ cmd: "gpe:conn", more }, socket);
+  sendConnection(socket: Socket, more: boolean, waitedMs: number): void {
+    this.send({ cmd: "gpe:conn", more, waited: waitedMs }, socket);
   }
 
   askForRoom(): void {

@@ -78,7 +78,11 @@ async function reload(m: Master, o: ControlOptions): Promise<string> {
 
 async function scale(m: Master, o: ControlOptions, arg?: string): Promise<string> {
   const wanted = Number(arg);
-  const from = (await status(m)).summary.target;
+  const { target: from, min, max } = (await status(m)).summary;
+  if (min !== null && max !== null && (wanted < min || wanted > max))
+    throw new StatusError(
+      `master ${m.pid} runs an adaptive pool of ${min} to ${max} workers: ${wanted} is outside it (change workers_min and workers_max, then reload)`,
+    );
   for (let target = from; target !== wanted; ) {
     const next = target + (wanted > target ? 1 : -1);
     signal(m.pid, wanted > target ? "SIGTTIN" : "SIGTTOU");

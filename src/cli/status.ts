@@ -197,7 +197,7 @@ export function renderStatus(s: StatusJSON): string {
       .trimEnd();
   const u = s.summary;
   const summary =
-    `master ${s.pid}  workers ${u.workers}  busy ${u.busy}  utilization ${(u.utilization * 100).toFixed(0)}%  ` +
+    `master ${s.pid}  workers ${u.workers} (target ${u.target}${u.min === null || u.min === undefined ? "" : `, adaptive ${u.min}..${u.max}`})  busy ${u.busy}  utilization ${(u.utilization * 100).toFixed(0)}%  ` +
     `req/s ${u.requestsPerSecond.toFixed(1)}  queued ${u.queued} (kernel ${u.listenQueue})  restarts ${restarts(u.restarts)}`;
   return `${[line(header), ...rows.map(line), "", summary].join("\n")}\n`;
 }

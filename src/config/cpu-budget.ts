@@ -75,9 +75,19 @@ export const workerCount: Validator<number> = (raw, name) => {
     return lastAuto.count;
   }
   if (typeof raw === "string" && !/^\s*-?\d+\s*$/.test(raw))
-    throw new SettingError(`${name}: expected a whole number or auto, got ${JSON.stringify(raw)}`);
+    throw new SettingError(`${name}: expected a whole number, auto or MIN:MAX, got ${JSON.stringify(raw)}`);
   return integer(1, 1024)(raw, name);
 };
+
+/** workers_min and workers_max: unset (null), a count, or auto. */
+export const optionalCount: Validator<number | null> = (raw, name) =>
+  raw === null || raw === undefined ? null : workerCount(raw, name);
+
+/** `-w MIN:MAX`: the two bounds of an adaptive pool, or null when the value is a plain count. */
+export function workerRange(raw: unknown): [string, string] | null {
+  const m = typeof raw === "string" ? /^\s*([^:\s]+)\s*:\s*([^:\s]+)\s*$/.exec(raw) : null;
+  return m ? [m[1]!, m[2]!] : null;
+}
 
 /** How the last "auto" was worked out, for --print-config; null when workers was a number. */
 export const autoWorkers = (): CpuBudget | null => lastAuto;

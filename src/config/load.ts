@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { SETTINGS, SETTINGS_BY_NAME, defaults, type Settings } from "./settings.js";
 import { SettingError, closest } from "./validators.js";
+import { workerCount, workerRange } from "./cpu-budget.js";
 import { activationBinds, checkDescriptor, parseBind } from "./bind.js";
 import { importModule } from "./import-module.js";
 import { normalizeKey } from "./keys.js";
@@ -41,6 +42,18 @@ function checkSticky(s: Settings): void {
 }
 
 /** The app port's TLS settings make sense together. */
+/** workers_min..workers_max: both set (max defaults to the CPU budget), in order; workers starts at min. */
+function adaptivePool(s: Settings): void {
+  if (s.workers_min === null && s.workers_max === null) return;
+  s.workers_min ??= Math.min(s.workers, s.workers_max!);
+  s.workers_max ??= Math.max(s.workers_min, workerCount("auto", "workers_max"));
+  if (s.workers_min > s.workers_max)
+    throw new SettingError(
+      `workers: the minimum ${s.workers_min} is above the maximum ${s.workers_max} (give MIN:MAX, smallest first)`,
+    );
+  s.workers = s.workers_min;
+}
+
 function checkTls(s: Settings): void {
   if (s.cert_reqs === 2 && s.ca_certs === null)
     throw new SettingError("cert_reqs 2 (a client certificate required) needs ca_certs to check it against");
@@ -167,6 +180,7 @@ export async function resolveSettings({ cli, env = realEnvironment() }: ResolveI
   const environment = layeredEnvironment(env, readEnvFiles(envFiles as string[]), ecosystem?.env ?? {});
   env = environment;
 
+  const fromRange: Record<string, { raw: unknown; source: Source }> = {};
   for (const spec of SETTINGS) {
     const name = spec.name;
     let raw: unknown;
@@ -187,7 +201,16 @@ export async function resolveSettings({ cli, env = realEnvironment() }: ResolveI
         }
       }
     }
+    const bound = fromRange[name];
+    if (bound && source !== "cli" && source !== "config") ({ raw, source } = bound);
     if (source === null) continue;
+    const range = name === "workers" ? workerRange(raw) : null;
+    if (range) {
+      // -w MIN:MAX: the bounds of an adaptive pool, where they were not given by their own names.
+      raw = range[0];
+      fromRange.workers_min = { raw: range[0], source };
+      fromRange.workers_max = { raw: range[1], source };
+    }
     const where = source === "env" ? `${name} (from ${(spec.env ?? []).find((v) => env[v])})` : name;
     settings[name] = (spec.validate as (r: unknown, n: string) => unknown)(raw, where);
     sources[name] = source;
@@ -206,6 +229,7 @@ export async function resolveSettings({ cli, env = realEnvironment() }: ResolveI
   }
   checkTls(resolved);
   checkSticky(resolved);
+  adaptivePool(resolved);
   if (resolved.daemon) daemonDefaults(resolved, sources);
   if (resolved.admission)
     for (const [name, value] of Object.entries(ADMISSION_DEFAULTS))

@@ -3,7 +3,7 @@
 import { argList, boolean, decimal, envName, integer, oneOf, size, workerNice, type WorkerNice } from "./validators.js";
 import { WORKER_CLASSES, WORKER_CLASS_ALIASES } from "../contracts/worker-class.js";
 import { spec } from "./setting-spec.js";
-import { workerCount } from "./cpu-budget.js";
+import { optionalCount, workerCount } from "./cpu-budget.js";
 
 export const WORKER_SETTINGS = [
   spec({
@@ -14,7 +14,54 @@ export const WORKER_SETTINGS = [
     default: 1 as number,
     validate: workerCount,
     cli: "value",
-    help: "Number of worker processes, or auto: the CPUs this process may use (its affinity mask and cgroup CPU quota, not the machine's count).",
+    help: "Number of worker processes, or auto: the CPUs this process may use (its affinity mask and cgroup CPU quota, not the machine's count). MIN:MAX (2:8, 2:auto) makes the pool adaptive: workers_min and workers_max.",
+  }),
+  spec({
+    name: "workers_min",
+    section: "Worker",
+    flag: "--workers-min <N>",
+    env: ["GPE_WORKERS_MIN"],
+    default: null as number | null,
+    validate: optionalCount,
+    cli: "value",
+    help: "Adaptive pool: the fewest workers it shrinks to, and the number it starts with. Giving it (or workers_max, or -w MIN:MAX) turns the adaptive pool on.",
+  }),
+  spec({
+    name: "workers_max",
+    section: "Worker",
+    flag: "--workers-max <N>",
+    env: ["GPE_WORKERS_MAX"],
+    default: null as number | null,
+    validate: optionalCount,
+    cli: "value",
+    help: "Adaptive pool: the most workers it grows to, or auto (the default when only workers_min is given): the CPU budget -w auto computes. Above that only when given: sync and thread workers waiting on I/O may want more processes than CPUs.",
+  }),
+  spec({
+    name: "scale_up_utilization",
+    section: "Worker",
+    flag: "--scale-up-utilization <SHARE>",
+    default: 0.8,
+    validate: decimal(0.05, 1),
+    cli: "value",
+    help: "Adaptive pool: add a worker when the pool's mean utilization over scale_up_after reaches this (requests in flight over capacity for sync and thread workers, event-loop utilization for async; a connection waiting for a worker counts as 1). Retire one when the same load on one worker fewer would stay under three quarters of it for scale_down_after.",
+  }),
+  spec({
+    name: "scale_up_after",
+    section: "Worker",
+    flag: "--scale-up-after <SECONDS>",
+    default: 5,
+    validate: decimal(0.5, 3600),
+    cli: "value",
+    help: "Adaptive pool: how long utilization must stay high before a worker is added; also the least time between two changes.",
+  }),
+  spec({
+    name: "scale_down_after",
+    section: "Worker",
+    flag: "--scale-down-after <SECONDS>",
+    default: 60,
+    validate: decimal(0.5, 86_400),
+    cli: "value",
+    help: "Adaptive pool: how long utilization must stay low before a worker is retired (drained like TTOU).",
   }),
   spec({
     name: "worker_class",

@@ -28,7 +28,7 @@ export type ToWorkerRequest = { cmd: "gpe:flush"; seq: number };
 
 export type ToWorker =
   | { cmd: "gpe:listen"; address: string; backlog: number; last: boolean } // + the listening handle
-  | { cmd: "gpe:conn"; more: boolean } // + a socket handed off by a busy worker; more = others wait
+  | { cmd: "gpe:conn"; more: boolean; waited: number } // + a socket handed off by a busy worker; more = others wait; waited = ms in the master
   | { cmd: "gpe:wanted" } // connections wait in the master: say idle as soon as there is room
   | { cmd: "gpe:shed"; count: number } // close this many kept-alive connections after their next response
   | ToWorkerRequest

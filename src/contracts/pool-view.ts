@@ -36,11 +36,17 @@ export interface QueueView {
   listenQueues(): ListenQueue[];
 }
 
+/** How many workers the master keeps, and the bounds of an adaptive pool (null: a fixed pool). */
+export interface PoolSizing {
+  target: number;
+  min: number | null;
+  max: number | null;
+}
+
 /** The pool as the exporter sees it. */
 export interface PoolView extends QueueView {
   workers(): readonly WorkerView[];
   /** Asks every responsive worker to write its metrics file now; resolves within `timeoutMs`. */
   flush(timeoutMs: number): Promise<void>;
-  /** How many workers the master keeps. */
-  target(): number;
+  sizing(): PoolSizing;
 }

@@ -6,7 +6,10 @@ import { Registry, collectDefaultMetrics } from "prom-client";
 import { slotLabel, type FamilyJSON, type SampleJSON } from "../metrics/family.js";
 import { COUNTED_SIGNALS, RESTART_REASONS, WORKER_STATES, type RestartReason } from "../contracts/lifecycle.js";
 
-import type { ListenQueue, QueueView, WorkerView } from "../contracts/pool-view.js";
+import type { ListenQueue, PoolSizing, QueueView, WorkerView } from "../contracts/pool-view.js";
+
+/** Which way the worker target moved, and who moved it. */
+export type Resize = { reason: "scale_up" | "scale_down"; by: "auto" | "operator" };
 import { SimpleHistogram } from "../metrics/simple-histogram.js";
 import { MASTER_DEFAULT_METRICS_PREFIX, METRICS, familyHead } from "../metrics/catalogue.js";
 
@@ -22,6 +25,8 @@ export class MasterMetrics {
   private readonly processUsage = new ProcessUsage();
   /** Per slot: restarts by reason, and the exit status of its last worker. */
   private readonly slotRestarts = new Map<number, Map<string, number>>();
+  /** Target changes, keyed "reason by". */
+  private readonly resizes = new Map<string, number>();
   private readonly lastExit = new Map<number, number>();
   private readonly loopDelay = new LoopDelay();
   private readonly dispatchWait = new SimpleHistogram(
@@ -43,6 +48,7 @@ export class MasterMetrics {
   constructor(
     private readonly workers: () => readonly WorkerView[],
     private readonly queues: QueueView = { queued: () => 0, listenQueues: () => [] },
+    private readonly sizing: () => PoolSizing = () => ({ target: 0, min: null, max: null }),
   ) {
     // Its lag monitor ticks 10 times a second, not 100: an idle master should stay asleep.
     collectDefaultMetrics({
@@ -67,6 +73,11 @@ export class MasterMetrics {
     }
     perSlot.set(reason, (perSlot.get(reason) ?? 0) + 1);
     this.lastExit.set(slot, exitStatus);
+  }
+
+  resized({ reason, by }: Resize, steps = 1): void {
+    const key = `${reason} ${by}`;
+    this.resizes.set(key, (this.resizes.get(key) ?? 0) + steps);
   }
 
   /**
@@ -218,6 +229,7 @@ export class MasterMetrics {
         ...familyHead(METRICS.restarts),
         values: [...this.restarts].map(([reason, value]) => ({ labels: { reason }, value })),
       },
+      ...this.sizingFamilies(),
       {
         ...familyHead(METRICS.signals),
         values: [...this.signals].map(([signal, value]) => ({ labels: { signal }, value })),
@@ -226,6 +238,29 @@ export class MasterMetrics {
       ...own,
     ];
   }
+  /** The target, the adaptive pool's bounds, and the moves of the target so far. */
+  private sizingFamilies(): FamilyJSON[] {
+    const { target, min, max } = this.sizing();
+    const resizes: SampleJSON[] = [];
+    for (const reason of ["scale_up", "scale_down"])
+      for (const by of ["auto", "operator"])
+        resizes.push({ labels: { reason, by }, value: this.resizes.get(`${reason} ${by}`) ?? 0 });
+    return [
+      { ...familyHead(METRICS.poolTarget), values: [{ labels: {}, value: target }] },
+      {
+        ...familyHead(METRICS.poolLimit),
+        values:
+          min === null || max === null
+            ? []
+            : [
+                { labels: { bound: "min" }, value: min },
+                { labels: { bound: "max" }, value: max },
+              ],
+      },
+      { ...familyHead(METRICS.resizes), values: resizes },
+    ];
+  }
+
   /** How busy the pool is, how long work waits, and how each slot has fared. */
   private saturationFamilies(slots: readonly WorkerView[], now: number): FamilyJSON[] {
     const perSlot = (value: (w: WorkerView) => number): SampleJSON[] =>

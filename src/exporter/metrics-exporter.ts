@@ -31,7 +31,11 @@ export class MetricsExporter {
     private readonly log: Logger,
     private readonly pool: PoolView,
   ) {
-    this.metrics = new MasterMetrics(() => pool.workers(), pool);
+    this.metrics = new MasterMetrics(
+      () => pool.workers(),
+      pool,
+      () => pool.sizing(),
+    );
   }
 
   /** Makes the store directory ready (emptied unless a USR2 predecessor left it to us). */
@@ -48,7 +52,7 @@ export class MetricsExporter {
     const board = new StatusBoard({
       metrics: this.metrics,
       workerClass: s.worker_class,
-      target: () => this.pool.target(),
+      sizing: () => this.pool.sizing(),
       store: () => this.store?.families(this.pool.workers()) ?? [],
       // Resolved against the master's directory: the command that reads them may run elsewhere.
       logs: () => ({

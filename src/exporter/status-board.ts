@@ -4,6 +4,7 @@ import type { FamilyJSON } from "../metrics/family.js";
 import { slotLabel } from "../metrics/family.js";
 import { METRICS } from "../metrics/catalogue.js";
 import type { MasterMetrics } from "./master-metrics.js";
+import type { PoolSizing } from "../contracts/pool-view.js";
 
 export interface WorkerStatus {
   slot: number;
@@ -31,6 +32,9 @@ export interface StatusJSON {
   summary: {
     /** How many workers the master keeps (the setting, moved by TTIN/TTOU and `gpe-server scale`). */
     target: number;
+    /** The adaptive pool's bounds; null for a fixed pool. */
+    min: number | null;
+    max: number | null;
     workers: number;
     busy: number;
     inFlight: number;
@@ -58,7 +62,7 @@ export interface LogFiles {
 export interface StatusSources {
   metrics: MasterMetrics;
   workerClass: string;
-  target(): number;
+  sizing(): PoolSizing;
   /** The merged store (dead workers' counts included), for request totals per slot. */
   store(): FamilyJSON[];
   logs(): LogFiles;
@@ -147,7 +151,7 @@ export class StatusBoard {
       time: now,
       workers,
       summary: {
-        target: this.sources.target(),
+        ...this.sources.sizing(),
         workers: workers.filter((w) => w.state === "booting" || w.state === "running").length,
         busy: pool.busy,
         inFlight: pool.inFlight,

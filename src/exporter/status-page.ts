@@ -45,7 +45,7 @@ function render(s) {
   $("title").textContent = "master " + s.pid + " · " + s.workerClass;
   const u = s.summary;
   $("summary").innerHTML = "";
-  for (const [label, value] of [["workers", u.workers], ["busy", u.busy], ["utilization", (u.utilization * 100).toFixed(0) + "%"], ["req/s", u.requestsPerSecond.toFixed(1)], ["queued", u.queued + " master, " + u.listenQueue + " kernel"], ["restarts", restarts(u.restarts)]]) {
+  for (const [label, value] of [["workers", u.workers + " (target " + u.target + (u.min == null ? "" : ", adaptive " + u.min + ".." + u.max) + ")"], ["busy", u.busy], ["utilization", (u.utilization * 100).toFixed(0) + "%"], ["req/s", u.requestsPerSecond.toFixed(1)], ["queued", u.queued + " master, " + u.listenQueue + " kernel"], ["restarts", restarts(u.restarts)]]) {
     const b = document.createElement("b"); b.textContent = value;
     $("summary").append(label + " ", b, "   ");
   }

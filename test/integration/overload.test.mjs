@@ -26,9 +26,9 @@ function overload(url, { rate, seconds, deadline }) {
 }
 
 describe("admission control under overload", () => {
-  // Async workers: a sync or thread worker passes the connections it has no room for round the
-  // master, where neither its loop nor the accept queue shows their wait (docs/operability.md).
-  for (const klass of ["async"]) {
+  // Each worker type: the wait shows in a different place (the loop for async workers; the
+  // accept queue, the master's queue or a thread's own queue for the others).
+  for (const klass of ["async", "sync", "thread"]) {
     it(`${klass}: the excess gets a fast 503 with Retry-After, the rest a bounded latency, nothing times out`, async () => {
       const s = await startServer({ app: APP, workers: 2, args: ["-k", klass, "--admission"] });
       // 10 ms of CPU a request: 2 workers serve at most 200 a second on 2 cores; 600 arrive.

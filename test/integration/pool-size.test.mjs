@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { startServer, stopAll, waitFor, runCli, FIXTURES, CLI } from "../helpers/harness.mjs";
+import { startServer, stopAll, waitFor, runCli, loadLoop, sleep, FIXTURES, CLI } from "../helpers/harness.mjs";
 
 after(stopAll);
 
@@ -38,6 +38,79 @@ describe("pool size", () => {
     } finally {
       cgroup.remove();
     }
+  });
+});
+
+describe("adaptive pool", () => {
+  const app = join(FIXTURES, "app.mjs");
+  const target = async (s) => (await s.scrape()).find("gunicorn_master_workers_target")[0].value;
+
+  it("grows a pool of sync workers under I/O-bound load, and shrinks it when idle, failing nothing", async () => {
+    const s = await startServer({
+      workers: "1:3",
+      waitWorkers: 1,
+      args: ["-k", "sync", "--scale-up-after", "1", "--scale-down-after", "2"],
+    });
+    // Six clients of a 100 ms handler: one sync worker serves 10 a second, three serve 30.
+    const load = loadLoop(s.url(""), { concurrency: 6, path: "/sleep?ms=100" });
+    const rate = async () => {
+      const before = load.stats.ok;
+      await sleep(1000);
+      return load.stats.ok - before;
+    };
+    const alone = await rate();
+    await waitFor(async () => (await target(s)) === 3, { timeout: 15_000, what: "the pool to grow to 3" });
+    await waitFor(() => (s.logs().match(/Booted worker/g) ?? []).length >= 3, { what: "3 workers booted" });
+    const grown = await rate();
+    const stats = await load.stop();
+    assert.ok(alone <= 12, `one worker served ${alone} requests in a second`);
+    assert.ok(grown >= 2 * alone, `three workers served ${grown} a second against ${alone} for one`);
+    assert.match(s.logs(), /adaptive pool: adding a worker, 1 -> 2: utilization 1\.00 over 1 s/);
+
+    const status = await runCli(["status", "--metrics-url", `http://127.0.0.1:${s.metricsPort}`]);
+    assert.match(status.stdout, /workers 3 \(target 3, adaptive 1\.\.3\)/, status.stdout + status.stderr);
+    const refused = await runCli(["scale", "5", "--metrics-url", `http://127.0.0.1:${s.metricsPort}`]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /adaptive pool of 1 to 3 workers: 5 is outside it/);
+
+    await waitFor(async () => (await target(s)) === 1, { timeout: 20_000, what: "the pool to shrink to 1" });
+    await waitFor(() => s.workerPids().length === 1, { what: "the retired workers to exit" });
+    assert.equal(stats.failed, 0, stats.errors.slice(0, 5).join("; "));
+    const m = await s.scrape();
+    const resizes = (reason) => m.find("gunicorn_master_pool_resizes_total", { reason, by: "auto" })[0].value;
+    assert.deepEqual([resizes("scale_up"), resizes("scale_down")], [2, 2]);
+    assert.deepEqual(
+      m.find("gunicorn_master_workers_limit").map((x) => [x.labels.bound, x.value]),
+      [
+        ["min", 1],
+        ["max", 3],
+      ],
+    );
+    assert.equal(m.find("gunicorn_master_worker_restarts_total", { reason: "scale_down" })[0].value, 2);
+  });
+
+  it("refuses bounds that cannot hold in one line, exit 2", async () => {
+    for (const [args, message] of [
+      [["-w", "4:2"], /workers: the minimum 4 is above the maximum 2/],
+      [["--workers-min", "3", "--workers-max", "2"], /the minimum 3 is above the maximum 2/],
+      [["--workers-max", "-1"], /workers_max: /],
+      [["-w", "2:x"], /workers_max: expected a whole number, auto or MIN:MAX, got "x"/],
+      [["-w", "1:2", "--scale-up-utilization", "1.5"], /scale_up_utilization: /],
+    ]) {
+      const r = await runCli([...args, "--check-config", app]);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    }
+  });
+
+  it("-w 2:auto stops at the CPU budget, and --print-config says where the bounds came from", async () => {
+    const r = await runCli(["-w", "2:auto", "--print-config", app]);
+    assert.equal(r.code, 0, r.stderr);
+    const line = (name) => r.stdout.split("\n").find((l) => l.startsWith(`${name} `));
+    assert.match(line("workers_min"), /= 2 {2}\(cli/);
+    assert.match(line("workers_max"), new RegExp(`= ${availableParallelism()} {2}\\(cli`));
+    assert.match(line("workers"), /= 2 {2}\(cli/);
   });
 });
 

@@ -41,7 +41,7 @@ const MAY_IMPORT = {
 const WORKER_ROOMS = {
   process: ["engines", "boot", "http", "connections", "stall"],
   engines: ["threads", "boot", "http", "connections", "stall"],
-  threads: ["boot", "http", "stall"],
+  threads: ["boot", "http", "connections", "stall"],
   boot: ["http", "connections"],
   http: ["connections"],
   connections: [],

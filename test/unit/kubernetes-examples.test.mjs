@@ -3,12 +3,15 @@
 // the containers' arguments.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { parseCommandLine, addSettingOptions, commonBehaviour } from "../../dist/cli/program.js";
 import { resolveSettings } from "../../dist/config/load.js";
 import { aggregateCommand } from "../../dist/cli/aggregate.js";
+import { METRICS } from "../../dist/metrics/catalogue.js";
 import { Command } from "commander";
 import { ROOT } from "../helpers/harness.mjs";
 
@@ -47,6 +50,7 @@ async function settingsOf(args) {
 describe("examples/kubernetes", () => {
   it("has the Deployment, Service, PodMonitor and the Redis fleet variant", () => {
     assert.deepEqual(manifests.map((m) => m.file).sort(), [
+      "autoscaling.yaml",
       "deployment.yaml",
       "podmonitor.yaml",
       "redis-fleet.yaml",
@@ -106,7 +110,11 @@ describe("examples/kubernetes", () => {
       const preStop = Number(container.lifecycle?.preStop?.exec?.command?.[1] ?? 0);
       const grace = deployment.spec.template.spec.terminationGracePeriodSeconds ?? 30;
       assert.ok(grace > s.graceful_timeout + preStop, `${deployment.metadata.name}: ${grace} s`);
-      assert.ok(container.args.includes("--workers=auto"));
+      // auto, or an adaptive pool whose bounds the settings accepted (a sync pool may pass the CPUs).
+      assert.ok(
+        container.args.includes("--workers=auto") || (s.workers_min !== null && s.worker_class !== "async"),
+        `${deployment.metadata.name}: ${container.args.join(" ")}`,
+      );
       assert.ok(container.resources.limits.cpu, "-w auto reads the CPU limit");
     }
   });
@@ -121,5 +129,63 @@ describe("examples/kubernetes", () => {
         for (const d of pods)
           assert.ok(d.spec.template.spec.containers.some((c) => c.ports.some((p) => p.name === port.targetPort)));
     }
+  });
+
+  describe("autoscaling across pods", () => {
+    const hpas = all.filter((o) => o.kind === "HorizontalPodAutoscaler");
+    const scaledObjects = all.filter((o) => o.kind === "ScaledObject");
+    const adapter = all.find((o) => o.kind === "ConfigMap" && o.metadata.name === "prometheus-adapter");
+    const rules = parseAllDocuments(adapter?.data["config.yaml"] ?? "")[0]?.toJS().rules ?? [];
+    const families = new Set(Object.values(METRICS).map((m) => m.name));
+
+    it("scales Deployments of the examples, by an HPA and by KEDA", () => {
+      assert.ok(hpas.length > 0 && scaledObjects.length > 0);
+      for (const target of [
+        ...hpas.map((h) => h.spec.scaleTargetRef),
+        ...scaledObjects.map((o) => o.spec.scaleTargetRef),
+      ])
+        assert.ok(
+          deployments.some((d) => d.metadata.name === target.name),
+          `${target.name} is a Deployment of the examples`,
+        );
+    });
+
+    it("feeds each HPA metric from an adapter rule on a family gpe-server serves", () => {
+      for (const hpa of hpas)
+        for (const metric of hpa.spec.metrics) {
+          const rule = rules.find((r) => r.name.as === metric.pods.metric.name);
+          assert.ok(rule, `${metric.pods.metric.name} has an adapter rule`);
+          const family = /^(\w+)\{/.exec(rule.seriesQuery)[1];
+          assert.ok(families.has(family), `${family} is in the metrics catalogue`);
+          assert.match(rule.name.matches, new RegExp(family));
+          const target = Number.parseInt(metric.pods.target.averageValue, 10) / 1000;
+          assert.ok(target > 0 && target < 1, "a utilization target between 0 and 1");
+        }
+    });
+
+    it("asks Prometheus only what promtool accepts, on families gpe-server serves", () => {
+      const queries = [
+        ...rules.map((r) =>
+          r.metricsQuery
+            .replaceAll("<<.Series>>", /^(\w+)/.exec(r.seriesQuery)[1])
+            .replaceAll("<<.LabelMatchers>>", 'namespace="default",pod=~"myapp-.*"')
+            .replaceAll("<<.GroupBy>>", "pod"),
+        ),
+        ...scaledObjects.flatMap((o) => o.spec.triggers.map((t) => t.metadata.query)),
+      ];
+      for (const q of queries)
+        for (const [name] of q.matchAll(/gunicorn_\w+/g)) assert.ok(families.has(name), `${name} in ${q}`);
+      const dir = mkdtempSync(join(tmpdir(), "gpe-k8s-"));
+      try {
+        const file = join(dir, "rules.yaml");
+        const group = { name: "autoscaling", rules: queries.map((expr, i) => ({ record: `q:${i}`, expr })) };
+        writeFileSync(file, JSON.stringify({ groups: [group] }));
+        const r = spawnSync("promtool", ["check", "rules", file], { encoding: "utf8" });
+        assert.equal(r.error, undefined, "promtool is installed (scripts/ensure-test-tools.sh)");
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 });

@@ -15,6 +15,7 @@ import net, { type Socket } from "node:net";
 import type { ToMaster } from "../../contracts/messages.js";
 import { handleFd, serverHandle, stopReading } from "../../platform/node-internals.js";
 import { acceptQueues, socketInode } from "../../platform/proc.js";
+import { arrivedAt } from "./arrivals.js";
 
 export interface Admission {
   /** True when this worker can start one more connection now. */
@@ -129,8 +130,9 @@ export class AcceptFront {
    * may have taken another from the kernel since it reported room). Like any held connection,
    * it goes round again only if the work in front of it runs long.
    */
-  received(socket: Socket, more: boolean): void {
+  received(socket: Socket, more: boolean, waitedMs: number): void {
     stopReading(socket);
+    if (waitedMs > 0) arrivedAt(socket, performance.now() - waitedMs);
     socket.allowHalfOpen = true; // as for the connections this worker accepts itself
     if (more) this.owesIdle = true;
     if (this.stopping) {
@@ -196,7 +198,7 @@ export class AcceptFront {
     // is free; this one takes the oldest.
     const waitedLong = this.waitedLong(performance.now());
     const next = this.held.shift()!;
-    this.heldAt.shift();
+    arrivedAt(next, this.heldAt.shift()!);
     if (this.heldFromMaster.size > 0) this.heldFromMaster.delete(next);
     if (waitedLong) this.handOffHeld();
     this.take(next);

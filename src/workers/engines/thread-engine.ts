@@ -15,9 +15,12 @@ import { probe, workerThreadChannel, type StallReport } from "../stall/stall-pro
 import { PROBE_MS, THREAD_BEAT_MS } from "../stall/stall-line.js";
 import { RequestMetrics, regionLength } from "../../metrics/request-metrics.js";
 import type { FamilyJSON } from "../../metrics/family.js";
+import { takeArrival } from "../connections/arrivals.js";
 
 /** Time for a blocked thread's 504 answers to reach their sockets through this thread. */
 const ANSWERS_FLUSH_MS = 100;
+/** Connections a thread may have waiting for it under admission control. */
+const QUEUED_PER_THREAD = 64;
 /** How often the threads hear the accept queue's length. */
 const BACKLOG_MS = 20;
 const THREAD_ENTRY = fileURLToPath(new URL("../threads/thread-entry.js", import.meta.url));
@@ -41,6 +44,8 @@ export class ThreadEngine implements Engine {
   private readonly pending: PendingConnections;
   private readonly sockets = new Map<number, Socket>();
   private nextId = 1;
+  /** Connections the threads take at once: one each, or a queue each under admission control. */
+  private readonly places: number;
   private open = 0;
   private readonly secureContext: tls.SecureContext | null;
   private readonly tls: tls.TlsOptions | null;
@@ -50,6 +55,10 @@ export class ThreadEngine implements Engine {
   constructor(private readonly ctx: EngineContext) {
     this.pending = new PendingConnections();
     const s = ctx.init.settings;
+    // With a queue-time limit, connections wait in the threads' own queues, where admission control
+    // sees their wait and sheds what would wait too long; without one, in the master's queue, where
+    // a free worker of the pool can take them.
+    this.places = s.threads * (s.max_queue_time > 0 || s.shed_lag > 0 ? QUEUED_PER_THREAD : 1);
     this.tls = tlsOptions(s);
     this.secureContext = this.tls ? tls.createSecureContext(this.tls) : null;
     this.tlsServer = this.tls ? tls.createServer() : null;
@@ -142,7 +151,7 @@ export class ThreadEngine implements Engine {
   hasRoom(): boolean {
     let busy = this.pending.count;
     for (const t of this.threads) busy += t.inFlight;
-    return busy < this.threads.length;
+    return busy < this.places;
   }
 
   take(raw: Socket): void {
@@ -165,7 +174,9 @@ export class ThreadEngine implements Engine {
     thread.connections++;
     this.sockets.set(id, socket);
     this.pending.add(socket);
-    thread.routes.set(id, bridgeSocket(socket, id, thread.worker, this.secureContext !== null));
+    const arrived = takeArrival(raw);
+    const waited = arrived === undefined ? 0 : performance.now() - arrived;
+    thread.routes.set(id, bridgeSocket(socket, id, thread.worker, this.secureContext !== null, waited));
     socket.once("close", () => {
       this.pending.closed(socket);
       this.open--;

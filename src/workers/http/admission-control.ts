@@ -20,7 +20,7 @@ export type ShedReason = (typeof SHED_REASONS)[number];
 const TICK_MS = 10;
 /** How long the loop must stay late before requests are shed (CoDel's interval). */
 const INTERVAL_MS = 100;
-/** The weight of one tick's rate in the moving average. */
+/** The weight of one tick's rate, and of one request's run time, in their moving averages. */
 const RATE_WEIGHT = 0.2;
 /** The accept queue is read every this many ticks. */
 const BACKLOG_EVERY = 2;
@@ -76,6 +76,8 @@ export class AdmissionControl {
   private rate = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly exempt: ReadonlySet<string>;
+  /** How long the app takes over a request (a moving average, ms); 0 until one has run. */
+  private serviceMs = 0;
 
   constructor(private readonly limits: AdmissionLimits) {
     this.exempt = new Set(limits.exempt);
@@ -144,6 +146,26 @@ export class AdmissionControl {
     if (reason === null || this.exempted(url)) return null;
     this.shed[SHED_REASONS.indexOf(reason)]!++;
     return reason;
+  }
+
+  /** A request ran `ms` in the app. */
+  served(ms: number): void {
+    this.serviceMs = this.serviceMs === 0 ? ms : this.serviceMs * (1 - RATE_WEIGHT) + ms * RATE_WEIGHT;
+  }
+
+  /**
+   * A request that must queue behind `ahead` others for `places` (a sync worker's one, a thread's
+   * one): shed now, with reason overload, if it would wait past max_queue_time (shed_lag if only
+   * that is set) at the pace requests have been running. Else it queues, and its wait is checked
+   * again when its turn comes. Passenger's full request queue, answered before the wait, not after.
+   */
+  queueTooLong(url: string, ahead: number, places: number): boolean {
+    const limit = this.limits.maxQueueMs > 0 ? this.limits.maxQueueMs : this.limits.lagMs;
+    if (limit <= 0 || this.serviceMs === 0) return false;
+    if (((ahead + 1) / places) * this.serviceMs <= limit || this.exempted(url)) return false;
+    this.seen++;
+    this.shed[SHED_REASONS.indexOf("overload")]!++;
+    return true;
   }
 
   private exempted(url: string): boolean {

@@ -10,6 +10,7 @@ import { installClientGetters } from "../connections/client-address.js";
 /** The fields of TrackedResponse on an HTTP/2 response (a stream of a session, never pipelined). */
 export class TrackedHttp2Response extends http2.Http2ServerResponse {
   startedAt = 0;
+  ranAt = 0;
   url = "";
   bytesBefore = 0;
   phase: Phase = WAITING;

@@ -26,6 +26,7 @@ import { RunningRequests, type RunningRequest } from "./running-requests.js";
 import { IdleConnections } from "../connections/idle-connections.js";
 import { UpgradedConnections } from "../connections/upgraded-connections.js";
 import { readAhead } from "../connections/read-ahead.js";
+import { takeArrival } from "../connections/arrivals.js";
 import {
   answerAfterHalfClose,
   currentResponse,
@@ -262,10 +263,19 @@ export class RequestPipeline {
       }
     }
     if (this.inFlight >= this.o.concurrency) {
-      this.waiting.push(res);
+      if (this.o.admission?.queueTooLong(t.url, this.waiting.length, this.o.concurrency)) this.shed(t);
+      else this.waiting.push(res);
       return;
     }
     this.run(req, res);
+  }
+
+  /** Answered 503 at once, as a request that ran: it never waits for a place. */
+  private shed(res: TrackedResponse): void {
+    this.inFlight++;
+    res.phase = RUNNING;
+    this.running.add(res);
+    answerShed(res);
   }
 
   /**
@@ -298,10 +308,14 @@ export class RequestPipeline {
     const admission = this.o.admission;
     if (admission !== null) {
       const now = performance.now();
-      if (admission.check(req, t.url, now - t.startedAt, this.inFlight, now) !== null) {
+      // A connection that waited before this worker could start it: its first request waited since.
+      const arrived = takeArrival(req.socket);
+      const since = arrived === undefined ? t.startedAt : Math.min(arrived, t.startedAt);
+      if (admission.check(req, t.url, now - since, this.inFlight, now) !== null) {
         answerShed(res);
         return;
       }
+      t.ranAt = now;
     }
     try {
       this.o.hooks.preRequest?.(req);
@@ -374,6 +388,7 @@ export class RequestPipeline {
 
   private ended(req: IncomingMessage, res: TrackedResponse, aborted: boolean): void {
     const now = performance.now();
+    if (res.ranAt > 0) this.o.admission?.served(now - res.ranAt);
     this.o.metrics.observe(req.method, aborted ? 499 : res.statusCode, (now - res.startedAt) / 1000);
     if (this.o.accessLog) {
       // Body bytes: what the socket took during this response, less the header block.

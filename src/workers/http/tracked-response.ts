@@ -16,6 +16,8 @@ export type Phase = typeof WAITING | typeof RUNNING | typeof DONE;
  */
 export class TrackedResponse extends http.ServerResponse {
   startedAt = 0;
+  /** When the app was given the request (with admission control on only: it times the app). */
+  ranAt = 0;
   /**
    * The request's URL as the client sent it: routers rewrite `req.url` while they route (Express
    * strips a mount path), and the access log, the timeout diagnostics and the path label of an

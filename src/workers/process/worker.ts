@@ -219,7 +219,7 @@ export class Worker {
         this.listen(m.address, handle as object, m.backlog, m.last);
         break;
       case "gpe:conn":
-        this.front!.received(handle as Socket, m.more);
+        this.front!.received(handle as Socket, m.more, m.waited);
         break;
       case "gpe:wanted":
         this.front?.wanted();

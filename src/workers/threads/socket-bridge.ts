@@ -14,6 +14,8 @@ export type BridgeMessage =
       localAddress?: string | undefined;
       localPort?: number | undefined;
       encrypted: boolean;
+      /** How long the connection waited before it was given to the thread, in ms (0: not at all). */
+      waited: number;
     }
   | { t: "d"; id: number; b: Uint8Array }
   | { t: "e"; id: number } // end of input from this side
@@ -29,6 +31,7 @@ export function bridgeSocket(
   id: number,
   thread: Worker,
   encrypted: boolean,
+  waited = 0,
 ): (m: BridgeMessage) => void {
   const post = (m: BridgeMessage, transfer?: ArrayBuffer[]) => thread.postMessage(m, transfer as never);
   post({
@@ -39,6 +42,7 @@ export function bridgeSocket(
     localAddress: socket.localAddress,
     localPort: socket.localPort,
     encrypted,
+    waited,
   });
   socket.on("data", (chunk: Buffer) => {
     const b = copyOf(chunk);

@@ -15,6 +15,7 @@ import { buildPipeline } from "../http/build-pipeline.js";
 import { exposeRunning } from "../stall/stall-probe.js";
 import { THREAD_BEAT_MS } from "../stall/stall-line.js";
 import { BridgedSocket, type BridgeMessage } from "./socket-bridge.js";
+import { arrivedAt } from "../connections/arrivals.js";
 
 export interface ThreadData {
   init: WorkerInitData;
@@ -117,6 +118,7 @@ async function boot(): Promise<void> {
       } else if (m.t === "open") {
         const socket = new BridgedSocket(m.id, port, m);
         (socket as unknown as { gpeId: number }).gpeId = m.id;
+        if (m.waited > 0) arrivedAt(socket, performance.now() - m.waited);
         connections.set(m.id, socket);
         socket.once("gpe:closed", () => connections.delete(m.id));
         pipeline.serve(socket as never);
