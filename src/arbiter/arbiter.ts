@@ -15,7 +15,7 @@ import { CrashBackoff } from "./crash-backoff.js";
 import { upgradeMaster } from "./upgrade.js";
 import { WorkerPool } from "./worker-pool.js";
 import { Generations } from "./generations.js";
-import { prepareMaster, rereadSettings, StartupError } from "./startup.js";
+import { idleTimeoutAdvice, prepareMaster, rereadSettings, StartupError } from "./startup.js";
 import type { Pidfile } from "./pidfile.js";
 import { ConnectionDispatcher } from "./dispatcher.js";
 import { type WorkerProcess, exitStatus } from "./worker-process.js";
@@ -23,6 +23,10 @@ import type { RestartReason } from "../contracts/lifecycle.js";
 import { MetricsExporter } from "../exporter/metrics-exporter.js";
 import { listenQueues } from "./listen-queue.js";
 import { Autoscaler, poolPressure } from "./autoscale.js";
+import { type Release, resolveRelease, startDirectory } from "./releases.js";
+import { acceptInMaster } from "./master-accept.js";
+import type { Server as NetServer } from "node:net";
+import type { Readiness } from "../contracts/pool-view.js";
 import type { Resize } from "../exporter/master-metrics.js";
 
 const TICK_MS = 250;
@@ -37,6 +41,8 @@ export { StartupError };
 
 export interface ArbiterOptions {
   app: string;
+  /** The directory the server was started from, through its symlinks (releases.ts). */
+  startDir?: string;
   resolved: Resolved;
   /** The raw CLI values, to re-resolve settings on HUP. */
   cli: Record<string, unknown>;
@@ -82,12 +88,20 @@ export class Arbiter {
     downAfterMs: this.settings.scale_down_after * 1000,
   }));
   private listenWaiting = { at: 0, length: 0 };
+  /** The release directory each generation resolved when it began. */
+  private readonly releases = new Map<number, Release>();
+  private readonly startDir: string;
+  /** TERM with drain_delay: /readyz says 503 while the app port still serves, until this fires. */
+  private drainTimer: NodeJS.Timeout | null = null;
+  /** While the server stops, the master accepts what the kernel still queues (master-accept.ts). */
+  private lastAccepts: NetServer[] = [];
 
   constructor(private readonly o: ArbiterOptions) {
     this.settings = o.resolved.settings;
     this.sources = o.resolved.sources;
     this.target = this.settings.workers;
     this.procName = this.settings.proc_name ?? o.app;
+    this.startDir = o.startDir ?? startDirectory();
     this.logs = new MasterLogs(
       () => this.settings,
       () => this.workers.all(),
@@ -118,8 +132,16 @@ export class Arbiter {
         max: this.adaptive ? this.settings.workers_max : null,
       }),
       listenQueues: () => listenQueues(this.listeners, this.settings.backlog),
+      readiness: () => this.readiness(),
     });
     this.dispatcher.onDispatch = (seconds) => this.exporter.metrics.observeDispatchWait(seconds);
+  }
+
+  /** For /readyz: ready while a worker serves and no stop has begun (drain_delay included). */
+  private readiness(): Readiness {
+    if (this.stopping || this.drainTimer) return { ready: false, why: "stopping" };
+    if (!this.workers.all().some((w) => w.state === "running")) return { ready: false, why: "no worker is ready" };
+    return { ready: true, why: "ready" };
   }
 
   /** What hooks receive as `server`. */
@@ -145,10 +167,13 @@ export class Arbiter {
       exporter: this.exporter,
       inherited: this.o.inherited,
     }));
+    const advice = idleTimeoutAdvice(s, this.sources.keepalive !== "default");
+    if (advice) this.log.warn(advice);
     this.signals.install();
     dieWithParent(s.die_with_parent && !this.o.inherited, this.log, () => this.stop(true));
     if (s.reload) startDevReload(this.o, s.reload_extra_files, this.log, () => void this.reload());
     await this.exporter.start();
+    this.releases.set(this.generations.current, this.resolveRelease());
     if (s.sticky) await this.workers.acceptForWorkers(this.listeners, () => this.target);
     this.manageWorkers();
     this.tickTimer = setInterval(() => this.tick(), TICK_MS);
@@ -206,7 +231,7 @@ export class Arbiter {
 
   /** The adaptive pool: one sample of its pressure; the target moves when it stayed high or low. */
   private autoscale(now: number): void {
-    if (!this.adaptive || this.stopping) return;
+    if (!this.adaptive || this.stopping || this.drainTimer) return;
     const current = this.workers.live().filter((w) => w.generation === this.generations.current && !w.standby);
     // Only a steady pool is measured: not while a worker boots or a reload runs.
     if (this.generations.reloading || current.some((w) => w.state !== "running")) {
@@ -237,12 +262,20 @@ export class Arbiter {
 
   // ---- workers ------------------------------------------------------------------------------
 
+  /** APP and the working directory, through their symlinks as they are now. */
+  private resolveRelease(): Release {
+    return resolveRelease(this.o.app, this.settings.chdir, this.startDir);
+  }
+
   private spawnWorker(slot: number, standby = false): void {
+    const generation = this.generations.current;
+    const release = this.releases.get(generation) ?? this.resolveRelease();
     const worker = this.workers.spawn(
       slot,
-      this.generations.current,
+      generation,
       {
-        app: this.o.app,
+        app: release.app,
+        cwd: release.cwd,
         configPath: this.o.resolved.configPath,
         procName: this.procName,
         keepAliveExplicit: this.sources.keepalive !== "default",
@@ -391,7 +424,7 @@ export class Arbiter {
 
   /** HUP: re-read the config, start a new generation of workers, retire the old one once it serves. */
   async reload(): Promise<void> {
-    if (this.stopping || !this.generations.requestReload()) return;
+    if (this.stopping || this.drainTimer || !this.generations.requestReload()) return;
     const resolved = await rereadSettings(this.o.cli, this.listeners, this.log);
     if (resolved) ({ settings: this.settings, sources: this.sources } = resolved);
     this.hooks = pickHooks(this.settings);
@@ -407,8 +440,20 @@ export class Arbiter {
       );
       this.target = wanted;
     }
+    const before = this.releases.get(this.generations.current);
+    const release = this.resolveRelease();
     this.generations.begin();
+    this.releases.set(this.generations.current, release);
+    this.forgetReleases();
+    if (before && before.cwd !== release.cwd) this.log.info(`reload: release ${release.cwd} (was ${before.cwd})`);
     this.manageWorkers();
+  }
+
+  /** Releases of generations that have no worker left and are not current. */
+  private forgetReleases(): void {
+    const inUse = new Set(this.workers.all().map((w) => w.generation));
+    for (const generation of this.releases.keys())
+      if (generation !== this.generations.current && !inUse.has(generation)) this.releases.delete(generation);
   }
 
   /** USR2: start a new master on the same sockets; this one keeps running until told to stop. */
@@ -433,6 +478,18 @@ export class Arbiter {
 
   /** Graceful (TERM) or fast (INT/QUIT) stop of the whole server. */
   stop(graceful: boolean, exitCode = 0): void {
+    const delay = this.settings.drain_delay;
+    if (graceful && !this.stopping && !this.drainTimer && delay > 0) {
+      // Readiness fails now; the app port serves on while load balancers notice.
+      this.log.info(`draining: /readyz answers 503; still serving for ${delay} s (drain_delay), then stopping`);
+      this.drainTimer = setTimeout(() => this.stop(true, exitCode), delay * 1000);
+      return;
+    }
+    if (this.drainTimer) {
+      // The delay is over, or a second TERM (or an INT) cut it short.
+      clearTimeout(this.drainTimer);
+      this.drainTimer = null;
+    }
     if (this.stopping) {
       // A second INT/QUIT during a graceful stop shortens the wait.
       if (!graceful) for (const w of this.workers.all()) w.signal("SIGKILL");
@@ -442,9 +499,27 @@ export class Arbiter {
     this.exitCode = exitCode;
     this.workers.stopAccepting();
     this.dispatcher.stop(() => this.workers.all().filter((w) => w.child.connected && !w.exitAgreed));
+    if (graceful) void this.acceptUntilDrained();
     const deadline = Date.now() + (graceful ? this.settings.graceful_timeout * 1000 + STOP_SLACK_MS : 1000);
     for (const w of this.workers.all()) w.stop(graceful, deadline);
     if (this.workers.size === 0) this.halt(exitCode);
+  }
+
+  /**
+   * While workers drain, connections still reach the listening sockets (queued by the kernel before
+   * the load balancer noticed): the master accepts them and passes them to draining workers, rather
+   * than leave them to be reset when the sockets close. Not with --sticky (it accepts already), nor
+   * after USR2 (the new master's workers take them).
+   */
+  private async acceptUntilDrained(): Promise<void> {
+    if (this.settings.sticky || (this.successor !== null && this.successor.exitCode === null)) return;
+    try {
+      this.lastAccepts = await acceptInMaster(this.listeners, this.settings.backlog, (socket) =>
+        this.dispatcher.adopt(socket),
+      );
+    } catch (err) {
+      this.log.warn({ err }, "could not accept on the listening sockets while stopping");
+    }
   }
 
   /** Everything is stopped: after a graceful stop, forward the final counts to Redis; then exit. */
@@ -460,6 +535,7 @@ export class Arbiter {
   }
 
   private async exit(code: number, handedOver: boolean): Promise<void> {
+    for (const server of this.lastAccepts) server.close();
     closeBoundSockets(this.listeners, { unlink: !handedOver });
     this.exporter.stop({ keepArchive: handedOver });
     this.pidfile?.unlink(process.pid);

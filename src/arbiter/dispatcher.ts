@@ -58,6 +58,13 @@ export class ConnectionDispatcher<W extends DispatchTarget> {
     }
   }
 
+  /** A connection the master accepted itself while the server stops: to a draining worker. */
+  adopt(socket: Socket): void {
+    stopReading(socket);
+    if (this.draining) this.toDraining(socket);
+    else socket.destroy();
+  }
+
   /** A worker says it has room again. */
   idle(worker: W): void {
     this.busy.delete(worker);

@@ -23,6 +23,8 @@ const WORKER_MAIN = workerMain();
 
 export interface Birth {
   app: string;
+  /** The working directory: its generation's release. */
+  cwd: string;
   slot: number;
   age: number;
   configPath: string | null;
@@ -44,7 +46,7 @@ export function workerInit(s: Settings, b: Birth): WorkerInitData {
     maxRequests: s.max_requests > 0 ? s.max_requests + jitter : 0,
     masterPid: process.pid,
     procName: b.procName,
-    cwd: process.cwd(),
+    cwd: b.cwd,
     keepAliveExplicit: b.keepAliveExplicit,
     addresses: b.addresses,
   };
@@ -57,6 +59,8 @@ function workerEnv(init: WorkerInitData): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     GPE_WORKER_INIT: JSON.stringify(init),
+    // Its release's real directory, as its working directory: not the `current` the shell named.
+    PWD: init.cwd,
     // The app's view of its slot, kept by every replacement: PM2's 0-based name and the metrics label.
     NODE_APP_INSTANCE: String(instance),
     GPE_WORKER_ID: slotLabel(init.slot),
@@ -73,6 +77,7 @@ export function forkWorker(init: WorkerInitData): ChildProcess {
   const captured = init.settings.capture_output;
   return fork(WORKER_MAIN, [], {
     env: workerEnv(init),
+    cwd: init.cwd,
     // node_args: the workers' own Node flags (a preload, a heap size), after the master's.
     execArgv: [...process.execArgv, ...init.settings.node_args],
     // Descriptor 4 (STALL_FD) is the stall line: where a hung worker is asked why. Captured

@@ -77,6 +77,23 @@ function announce(log: Logger, s: Settings, listeners: readonly BoundSocket[]): 
   log.info(`Using worker: ${s.worker_class}${auto ? ` x ${auto.count} (workers = auto: ${auto.why})` : ""}`);
 }
 
+/** The idle timeout of the load balancers most deployments sit behind (AWS ALB, nginx upstreams). */
+const BALANCER_IDLE_S = 60;
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+/**
+ * One warning line, or null: the default keep-alive (a few seconds) behind a balancer on another
+ * host. A balancer that keeps its connections idle longer sends a request down one the worker is
+ * closing, and answers its client 502; only an idle timeout longer than the balancer's avoids it.
+ */
+export function idleTimeoutAdvice(s: Settings, keepAliveExplicit: boolean): string | null {
+  if (keepAliveExplicit || s.worker_class === "sync" || s.keepalive >= BALANCER_IDLE_S) return null;
+  const remote = (list: readonly string[]) => list.some((a) => !LOOPBACK.has(a));
+  const behind = remote(s.forwarded_allow_ips) || (s.proxy_protocol && remote(s.proxy_allow_ips));
+  if (!behind) return null;
+  return `keep-alive is ${s.keepalive} s behind a proxy on another host: a load balancer that keeps idle connections longer (AWS ALB: 60 s) will now and then send a request on a connection the worker is closing and answer its client 502. Set --keep-alive above the balancer's idle timeout (65 for an ALB; docs/deployment.md)`;
+}
+
 /** HUP's new settings, or null (logged) when the config no longer loads: the current ones stay. */
 export async function rereadSettings(
   cli: Record<string, unknown>,

@@ -1,8 +1,10 @@
 // --sticky: the master accepts every connection itself and passes it to the worker slot its client
 // address hashes to, so one client's connections (socket.io's long-polling requests) all reach the
 // worker that holds its session, and keep reaching that slot's replacement.
-import net, { type Socket } from "node:net";
+import type net from "node:net";
+import type { Socket } from "node:net";
 import type { BoundSocket } from "./bound-sockets.js";
+import { acceptInMaster } from "./master-accept.js";
 
 export interface StickyTarget {
   readonly slot: number;
@@ -18,7 +20,7 @@ export function slotFor(address: string, slots: number): number {
 }
 
 export class StickyFront<W extends StickyTarget> {
-  private readonly servers: net.Server[] = [];
+  private servers: net.Server[] = [];
   /** Connections whose slot has no worker serving yet (booting, backing off), by slot. */
   private readonly waiting = new Map<number, Socket[]>();
   private waitingCount = 0;
@@ -31,14 +33,7 @@ export class StickyFront<W extends StickyTarget> {
   ) {}
 
   async listen(listeners: readonly BoundSocket[], backlog: number): Promise<void> {
-    for (const l of listeners) {
-      const server = net.createServer({ pauseOnConnect: true }, (socket) => this.route(socket));
-      this.servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(l.handle as net.ListenOptions, backlog, () => resolve());
-      });
-    }
+    this.servers = await acceptInMaster(listeners, backlog, (socket) => this.route(socket));
   }
 
   private route(socket: Socket): void {

@@ -11,6 +11,7 @@ import { autoWorkers } from "../config/cpu-budget.js";
 import { applyEnvironment } from "../config/environment.js";
 import { EXIT_USAGE } from "../contracts/exit-codes.js";
 import { Arbiter } from "../arbiter/arbiter.js";
+import { startDirectory } from "../arbiter/releases.js";
 import { receiveInheritedSockets } from "../arbiter/inherit.js";
 import { loadApp } from "../app/loader.js";
 import { checkNodeInternals } from "../platform/node-internals.js";
@@ -86,6 +87,8 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   applyEnvironment(resolved.environment);
+  // Before chdir: the directory as the operator named it, through a `current` symlink.
+  const startDir = startDirectory();
   if (resolved.settings.chdir !== null) {
     try {
       process.chdir(resolved.settings.chdir);
@@ -113,6 +116,7 @@ export async function main(argv: string[]): Promise<void> {
   delete process.env.GPE_INHERIT;
   const arbiter = new Arbiter({
     app,
+    startDir,
     resolved,
     cli: parsed.values,
     argv: [process.argv[1]!, ...argv],

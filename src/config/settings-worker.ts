@@ -122,6 +122,16 @@ export const WORKER_SETTINGS = [
     help: "How long workers may finish in-flight requests after a graceful stop or reload before they are killed.",
   }),
   spec({
+    name: "drain_delay",
+    section: "Worker",
+    flag: "--drain-delay <SECONDS>",
+    env: ["GPE_DRAIN_DELAY"],
+    default: 0,
+    validate: decimal(0, 3600),
+    cli: "value",
+    help: "On TERM, /readyz on the metrics port answers 503 at once while the app port keeps accepting and serving for this long (load balancers and Kubernetes endpoints take seconds to stop sending); then the graceful stop begins. A second TERM ends the wait. Instead of a preStop sleep.",
+  }),
+  spec({
     name: "keepalive",
     section: "Worker",
     flag: "--keep-alive <SECONDS>",

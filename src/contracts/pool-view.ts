@@ -43,10 +43,17 @@ export interface PoolSizing {
   max: number | null;
 }
 
+export interface Readiness {
+  ready: boolean;
+  why: string;
+}
+
 /** The pool as the exporter sees it. */
 export interface PoolView extends QueueView {
   workers(): readonly WorkerView[];
   /** Asks every responsive worker to write its metrics file now; resolves within `timeoutMs`. */
   flush(timeoutMs: number): Promise<void>;
   sizing(): PoolSizing;
+  /** For /readyz: whether a load balancer should send traffic, and if not, why. */
+  readiness(): Readiness;
 }

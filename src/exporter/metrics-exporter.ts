@@ -63,7 +63,7 @@ export class MetricsExporter {
     });
     this.board = board;
     const server = createMetricsServer(
-      { gather: () => this.gather(), status: () => board.snapshot() },
+      { gather: () => this.gather(), status: () => board.snapshot(), readiness: () => this.pool.readiness() },
       (err) => this.log.error({ err }, "metrics collection failed"),
       metricsSecurity(s),
     );

@@ -15,12 +15,15 @@ import {
 import type { FamilyJSON } from "../metrics/family.js";
 import { STATUS_PAGE } from "./status-page.js";
 import { socketErrorText } from "../config/bind.js";
+import type { Readiness } from "../contracts/pool-view.js";
 
 export interface MetricsSource {
   /** All families, merged, ready to print. */
   gather(): Promise<FamilyJSON[]>;
   /** The pool's status for GET /status.json and the page at GET / (the master only). */
   status?(): object;
+  /** GET /readyz: whether to send traffic (the master only; elsewhere /readyz is /healthz). */
+  readiness?(): Readiness;
 }
 
 export class MetricsServerError extends Error {}
@@ -46,6 +49,14 @@ export function createMetricsServer(
     if (path === "/healthz") {
       // Open to liveness probes: it says nothing but "ok".
       res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      return;
+    }
+    if (path === "/readyz") {
+      // Open to readiness probes and load balancers, as /healthz.
+      const r = source.readiness?.() ?? { ready: true, why: "ready" };
+      res
+        .writeHead(r.ready ? 200 : 503, { "content-type": "text/plain", "cache-control": "no-store" })
+        .end(`${r.why}\n`);
       return;
     }
     if (untrustedClient(req)) {

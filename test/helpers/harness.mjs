@@ -131,6 +131,7 @@ export async function startServer({
   waitWorkers = workers,
   metrics = true,
   wrap = [],
+  cwd = ROOT,
 } = {}) {
   const port = await freePort();
   const metricsPort = await freePort();
@@ -149,6 +150,7 @@ export async function startServer({
   const [command, ...commandArgs] = [...wrap, process.execPath, CLI, ...fullArgs];
   const { child, logs, exited } = startProcess(command, commandArgs, {
     env: { NO_COLOR: "1", GPE_METRICS_FLUSH_INTERVAL: "0.2", ...env },
+    cwd,
   });
   const server = {
     child,

@@ -9,9 +9,7 @@ import { ROOT } from "../helpers/harness.mjs";
 
 const DIR = join(ROOT, "bench", "scenarios");
 const listed = JSON.parse(
-  /const ALL = (\[[^\]]*\])/
-    .exec(readFileSync(join(ROOT, "bench", "run.mjs"), "utf8"))[1]
-    .replace(/,\s*\]/, "]"),
+  /const ALL = (\[[^\]]*\])/.exec(readFileSync(join(ROOT, "bench", "run.mjs"), "utf8"))[1].replace(/,\s*\]/, "]"),
 );
 
 describe("bench scenarios", () => {

@@ -75,16 +75,17 @@ describe("examples/kubernetes", () => {
     }
   });
 
-  it("probes /healthz and scrapes /metrics on the container port the metrics server listens on", async () => {
+  it("probes /readyz and /healthz and scrapes /metrics on the container port the metrics server listens on", async () => {
     for (const { container } of gpeContainers) {
       const s = await settingsOf(container.args.map((a) => a.replace("$(POD_NAME)", "myapp-0")));
       const byName = Object.fromEntries(container.ports.map((p) => [p.name, p.containerPort]));
       assert.equal(byName.metrics, s.metrics_port, `${container.name}: the metrics port`);
       assert.notEqual(s.metrics_bind, "127.0.0.1", "the kubelet probes from outside the pod's loopback");
-      for (const probe of [container.readinessProbe, container.livenessProbe]) {
-        assert.equal(probe.httpGet.path, "/healthz");
+      // Readiness fails from the moment TERM arrives; liveness holds while the master runs.
+      assert.equal(container.readinessProbe.httpGet.path, "/readyz");
+      assert.equal(container.livenessProbe.httpGet.path, "/healthz");
+      for (const probe of [container.readinessProbe, container.livenessProbe])
         assert.equal(byName[probe.httpGet.port], s.metrics_port);
-      }
       if (s.bind) {
         const port = Number(s.bind[0].split(":").pop());
         if (byName.http) assert.equal(byName.http, port, "the http port is the bind's");
@@ -103,13 +104,18 @@ describe("examples/kubernetes", () => {
     }
   });
 
-  it("gives the pod more than graceful_timeout to stop, and sizes workers from the CPU limit", async () => {
+  it("drains with --drain-delay, not a preStop sleep, within the pod's grace, and sizes workers from the CPU limit", async () => {
     for (const { deployment, container } of gpeContainers) {
       if (container.args[0] === "aggregate") continue;
       const s = await settingsOf(container.args.map((a) => a.replace("$(POD_NAME)", "myapp-0")));
-      const preStop = Number(container.lifecycle?.preStop?.exec?.command?.[1] ?? 0);
+      assert.equal(container.lifecycle?.preStop, undefined, `${deployment.metadata.name}: no preStop hook`);
+      assert.ok(s.drain_delay > 0, `${deployment.metadata.name}: a drain delay`);
       const grace = deployment.spec.template.spec.terminationGracePeriodSeconds ?? 30;
-      assert.ok(grace > s.graceful_timeout + preStop, `${deployment.metadata.name}: ${grace} s`);
+      assert.ok(grace > s.graceful_timeout + s.drain_delay, `${deployment.metadata.name}: ${grace} s`);
+      // Above the ingress controller's idle timeout (ingress-nginx keeps upstream connections 60 s);
+      // sync workers close after each response instead, which has no race.
+      if (s.worker_class !== "sync")
+        assert.ok(s.keepalive > 60, `${deployment.metadata.name}: keep-alive ${s.keepalive} s`);
       // auto, or an adaptive pool whose bounds the settings accepted (a sync pool may pass the CPUs).
       assert.ok(
         container.args.includes("--workers=auto") || (s.workers_min !== null && s.worker_class !== "async"),
