@@ -17,6 +17,8 @@ export interface LoadedApp {
   routeOf(req: IncomingMessage): string | undefined;
   /** Errors the framework caught itself (and answered with its own 500), with their response where known. */
   onError(listener: (req: IncomingMessage, res: ServerResponse | null, err: unknown) => void): void;
+  /** Awaited before the worker takes traffic: the module's `ready` export. */
+  ready?: (() => unknown) | null;
   /** Awaited after the worker's last request: the module's `close` export, or the app's own close(). */
   close: (() => unknown) | null;
   /** Where Upgrade requests (WebSocket) go; null: nowhere, and they reach the app as plain requests. */

@@ -25,6 +25,12 @@ export function parseAppSpec(app: string): AppSpec {
   return { file, exportName: m?.[2] ?? null, factory: m?.[3] !== undefined };
 }
 
+/** The module's `ready` export (awaited before a worker takes traffic), or null. */
+const readyOf = (mod: Record<string, unknown>): (() => unknown) | null => {
+  const ready = mod.ready;
+  return typeof ready === "function" ? () => ready.call(mod) : null;
+};
+
 /** A `close` method of `owner`, bound to it, or null. */
 const closeOf = (owner: unknown): (() => unknown) | null => {
   const close = (owner as { close?: unknown } | null)?.close;
@@ -282,11 +288,12 @@ export async function loadApp(app: string, cwd = process.cwd(), where: LoadWhere
   const upgradeExport = typeof mod.upgrade === "function" ? exportedUpgrade(mod.upgrade as UpgradeHandler) : null;
   if (capture.captured.length > 0) {
     const served = await serveCaptured(capture.captured, spec.file, adaptApp);
-    return { ...served, close: closeOf(mod), upgrade: upgradeExport ?? served.upgrade };
+    return { ...served, ready: readyOf(mod), close: closeOf(mod), upgrade: upgradeExport ?? served.upgrade };
   }
   const adapted = await adaptApp(found.exported, found.what);
   return {
     ...adapted,
+    ready: readyOf(mod),
     close: closeOf(mod) ?? adapted.close,
     upgrade: upgradeExport ?? (found.facade ? serverUpgrades(found.facade) : null),
   };

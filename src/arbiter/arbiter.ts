@@ -22,12 +22,11 @@ import { type WorkerProcess, exitStatus } from "./worker-process.js";
 import type { RestartReason } from "../contracts/lifecycle.js";
 import { MetricsExporter } from "../exporter/metrics-exporter.js";
 import { listenQueues } from "./listen-queue.js";
-import { Autoscaler, poolPressure } from "./autoscale.js";
+import { PoolTarget } from "./pool-target.js";
 import { type Release, resolveRelease, startDirectory } from "./releases.js";
 import { acceptInMaster } from "./master-accept.js";
 import type { Server as NetServer } from "node:net";
 import type { Readiness } from "../contracts/pool-view.js";
-import type { Resize } from "../exporter/master-metrics.js";
 
 const TICK_MS = 250;
 /** The adaptive pool reads the kernel's accept queues this often (/proc/net/tcp is long on a busy host). */
@@ -65,7 +64,8 @@ export class Arbiter {
     minUptimeMs: this.settings.min_uptime * 1000,
     firstDelayMs: this.settings.restart_delay,
   }));
-  private target: number;
+  /** How many workers to keep, and the adaptive pool that moves it. */
+  private readonly target: PoolTarget;
   private readonly generations = new Generations();
   private readonly signals = new SignalQueue((name) => this.handleSignal(name));
   private stopping: "graceful" | "fast" | null = null;
@@ -79,14 +79,6 @@ export class Arbiter {
   private successor: ChildProcess | null = null;
   private exitCode = 0;
   private readonly procName: string;
-  /** workers_min..workers_max: moves the target with the load. */
-  private readonly autoscaler = new Autoscaler(() => ({
-    min: this.settings.workers_min ?? 1,
-    max: this.settings.workers_max ?? 1,
-    upAt: this.settings.scale_up_utilization,
-    upAfterMs: this.settings.scale_up_after * 1000,
-    downAfterMs: this.settings.scale_down_after * 1000,
-  }));
   private listenWaiting = { at: 0, length: 0 };
   /** The release directory each generation resolved when it began. */
   private readonly releases = new Map<number, Release>();
@@ -99,7 +91,6 @@ export class Arbiter {
   constructor(private readonly o: ArbiterOptions) {
     this.settings = o.resolved.settings;
     this.sources = o.resolved.sources;
-    this.target = this.settings.workers;
     this.procName = this.settings.proc_name ?? o.app;
     this.startDir = o.startDir ?? startDirectory();
     this.logs = new MasterLogs(
@@ -126,15 +117,20 @@ export class Arbiter {
       workers: () => this.workers.all(),
       flush: (timeoutMs) => this.workers.flush(timeoutMs),
       queued: () => this.dispatcher.queued,
-      sizing: () => ({
-        target: this.target,
-        min: this.adaptive ? this.settings.workers_min : null,
-        max: this.adaptive ? this.settings.workers_max : null,
-      }),
+      sizing: () => this.target.sizing(),
       listenQueues: () => listenQueues(this.listeners, this.settings.backlog),
       readiness: () => this.readiness(),
     });
     this.dispatcher.onDispatch = (seconds) => this.exporter.metrics.observeDispatchWait(seconds);
+    this.target = new PoolTarget({
+      settings: () => this.settings,
+      log: this.log,
+      metrics: this.exporter.metrics,
+      changed: (n, old) => {
+        runHookSync(this.hooks, "nworkers_changed", this.log, this.server, n, old);
+        this.manageWorkers();
+      },
+    });
   }
 
   /** For /readyz: ready while a worker serves and no stop has begun (drain_delay included). */
@@ -174,7 +170,7 @@ export class Arbiter {
     if (s.reload) startDevReload(this.o, s.reload_extra_files, this.log, () => void this.reload());
     await this.exporter.start();
     this.releases.set(this.generations.current, this.resolveRelease());
-    if (s.sticky) await this.workers.acceptForWorkers(this.listeners, () => this.target);
+    if (s.sticky) await this.workers.acceptForWorkers(this.listeners, () => this.target.value);
     this.manageWorkers();
     this.tickTimer = setInterval(() => this.tick(), TICK_MS);
     this.logs.start();
@@ -188,8 +184,8 @@ export class Arbiter {
     TERM: () => this.stop(true),
     INT: () => this.stop(false),
     QUIT: () => this.stop(false),
-    TTIN: () => this.step(+1),
-    TTOU: () => this.step(-1),
+    TTIN: () => !this.stopping && this.target.step(+1),
+    TTOU: () => !this.stopping && this.target.step(-1),
     USR1: () => this.reopenLogs(),
     USR2: () => void this.reexec(),
   };
@@ -201,58 +197,17 @@ export class Arbiter {
     this.onSignal[name]?.();
   }
 
-  private get adaptive(): boolean {
-    return this.settings.workers_max !== null;
-  }
-
-  /** TTIN/TTOU: one worker more or fewer; an adaptive pool stays within its bounds. */
-  private step(by: 1 | -1): void {
-    const s = this.settings;
-    const [low, high] = this.adaptive ? [s.workers_min!, s.workers_max!] : [1, Number.POSITIVE_INFINITY];
-    const to = this.target + by;
-    if (to < low || to > high) {
-      this.log.warn(
-        `${by > 0 ? "TTIN" : "TTOU"} ignored: the adaptive pool is at its ${by > 0 ? "workers_max" : "workers_min"} ${this.target}`,
-      );
-      return;
-    }
-    this.setTarget(to, "operator");
-  }
-
-  private setTarget(n: number, by: Resize["by"]): void {
-    if (this.stopping || n === this.target) return;
-    const old = this.target;
-    this.target = n;
-    this.exporter.metrics.resized({ reason: n > old ? "scale_up" : "scale_down", by }, Math.abs(n - old));
-    this.autoscaler.restart(Date.now());
-    runHookSync(this.hooks, "nworkers_changed", this.log, this.server, n, old);
-    this.manageWorkers();
-  }
-
-  /** The adaptive pool: one sample of its pressure; the target moves when it stayed high or low. */
+  /** The adaptive pool's sample: its running workers, and the connections waiting for one. */
   private autoscale(now: number): void {
-    if (!this.adaptive || this.stopping || this.drainTimer) return;
+    if (!this.target.adaptive) return;
     const current = this.workers.live().filter((w) => w.generation === this.generations.current && !w.standby);
-    // Only a steady pool is measured: not while a worker boots or a reload runs.
-    if (this.generations.reloading || current.some((w) => w.state !== "running")) {
-      this.autoscaler.restart(now);
-      return;
-    }
-    if (now - this.listenWaiting.at >= LISTEN_SAMPLE_MS) {
+    const steady =
+      !this.stopping && !this.drainTimer && !this.generations.reloading && current.every((w) => w.state === "running");
+    if (steady && now - this.listenWaiting.at >= LISTEN_SAMPLE_MS) {
       const length = listenQueues(this.listeners, this.settings.backlog).reduce((n, q) => n + q.length, 0);
       this.listenWaiting = { at: now, length };
     }
-    const waiting = this.dispatcher.queued + this.listenWaiting.length;
-    const decision = this.autoscaler.sample(
-      now,
-      this.target,
-      poolPressure(current, this.settings.worker_class, waiting),
-    );
-    if (!decision) return;
-    this.log.info(
-      `adaptive pool: ${decision.reason === "scale_up" ? "adding a worker" : "retiring a worker"}, ${this.target} -> ${decision.to}: ${decision.why}`,
-    );
-    this.setTarget(decision.to, "auto");
+    this.target.sample(now, steady, current, this.dispatcher.queued + this.listenWaiting.length);
   }
 
   private reopenLogs(): void {
@@ -289,8 +244,13 @@ export class Arbiter {
   private workerReady(w: WorkerProcess): void {
     this.log.info(`Booted worker with pid: ${w.pid} (slot ${w.slot})`);
     this.logs.ready(w);
-    for (const old of this.workers.live())
-      if (old.slot === w.slot && old.replaceWanted && old !== w) this.retire(old, old.replaceWanted);
+    const rolled = this.rolling && w.generation === this.generations.current;
+    for (const old of this.workers.live()) {
+      if (old.slot !== w.slot || old === w) continue;
+      if (old.replaceWanted) this.retire(old, old.replaceWanted);
+      // A rolling reload: the old worker of this slot goes as soon as its successor serves.
+      else if (rolled && old.generation !== w.generation) this.retire(old, "reload");
+    }
     void this.exporter.metrics.sample();
     this.dispatcher.pump();
     this.onWorkerReady();
@@ -298,7 +258,7 @@ export class Arbiter {
 
   private onWorkerReady(): void {
     const current = this.workers.all().filter((w) => w.generation === this.generations.current);
-    const allUp = current.filter((w) => w.state === "running").length >= this.target;
+    const allUp = current.filter((w) => w.state === "running").length >= this.target.value;
     if (!allUp) return;
     if (this.generations.reloading) {
       // The new generation is serving: retire the old one gracefully.
@@ -392,6 +352,11 @@ export class Arbiter {
     this.manageWorkers();
   }
 
+  /** A reload that replaces a batch of slots at a time. */
+  private get rolling(): boolean {
+    return this.generations.reloading && this.settings.reload_strategy !== "all";
+  }
+
   /** Brings the current generation to `target` workers in slots 1..target. */
   private manageWorkers(): void {
     if (this.stopping) return;
@@ -400,15 +365,22 @@ export class Arbiter {
     const standbys = new Map<number, WorkerProcess>();
     for (const w of this.workers.live()) {
       if (w.generation !== this.generations.current) continue;
-      if (w.slot > this.target) this.retire(w, "scale_down");
+      if (w.slot > this.target.value) this.retire(w, "scale_down");
       else if (w.standby) standbys.set(w.slot, w);
       else if (!w.replaceWanted) bySlot.set(w.slot, w);
     }
-    for (let slot = 1; slot <= this.target; slot++) {
+    // A rolling reload starts reload_batch new workers at a time; each next one once one serves.
+    let room = this.rolling
+      ? this.settings.reload_batch - [...bySlot.values()].filter((w) => w.state === "booting").length
+      : Number.POSITIVE_INFINITY;
+    for (let slot = 1; slot <= this.target.value && room > 0; slot++) {
       if (bySlot.has(slot)) continue;
       const standby = standbys.get(slot);
       if (standby) this.workers.promote(standby);
-      else if (!this.backoff.waiting(slot, now)) this.spawnWorker(slot); // backing off: the tick retries
+      else if (!this.backoff.waiting(slot, now)) {
+        this.spawnWorker(slot);
+        room--;
+      } // backing off: the tick retries
     }
   }
 
@@ -429,23 +401,14 @@ export class Arbiter {
     if (resolved) ({ settings: this.settings, sources: this.sources } = resolved);
     this.hooks = pickHooks(this.settings);
     await runHook(this.hooks, "on_reload", this.log, this.server);
-    // An adaptive pool keeps its size within the new bounds; a fixed one takes the new count.
-    const s = this.settings;
-    const wanted = this.adaptive ? Math.min(s.workers_max!, Math.max(s.workers_min!, this.target)) : s.workers;
-    if (wanted !== this.target) {
-      runHookSync(this.hooks, "nworkers_changed", this.log, this.server, wanted, this.target);
-      this.exporter.metrics.resized(
-        { reason: wanted > this.target ? "scale_up" : "scale_down", by: "operator" },
-        Math.abs(wanted - this.target),
-      );
-      this.target = wanted;
-    }
     const before = this.releases.get(this.generations.current);
     const release = this.resolveRelease();
     this.generations.begin();
     this.releases.set(this.generations.current, release);
     this.forgetReleases();
     if (before && before.cwd !== release.cwd) this.log.info(`reload: release ${release.cwd} (was ${before.cwd})`);
+    // The new generation starts at the new size (this brings the pool to it, or manageWorkers does).
+    this.target.reloaded();
     this.manageWorkers();
   }
 

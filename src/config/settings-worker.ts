@@ -1,6 +1,28 @@
 // Rows of the settings table (settings.ts), section Worker: how many workers, of which class, and
 // their limits and recycling.
-import { argList, boolean, decimal, envName, integer, oneOf, size, workerNice, type WorkerNice } from "./validators.js";
+import {
+  argList,
+  boolean,
+  decimal,
+  envName,
+  integer,
+  listOf,
+  oneOf,
+  size,
+  workerNice,
+  type WorkerNice,
+  type Validator,
+  SettingError,
+} from "./validators.js";
+
+export const RELOAD_STRATEGIES = ["all", "rolling", "canary"] as const;
+
+/** A warm-up path: what a client would put in its request line. */
+const warmupPath: Validator<string> = (raw, name) => {
+  if (typeof raw !== "string" || !raw.startsWith("/"))
+    throw new SettingError(`${name}: expected a path starting with /, got ${JSON.stringify(raw)}`);
+  return raw;
+};
 import { WORKER_CLASSES, WORKER_CLASS_ALIASES } from "../contracts/worker-class.js";
 import { spec } from "./setting-spec.js";
 import { optionalCount, workerCount } from "./cpu-budget.js";
@@ -120,6 +142,43 @@ export const WORKER_SETTINGS = [
     validate: decimal(0, 86400),
     cli: "value",
     help: "How long workers may finish in-flight requests after a graceful stop or reload before they are killed.",
+  }),
+  spec({
+    name: "warmup",
+    section: "Worker",
+    flag: "--warmup <PATH>",
+    default: [] as string[],
+    validate: listOf(warmupPath),
+    cli: "repeat",
+    help: "Paths a new worker requests of itself (warmup_requests times each, on a loopback port of its own) before it takes live traffic and before the worker it replaces retires: caches fill and hot code compiles while the old worker serves. An answer other than 2xx is a boot failure: the old worker keeps serving. Repeat for several paths.",
+  }),
+  spec({
+    name: "warmup_requests",
+    section: "Worker",
+    flag: "--warmup-requests <N>",
+    default: 10,
+    validate: integer(1, 100_000),
+    cli: "value",
+    help: "How many warm-up requests to each warmup path.",
+  }),
+  spec({
+    name: "reload_strategy",
+    section: "Worker",
+    flag: "--reload-strategy <STRATEGY>",
+    env: ["GPE_RELOAD_STRATEGY"],
+    default: "all" as (typeof RELOAD_STRATEGIES)[number],
+    validate: oneOf(RELOAD_STRATEGIES),
+    cli: "value",
+    help: "How a reload (HUP) replaces the workers. all: every worker of the new generation starts at once, and the old ones retire once all serve. rolling: reload_batch slots at a time, each old worker retiring as soon as its successor serves (warm-up included). canary: canary_workers of the new generation serve beside the old ones for canary_period, then are compared with them and promoted (the rest roll) or rolled back.",
+  }),
+  spec({
+    name: "reload_batch",
+    section: "Worker",
+    flag: "--reload-batch <N>",
+    default: 1,
+    validate: integer(1, 1024),
+    cli: "value",
+    help: "rolling (and a promoted canary): how many slots are replaced at a time.",
   }),
   spec({
     name: "drain_delay",

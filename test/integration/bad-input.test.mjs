@@ -28,11 +28,12 @@ const app = join(FIXTURES, "app.mjs");
 
 describe("bad input", () => {
   it("an unknown flag", () => expectFailure(["--wrokers", "2", app], /unknown option '--wrokers'.*--workers/));
-  it("a bad value", () => expectFailure(["-w", "two", app], /workers: expected a whole number or auto, got "two"/));
+  it("a bad value", () =>
+    expectFailure(["-w", "two", app], /workers: expected a whole number, auto or MIN:MAX, got "two"/));
   it("an out-of-range value", () => expectFailure(["-w", "0", app], /workers: 0 is out of range/));
   for (const [args, pattern] of [
     [["--max-memory", "12XB"], /max_memory: expected a size such as 512M, 1\.5G or a number of bytes, got "12XB"/],
-    [["-w", "auto3"], /workers: expected a whole number or auto, got "auto3"/],
+    [["-w", "auto3"], /workers: expected a whole number, auto or MIN:MAX, got "auto3"/],
     [["--max-restarts", "-1"], /max_restarts: -1 is out of range \(0\.\.1000000\)/],
     [["--worker-nice", "high"], /worker_nice: expected a whole number \(0\.\.19\) or auto, got "high"/],
     [["--worker-nice", "20"], /worker_nice: 20 is out of range \(0\.\.19\)/],
@@ -45,7 +46,7 @@ describe("bad input", () => {
   it("a bad worker class", () =>
     expectFailure(["-k", "fork", app], /worker_class: "fork" is not one of sync, thread, async/));
   it("a bad env value names the variable", () =>
-    expectFailure([app], /workers \(from GUNICORN_WORKERS\): expected a whole number or auto/, {
+    expectFailure([app], /workers \(from GUNICORN_WORKERS\): expected a whole number, auto or MIN:MAX/, {
       env: { GUNICORN_WORKERS: "lots" },
     }));
   it("a missing config file", () =>

@@ -4,26 +4,63 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { mkdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FIXTURES, request, sleep, startServer, stopAll, tempDir, waitFor } from "../helpers/harness.mjs";
+import {
+  FIXTURES,
+  loadLoop,
+  request,
+  runCli,
+  sleep,
+  startServer,
+  stopAll,
+  tempDir,
+  waitFor,
+} from "../helpers/harness.mjs";
 
 after(stopAll);
 
-/** releases/<name>/app.mjs for each name, each answering "<name> <its cwd>", and `current` -> the first. */
+/**
+ * releases/<name>/app.mjs for each name, and `current` -> the first. Each answers "<name> <its
+ * cwd>"; /warm is its warm-up path (500 in a release named "*-bad-warm*"), and warm-ups and its
+ * close() are written to $EVENTS as "warm|close <slot> <pid> <ms>".
+ */
 function releaseLayout(names) {
   const root = tempDir("gpe-releases-");
   for (const name of names) {
     const dir = join(root, "releases", name);
     mkdirSync(dir, { recursive: true });
+    const warmStatus = name.includes("bad-warm") ? 500 : 200;
     writeFileSync(
       join(dir, "app.mjs"),
-      `export default (req, res) => res.end(${JSON.stringify(name)} + " " + process.cwd());\n`,
+      `import { appendFileSync } from "node:fs";
+const note = (what) =>
+  process.env.EVENTS && appendFileSync(process.env.EVENTS, \`\${what} \${process.env.NODE_APP_INSTANCE} \${process.pid} \${Date.now()}\\n\`);
+export default (req, res) => {
+  if (req.url === "/warm") {
+    note("warm");
+    res.statusCode = ${warmStatus};
+  }
+  res.end(${JSON.stringify(name)} + " " + process.cwd());
+};
+export const close = () => note("close");
+`,
     );
   }
   point(root, names[0]);
   return root;
 }
+
+/** The events the apps wrote: [{ what, slot, pid, at }]. */
+const events = (file) =>
+  (existsSync(file) ? readFileSync(file, "utf8") : "")
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const [what, slot, pid, at] = line.split(" ");
+      return { what, slot: Number(slot), pid: Number(pid), at: Number(at) };
+    });
 
 /** `ln -sfn releases/<name> current`, atomically (a new link renamed over the old). */
 function point(root, name) {
@@ -76,6 +113,95 @@ describe("release directories", () => {
       timeout: 15_000,
       what: "v3 to serve",
     });
+  });
+});
+
+describe("rolling reloads and warm-ups", () => {
+  it("rolling with --warmup: each old worker retires only after its successor answered its warm-up", async () => {
+    const root = releaseLayout(["v1", "v2"]);
+    const current = join(root, "current");
+    const log = join(root, "events.log");
+    const s = await startServer({
+      app: "app.mjs",
+      workers: 2,
+      cwd: current,
+      env: { PWD: current, EVENTS: log },
+      args: ["--reload-strategy", "rolling", "--warmup", "/warm", "--warmup-requests", "3"],
+    });
+    const before = new Set(s.workerPids());
+    const load = loadLoop(s.url(""), { concurrency: 4 });
+    point(root, "v2");
+    s.signal("SIGHUP");
+    await waitFor(() => /reload complete/.test(s.logs()), { timeout: 20_000, what: "the reload to complete" });
+    await waitFor(() => events(log).filter((e) => e.what === "close").length >= 2, {
+      what: "the old workers' close()",
+    });
+    const stats = await load.stop();
+    assert.equal(stats.failed, 0, stats.errors.slice(0, 3).join("; "));
+
+    const all = events(log);
+    const warms = (pid) => all.filter((e) => e.what === "warm" && e.pid === pid).map((e) => e.at);
+    const successors = [...new Set(all.filter((e) => e.what === "warm" && !before.has(e.pid)).map((e) => e.pid))];
+    assert.equal(successors.length, 2, JSON.stringify(all));
+    for (const pid of successors) assert.equal(warms(pid).length, 3, "3 warm-up requests each");
+    for (const old of all.filter((e) => e.what === "close" && before.has(e.pid))) {
+      const successor = successors.find((pid) => all.some((e) => e.pid === pid && e.slot === old.slot));
+      assert.ok(old.at >= Math.max(...warms(successor)), `slot ${old.slot}: retired after its successor's warm-up`);
+    }
+    // One slot at a time: the second successor started its warm-up after the first had finished.
+    const [first, second] = successors.sort((a, b) => Math.min(...warms(a)) - Math.min(...warms(b)));
+    assert.ok(Math.min(...warms(second)) >= Math.max(...warms(first)));
+    assert.deepEqual(await answers(s, 4), [`v2 ${join(root, "releases", "v2")}`]);
+  });
+
+  it("a warm-up that fails is a boot failure: the old workers keep serving", async () => {
+    const root = releaseLayout(["v1", "v2-bad-warm"]);
+    const current = join(root, "current");
+    const s = await startServer({
+      app: "app.mjs",
+      workers: 2,
+      cwd: current,
+      env: { PWD: current },
+      args: ["--reload-strategy", "rolling", "--warmup", "/warm"],
+    });
+    const before = s.workerPids().sort();
+    point(root, "v2-bad-warm");
+    s.signal("SIGHUP");
+    await waitFor(() => /reload failed, keeping the running workers: warm-up GET \/warm answered 500/.test(s.logs()), {
+      timeout: 15_000,
+      what: "the reload to fail",
+    });
+    assert.deepEqual(await answers(s, 4), [`v1 ${join(root, "releases", "v1")}`]);
+    await sleep(300);
+    assert.deepEqual(s.workerPids().sort(), before, "the old workers are the ones serving");
+  });
+
+  it("an app's ready() export is awaited before its worker serves", async () => {
+    const dir = tempDir("gpe-ready-");
+    writeFileSync(
+      join(dir, "app.mjs"),
+      `let pool = null;
+export async function ready() { await new Promise((r) => setTimeout(r, 300)); pool = "open"; }
+export default (req, res) => res.end(pool ?? "not ready");
+`,
+    );
+    const s = await startServer({ app: join(dir, "app.mjs"), workers: 1 });
+    assert.equal((await request(s.url("/"))).body, "open");
+  });
+
+  it("refuses a warm-up path that is not a path, and an unknown strategy, in one line, exit 2", async () => {
+    for (const [args, message, last] of [
+      [["--warmup", "warm"], /warmup: expected a path starting with \/, got "warm"/],
+      [["--warmup"], /--warmup <PATH>' argument missing/, "last"],
+      [["--reload-strategy", "blue-green"], /reload_strategy: /],
+      [["--reload-batch", "0"], /reload_batch: /],
+    ]) {
+      const app = join(FIXTURES, "app.mjs");
+      const r = await runCli(last ? [app, ...args] : [...args, app]);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    }
   });
 });
 

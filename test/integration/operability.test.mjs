@@ -230,7 +230,7 @@ describe("gpe-server status", () => {
           new RegExp(`worker_${i + 1}\\s+\\d+\\s+sync\\s+running\\s+0/1`),
           `row for slot ${i + 1} (pid ${pid})`,
         );
-      assert.match(screen, /workers 3\s+busy 0\s+utilization 0%/);
+      assert.match(screen, /workers 3 \(target 3\)\s+busy 0\s+utilization 0%/);
       // --watch redraws in place: the request count changes on the same screen.
       for (let i = 0; i < 4; i++) await request(s.url("/"));
       await waitFor(

@@ -59,12 +59,24 @@ export function openAppHost(init: WorkerInitData, thread?: number): AppHost {
         return {};
       }
     },
-    app: () => {
+    app: async () => {
       // app_args (PM2's args): the app finds them after its own path, as if node had started it.
       if (s.app_args.length > 0)
         process.argv = [process.argv[0]!, resolve(init.cwd, parseAppSpec(init.app).file), ...s.app_args];
       // A script that exports nothing may take as long as a request to call listen().
-      return loadApp(init.app, init.cwd, { bound: init.addresses[0], listenWaitMs: (s.timeout || 30) * 1000 });
+      const app = await loadApp(init.app, init.cwd, {
+        bound: init.addresses[0],
+        listenWaitMs: (s.timeout || 30) * 1000,
+      });
+      // Its ready() export: a connection pool opened, a cache loaded, before any request comes.
+      if (app.ready) {
+        try {
+          await app.ready();
+        } catch (err) {
+          throw new Error(`the app's ready() failed: ${(err as Error)?.message ?? err}`);
+        }
+      }
+      return app;
     },
     registries: () => (s.metrics_enabled ? new AppRegistries(parseAppSpec(init.app).file) : null),
   };

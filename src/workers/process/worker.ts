@@ -20,6 +20,7 @@ import { ProcessEngine } from "../engines/process-engine.js";
 import { loadHttp2 } from "../http/app-server.js";
 import { answerThreadProbes, startStallThread } from "../stall/stall-line.js";
 import { LoadProbe } from "./load-probe.js";
+import { warmUp } from "./warm-up.js";
 
 /** What the app's close() and worker_exit get at least, also on a quick exit or after a graceful timeout. */
 const QUICK_EXIT_MS = 500;
@@ -40,6 +41,8 @@ export class Worker {
   /** Async workers that accept for themselves: their part in spreading kept-alive connections. */
   private readonly share: ConnectionShare | null;
   private handled = 0;
+  /** --warmup runs: its requests are not the app's traffic. */
+  private warming = false;
   private retiring = false;
   private stopping = false;
   private exitTimer: NodeJS.Timeout | null = null;
@@ -130,6 +133,16 @@ export class Worker {
         this.engine = new ProcessEngine(app, ctx);
       }
       await this.engine.start();
+      if (this.s.warmup.length > 0) {
+        this.warming = true;
+        await warmUp(this.engine, {
+          paths: this.s.warmup,
+          count: this.s.warmup_requests,
+          tls: this.s.certfile !== null,
+          timeoutMs: (this.s.timeout || 30) * 1000,
+        });
+        this.warming = false;
+      }
       if (this.s.proxy_protocol)
         this.gate = new ProxyGate(this.engine, this.s.proxy_allow_ips, this.s.header_timeout * 1000, this.log);
     } catch (err) {
@@ -280,6 +293,7 @@ export class Worker {
   }
 
   private requestDone(): void {
+    if (this.warming) return; // warm-up requests do not count towards max_requests
     this.handled++;
     this.nearMaxRequests();
     if (this.init.maxRequests > 0 && this.handled >= this.init.maxRequests && !this.retiring) {
