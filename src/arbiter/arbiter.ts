@@ -14,7 +14,8 @@ import { SignalQueue } from "./signal-queue.js";
 import { CrashBackoff } from "./crash-backoff.js";
 import { upgradeMaster } from "./upgrade.js";
 import { WorkerPool } from "./worker-pool.js";
-import { Generations } from "./generations.js";
+import { Deploys } from "./deploys.js";
+import { takeReloadRequest } from "./reload-request.js";
 import { idleTimeoutAdvice, prepareMaster, rereadSettings, StartupError } from "./startup.js";
 import type { Pidfile } from "./pidfile.js";
 import { ConnectionDispatcher } from "./dispatcher.js";
@@ -66,7 +67,8 @@ export class Arbiter {
   }));
   /** How many workers to keep, and the adaptive pool that moves it. */
   private readonly target: PoolTarget;
-  private readonly generations = new Generations();
+  /** Generations of workers, their releases, and how a reload replaces one with the next. */
+  private readonly deploys: Deploys;
   private readonly signals = new SignalQueue((name) => this.handleSignal(name));
   private stopping: "graceful" | "fast" | null = null;
   private ready = false;
@@ -80,8 +82,6 @@ export class Arbiter {
   private exitCode = 0;
   private readonly procName: string;
   private listenWaiting = { at: 0, length: 0 };
-  /** The release directory each generation resolved when it began. */
-  private readonly releases = new Map<number, Release>();
   private readonly startDir: string;
   /** TERM with drain_delay: /readyz says 503 while the app port still serves, until this fires. */
   private drainTimer: NodeJS.Timeout | null = null;
@@ -120,8 +120,23 @@ export class Arbiter {
       sizing: () => this.target.sizing(),
       listenQueues: () => listenQueues(this.listeners, this.settings.backlog),
       readiness: () => this.readiness(),
+      deploy: () => this.deploys.status(),
     });
     this.dispatcher.onDispatch = (seconds) => this.exporter.metrics.observeDispatchWait(seconds);
+    this.deploys = new Deploys({
+      settings: () => this.settings,
+      log: this.log,
+      workers: () => this.workers.all(),
+      target: () => this.target.value,
+      spawn: (slot, generation) => this.spawnWorker(slot, false, generation),
+      retire: (w, reason) => this.retire(w, reason),
+      manage: () => this.manageWorkers(),
+      flush: (ms) => this.workers.flush(ms),
+      figures: (workers) => this.exporter.requestFigures(workers),
+      ended: (strategy, outcome) => this.exporter.metrics.reloaded(strategy, outcome),
+      again: () => void this.reload(),
+      handOver: (on) => this.workers.handOver(on),
+    });
     this.target = new PoolTarget({
       settings: () => this.settings,
       log: this.log,
@@ -169,7 +184,7 @@ export class Arbiter {
     dieWithParent(s.die_with_parent && !this.o.inherited, this.log, () => this.stop(true));
     if (s.reload) startDevReload(this.o, s.reload_extra_files, this.log, () => void this.reload());
     await this.exporter.start();
-    this.releases.set(this.generations.current, this.resolveRelease());
+    this.deploys.first(this.resolveRelease());
     if (s.sticky) await this.workers.acceptForWorkers(this.listeners, () => this.target.value);
     this.manageWorkers();
     this.tickTimer = setInterval(() => this.tick(), TICK_MS);
@@ -200,9 +215,9 @@ export class Arbiter {
   /** The adaptive pool's sample: its running workers, and the connections waiting for one. */
   private autoscale(now: number): void {
     if (!this.target.adaptive) return;
-    const current = this.workers.live().filter((w) => w.generation === this.generations.current && !w.standby);
+    const current = this.workers.live().filter((w) => w.generation === this.deploys.current && !w.standby);
     const steady =
-      !this.stopping && !this.drainTimer && !this.generations.reloading && current.every((w) => w.state === "running");
+      !this.stopping && !this.drainTimer && !this.deploys.active && current.every((w) => w.state === "running");
     if (steady && now - this.listenWaiting.at >= LISTEN_SAMPLE_MS) {
       const length = listenQueues(this.listeners, this.settings.backlog).reduce((n, q) => n + q.length, 0);
       this.listenWaiting = { at: now, length };
@@ -222,9 +237,8 @@ export class Arbiter {
     return resolveRelease(this.o.app, this.settings.chdir, this.startDir);
   }
 
-  private spawnWorker(slot: number, standby = false): void {
-    const generation = this.generations.current;
-    const release = this.releases.get(generation) ?? this.resolveRelease();
+  private spawnWorker(slot: number, standby = false, generation = this.deploys.current): void {
+    const release = this.deploys.releaseOf(generation) ?? this.resolveRelease();
     const worker = this.workers.spawn(
       slot,
       generation,
@@ -244,30 +258,18 @@ export class Arbiter {
   private workerReady(w: WorkerProcess): void {
     this.log.info(`Booted worker with pid: ${w.pid} (slot ${w.slot})`);
     this.logs.ready(w);
-    const rolled = this.rolling && w.generation === this.generations.current;
-    for (const old of this.workers.live()) {
-      if (old.slot !== w.slot || old === w) continue;
-      if (old.replaceWanted) this.retire(old, old.replaceWanted);
-      // A rolling reload: the old worker of this slot goes as soon as its successor serves.
-      else if (rolled && old.generation !== w.generation) this.retire(old, "reload");
-    }
+    for (const old of this.workers.live())
+      if (old.slot === w.slot && old.replaceWanted && old !== w) this.retire(old, old.replaceWanted);
+    this.deploys.workerReady(w);
     void this.exporter.metrics.sample();
     this.dispatcher.pump();
     this.onWorkerReady();
   }
 
+  /** The first generation serves: when_ready, once. */
   private onWorkerReady(): void {
-    const current = this.workers.all().filter((w) => w.generation === this.generations.current);
-    const allUp = current.filter((w) => w.state === "running").length >= this.target.value;
-    if (!allUp) return;
-    if (this.generations.reloading) {
-      // The new generation is serving: retire the old one gracefully.
-      const again = this.generations.complete();
-      for (const w of this.workers.all())
-        if (w.generation !== this.generations.current && w.live) this.retire(w, "reload");
-      this.log.info("reload complete");
-      if (again) void this.reload();
-    }
+    const current = this.workers.all().filter((w) => w.generation === this.deploys.current);
+    if (current.filter((w) => w.state === "running").length < this.target.value) return;
     if (!this.ready) {
       this.ready = true;
       runHookSync(this.hooks, "when_ready", this.log, this.server);
@@ -299,6 +301,7 @@ export class Arbiter {
       this.onBootFailure(w);
       return;
     }
+    this.deploys.exited(w, reason, expected);
     // A worker that died on its own (exit code, fault signal) in a loop gets a backoff; one killed
     // from outside (an operator, the OOM killer) is replaced at once: booting bounds the rate.
     if (!expected && !(signal && KILLED_FROM_OUTSIDE.has(signal))) this.noteCrash(w);
@@ -308,13 +311,7 @@ export class Arbiter {
   /** A worker could not load the app: stop (nothing can serve) or cancel the reload. */
   private onBootFailure(w: WorkerProcess): void {
     const message = w.bootError ?? `worker (pid:${w.pid}, slot ${w.slot}) exited before it was ready`;
-    if (this.generations.reloading && w.generation === this.generations.current) {
-      this.log.error(`reload failed, keeping the running workers: ${message}`);
-      for (const other of this.workers.all())
-        if (other.generation === this.generations.current) this.retire(other, "boot_error");
-      this.generations.cancel();
-      return;
-    }
+    if (this.deploys.bootFailed(w, message)) return;
     const serving = this.workers.all().some((x) => x.state === "running");
     if (!serving) {
       this.giveUp(`Worker failed to boot: ${message}`, message);
@@ -339,7 +336,7 @@ export class Arbiter {
 
   /** Near max_requests: the successor boots now and waits, so that no request waits for a boot. */
   private prestart(w: WorkerProcess): void {
-    const { current } = this.generations;
+    const { current } = this.deploys;
     if (this.stopping || w.generation !== current || this.workers.live().some((x) => x.standby && x.slot === w.slot))
       return;
     this.spawnWorker(w.slot, true);
@@ -352,11 +349,6 @@ export class Arbiter {
     this.manageWorkers();
   }
 
-  /** A reload that replaces a batch of slots at a time. */
-  private get rolling(): boolean {
-    return this.generations.reloading && this.settings.reload_strategy !== "all";
-  }
-
   /** Brings the current generation to `target` workers in slots 1..target. */
   private manageWorkers(): void {
     if (this.stopping) return;
@@ -364,13 +356,13 @@ export class Arbiter {
     const bySlot = new Map<number, WorkerProcess>();
     const standbys = new Map<number, WorkerProcess>();
     for (const w of this.workers.live()) {
-      if (w.generation !== this.generations.current) continue;
+      if (w.generation !== this.deploys.current) continue;
       if (w.slot > this.target.value) this.retire(w, "scale_down");
       else if (w.standby) standbys.set(w.slot, w);
       else if (!w.replaceWanted) bySlot.set(w.slot, w);
     }
     // A rolling reload starts reload_batch new workers at a time; each next one once one serves.
-    let room = this.rolling
+    let room = this.deploys.rolling
       ? this.settings.reload_batch - [...bySlot.values()].filter((w) => w.state === "booting").length
       : Number.POSITIVE_INFINITY;
     for (let slot = 1; slot <= this.target.value && room > 0; slot++) {
@@ -382,10 +374,13 @@ export class Arbiter {
         room--;
       } // backing off: the tick retries
     }
+    this.deploys.manageCanary();
   }
 
   private tick(): void {
-    this.autoscale(Date.now());
+    const now = Date.now();
+    this.autoscale(now);
+    this.deploys.tick(now);
     // Hung workers get SIGABRT (after a stall probe), then SIGKILL; the slots are refilled below.
     this.workers.murder(this.settings.timeout * 1000, this.settings.timeout_diagnostics);
     this.manageWorkers();
@@ -396,27 +391,17 @@ export class Arbiter {
 
   /** HUP: re-read the config, start a new generation of workers, retire the old one once it serves. */
   async reload(): Promise<void> {
-    if (this.stopping || this.drainTimer || !this.generations.requestReload()) return;
+    if (this.stopping || this.drainTimer || !this.deploys.generations.requestReload()) return;
+    // `gpe-server reload --canary` asks for a strategy for this reload only.
+    const asked = takeReloadRequest(process.pid, this.log);
     const resolved = await rereadSettings(this.o.cli, this.listeners, this.log);
     if (resolved) ({ settings: this.settings, sources: this.sources } = resolved);
     this.hooks = pickHooks(this.settings);
     await runHook(this.hooks, "on_reload", this.log, this.server);
-    const before = this.releases.get(this.generations.current);
-    const release = this.resolveRelease();
-    this.generations.begin();
-    this.releases.set(this.generations.current, release);
-    this.forgetReleases();
-    if (before && before.cwd !== release.cwd) this.log.info(`reload: release ${release.cwd} (was ${before.cwd})`);
-    // The new generation starts at the new size (this brings the pool to it, or manageWorkers does).
+    this.deploys.begin(this.resolveRelease(), asked ?? this.settings.reload_strategy);
+    // The new size (the new generation starts at it; during a canary, the old one moves to it).
     this.target.reloaded();
     this.manageWorkers();
-  }
-
-  /** Releases of generations that have no worker left and are not current. */
-  private forgetReleases(): void {
-    const inUse = new Set(this.workers.all().map((w) => w.generation));
-    for (const generation of this.releases.keys())
-      if (generation !== this.generations.current && !inUse.has(generation)) this.releases.delete(generation);
   }
 
   /** USR2: start a new master on the same sockets; this one keeps running until told to stop. */

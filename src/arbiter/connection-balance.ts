@@ -28,11 +28,12 @@ export const slackOver = (mean: number): number => Math.max(1, Math.ceil(mean / 
  * further apart than twice the slack (one worker left with few while the rest sit just within
  * it), every worker above the mean does, so that the reconnections can reach the one below.
  */
-export function excess(counts: readonly number[]): number[] {
+export function excess(counts: readonly number[], tight = false): number[] {
   if (counts.length < 2) return counts.map(() => 0);
   const mean = counts.reduce((a, b) => a + b, 0) / counts.length;
   const target = Math.ceil(mean);
-  const slack = slackOver(mean);
+  // Tight (a canary must get its share of a balancer's few pooled connections): no slack.
+  const slack = tight ? 0 : slackOver(mean);
   const tooWide = Math.max(...counts) - Math.min(...counts) > 2 * slack + 1;
   return counts.map((n) => (n > target + slack || (tooWide && n > target) ? n - target : 0));
 }
@@ -40,6 +41,9 @@ export function excess(counts: readonly number[]): number[] {
 export class ConnectionBalance<W extends BalancedWorker> {
   /** What each worker was last asked to close, and when. */
   private readonly asked = new Map<W, { count: number; at: number }>();
+
+  /** Set while a canary runs: connections are spread to within one of the mean. */
+  tight = false;
 
   constructor(private readonly pool: () => Iterable<W>) {}
 
@@ -53,9 +57,13 @@ export class ConnectionBalance<W extends BalancedWorker> {
     this.asked.delete(w);
   }
 
-  private rebalance(): void {
+  /** Spreads what the workers last reported now (a worker joined: a canary serves). */
+  rebalance(): void {
     const workers = [...this.pool()].filter((w) => w.acceptsWork() && !w.standby);
-    const want = excess(workers.map((w) => w.keptAlive));
+    const want = excess(
+      workers.map((w) => w.keptAlive),
+      this.tight,
+    );
     const now = performance.now();
     workers.forEach((w, i) => {
       const count = want[i]!;

@@ -47,4 +47,15 @@ export class Generations {
     this.previous = null;
     this.again = false;
   }
+
+  /** A reload that never began its generation (a canary rolled back): the old one stays current. */
+  abandon(): void {
+    this.starting = false;
+    this.again = false;
+  }
+
+  /** The number the next generation will have: a canary's, before it is promoted. */
+  get next(): number {
+    return this.current + 1;
+  }
 }

@@ -149,6 +149,15 @@ export class WorkerPool {
     await Promise.all(asked.map((w) => w.request({ cmd: "gpe:flush" }, timeoutMs)));
   }
 
+  /**
+   * While a canary runs, the old workers hand it its share of the kept-alive connections (a load
+   * balancer's pool was all accepted before the canary existed): the balance spreads them tightly.
+   */
+  handOver(on: boolean): void {
+    this.balance.tight = on;
+    if (on && this.balanced()) this.balance.rebalance();
+  }
+
   /** Kept-alive connections are spread by the balance: async workers accepting for themselves. */
   private balanced(): boolean {
     const s = this.master.settings();

@@ -4,7 +4,8 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { commonBehaviour } from "./program.js";
 import { alive } from "../platform/proc.js";
-import { StatusError, getJSON } from "./status.js";
+import { StatusError, deployLines, getJSON } from "./status.js";
+import { requestReload } from "../arbiter/reload-request.js";
 import { addMasterOptions, locate, runOnMaster, type Master, type MasterOptions } from "./find-master.js";
 import type { StatusJSON } from "../exporter/status-board.js";
 
@@ -12,6 +13,10 @@ const POLL_MS = 100;
 
 interface ControlOptions extends MasterOptions {
   timeout: number;
+  /** reload: this reload is a canary, whatever the master's reload_strategy. */
+  canary?: boolean;
+  /** reload: wait for a canary's verdict. */
+  wait?: boolean;
 }
 
 const ACTIONS: Record<
@@ -58,22 +63,68 @@ async function stop(m: Master, o: ControlOptions): Promise<string> {
 
 async function reload(m: Master, o: ControlOptions): Promise<string> {
   if (!m.base) {
+    if (o.canary)
+      throw new StatusError(`a canary reload needs master ${m.pid}'s metrics port: it is judged on its metrics`);
     signal(m.pid, "SIGHUP");
     return `sent HUP to master ${m.pid}: reloading (no metrics port to watch it finish)`;
   }
-  const before = new Set(pids(await status(m)));
+  const first = await status(m);
+  if (first.deploy === undefined) {
+    if (o.canary) throw new StatusError(`master ${m.pid} is of a version without canary reloads`);
+  } else if (o.canary || o.wait) {
+    return await deploy(m, o, first);
+  }
+  const before = new Set(pids(first));
   signal(m.pid, "SIGHUP");
   const after = await until(
     o.timeout,
     `master ${m.pid} has not finished reloading after ${o.timeout} s (a new worker failing to boot keeps the old ones: see its error log)`,
     async () => {
       const s = await status(m);
+      // The master's reload_strategy is canary: its verdict may take minutes.
+      if (s.deploy?.inProgress?.phase === "canary") return "canary";
       const now = s.workers.map((w) => w.pid);
       const fresh = pids(s);
       return now.every((p) => !before.has(p)) && fresh.length >= s.summary.target ? fresh : null;
     },
   );
+  if (after === "canary")
+    return `master ${m.pid}: a canary started (reload_strategy canary); gpe-server status shows it, reload --wait follows it`;
   return `reloaded master ${m.pid}: workers ${[...before].join(", ")} -> ${after.join(", ")}`;
+}
+
+/**
+ * A reload followed through the master's deploy status: its progress on stdout, and its end as the
+ * result (a rolled-back canary or a failed boot is an error: exit 1).
+ */
+async function deploy(m: Master, o: ControlOptions, first: StatusJSON): Promise<string> {
+  const seq = first.deploy!.last?.seq ?? 0;
+  if (o.canary) requestReload(m.pid, "canary");
+  signal(m.pid, "SIGHUP");
+  let shown = "";
+  let deadline = Date.now() + o.timeout * 1000;
+  for (;;) {
+    const s = await status(m);
+    const d = s.deploy!;
+    if (d.last && d.last.seq > seq) {
+      const { generation, strategy, outcome, why } = d.last;
+      const line = `master ${m.pid}: generation ${generation} (${strategy}) ${outcome.replace("_", " ")}: ${why}`;
+      if (outcome === "promoted") return line;
+      throw new StatusError(line);
+    }
+    const progress = deployLines(d).find((l) => l.startsWith("deploy:"));
+    if (progress) {
+      if (!o.wait && d.inProgress?.phase === "canary")
+        return `master ${m.pid}: canary of generation ${d.inProgress.generation} started (--wait follows it to its verdict)`;
+      // A canary has its period: the timeout counts from the end of it.
+      const left = d.inProgress?.secondsLeft;
+      if (left !== null && left !== undefined) deadline = Math.max(deadline, Date.now() + (left + o.timeout) * 1000);
+      if (progress !== shown) process.stdout.write(`${progress}\n`);
+      shown = progress;
+    }
+    if (Date.now() > deadline) throw new StatusError(`master ${m.pid} has not finished reloading after ${o.timeout} s`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 async function scale(m: Master, o: ControlOptions, arg?: string): Promise<string> {
@@ -121,6 +172,15 @@ export async function runControl(action: string, argv: string[]): Promise<void> 
       return Number(v);
     }),
   );
+  if (action === "reload")
+    program
+      .addOption(new Option("--canary", "make this reload a canary, whatever the master's reload_strategy"))
+      .addOption(
+        new Option(
+          "--wait",
+          "follow a canary to its verdict: its figures as they come, exit 0 when promoted, 1 when rolled back",
+        ),
+      );
   await runOnMaster(name, program, argv, async () => {
     const o = program.opts<ControlOptions>();
     const master = await locate(o, action === "scale");

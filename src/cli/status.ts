@@ -7,6 +7,7 @@ import https from "node:https";
 import { Command, CommanderError, Option } from "commander";
 import { commonBehaviour } from "./program.js";
 import type { StatusJSON, WorkerStatus } from "../exporter/status-board.js";
+import type { DeployStatus, SideFigures } from "../contracts/deploy-status.js";
 import { alive, listeningRows, socketInode } from "../platform/proc.js";
 import { authorizationHeader } from "../exporter/security.js";
 
@@ -199,7 +200,30 @@ export function renderStatus(s: StatusJSON): string {
   const summary =
     `master ${s.pid}  workers ${u.workers} (target ${u.target}${u.min === null || u.min === undefined ? "" : `, adaptive ${u.min}..${u.max}`})  busy ${u.busy}  utilization ${(u.utilization * 100).toFixed(0)}%  ` +
     `req/s ${u.requestsPerSecond.toFixed(1)}  queued ${u.queued} (kernel ${u.listenQueue})  restarts ${restarts(u.restarts)}`;
-  return `${[line(header), ...rows.map(line), "", summary].join("\n")}\n`;
+  return `${[line(header), ...rows.map(line), "", summary, ...deployLines(s.deploy)].join("\n")}\n`;
+}
+
+const side = (f: SideFigures | null, quantile: number) =>
+  f === null
+    ? "no figures yet"
+    : `${f.requests} requests, 5xx ${(f.errorShare * 100).toFixed(1)} %, p${Math.round(quantile * 100)} ${f.latency === null ? "n/a" : `${Math.round(f.latency * 1000)} ms`}`;
+
+/** The deploy under way and how the last one ended, a line each (none before the first reload). */
+export function deployLines(d: DeployStatus | undefined): string[] {
+  if (!d) return [];
+  const lines: string[] = [];
+  const p = d.inProgress;
+  if (p?.phase === "canary")
+    lines.push(
+      `deploy: canary of generation ${p.generation}: ${side(p.canary, p.quantile)}; old generation: ${side(p.baseline, p.quantile)}; ${Math.ceil(p.secondsLeft ?? 0)} s left at most`,
+    );
+  else if (p) lines.push(`deploy: generation ${p.generation} ${p.phase} (${p.strategy})`);
+  const last = d.last;
+  if (last)
+    lines.push(
+      `last deploy: generation ${last.generation}, ${last.strategy}, ${last.outcome.replace("_", " ")}: ${last.why}`,
+    );
+  return lines;
 }
 
 // ---- the command ------------------------------------------------------------------------------

@@ -230,6 +230,8 @@ export async function resolveSettings({ cli, env = realEnvironment() }: ResolveI
   checkTls(resolved);
   checkSticky(resolved);
   adaptivePool(resolved);
+  if (resolved.reload_strategy === "canary" && !resolved.metrics_enabled)
+    throw new SettingError("reload_strategy canary needs metrics: the canary is judged on its workers' figures");
   if (resolved.daemon) daemonDefaults(resolved, sources);
   if (resolved.admission)
     for (const [name, value] of Object.entries(ADMISSION_DEFAULTS))

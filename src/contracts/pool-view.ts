@@ -1,6 +1,7 @@
 // What the master's supervision shows its metrics exporter: a read-only view of the worker pool
 // and of the connections waiting before it. The arbiter implements it; the exporter reads it.
 import type { WorkerState } from "./lifecycle.js";
+import type { DeployStatus } from "./deploy-status.js";
 
 /** One TCP listening socket's accept queue, as the master reads it from the kernel. */
 export interface ListenQueue {
@@ -27,6 +28,8 @@ export interface WorkerView {
   capacity: number;
   eventLoopUtilization: number;
   eventLoopLag: number;
+  /** Its generation: 0 for the first, one more for each reload that started workers. */
+  generation: number;
 }
 
 /** What the master knows about connections before they reach a worker. */
@@ -56,4 +59,6 @@ export interface PoolView extends QueueView {
   sizing(): PoolSizing;
   /** For /readyz: whether a load balancer should send traffic, and if not, why. */
   readiness(): Readiness;
+  /** The deploy under way and the last one's end. */
+  deploy(): DeployStatus;
 }

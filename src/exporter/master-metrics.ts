@@ -5,6 +5,7 @@ import { ProcessUsage, type Usage } from "./proc-usage.js";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import { slotLabel, type FamilyJSON, type SampleJSON } from "../metrics/family.js";
 import { COUNTED_SIGNALS, RESTART_REASONS, WORKER_STATES, type RestartReason } from "../contracts/lifecycle.js";
+import { RELOAD_OUTCOMES, type DeployStatus, type ReloadOutcome } from "../contracts/deploy-status.js";
 
 import type { ListenQueue, PoolSizing, QueueView, WorkerView } from "../contracts/pool-view.js";
 
@@ -27,6 +28,8 @@ export class MasterMetrics {
   private readonly slotRestarts = new Map<number, Map<string, number>>();
   /** Target changes, keyed "reason by". */
   private readonly resizes = new Map<string, number>();
+  /** Ended reloads, keyed "strategy outcome". */
+  private readonly reloads = new Map<string, number>();
   private readonly lastExit = new Map<number, number>();
   private readonly loopDelay = new LoopDelay();
   private readonly dispatchWait = new SimpleHistogram(
@@ -49,6 +52,7 @@ export class MasterMetrics {
     private readonly workers: () => readonly WorkerView[],
     private readonly queues: QueueView = { queued: () => 0, listenQueues: () => [] },
     private readonly sizing: () => PoolSizing = () => ({ target: 0, min: null, max: null }),
+    private readonly deploy: () => DeployStatus = () => ({ current: 0, inProgress: null, last: null }),
   ) {
     // Its lag monitor ticks 10 times a second, not 100: an idle master should stay asleep.
     collectDefaultMetrics({
@@ -73,6 +77,11 @@ export class MasterMetrics {
     }
     perSlot.set(reason, (perSlot.get(reason) ?? 0) + 1);
     this.lastExit.set(slot, exitStatus);
+  }
+
+  reloaded(strategy: string, outcome: ReloadOutcome): void {
+    const key = `${strategy} ${outcome}`;
+    this.reloads.set(key, (this.reloads.get(key) ?? 0) + 1);
   }
 
   resized({ reason, by }: Resize, steps = 1): void {
@@ -222,6 +231,10 @@ export class MasterMetrics {
         values: perSlot((w) => w.stateSince / 1000),
       },
       {
+        ...familyHead(METRICS.generation),
+        values: perSlot((w) => w.generation),
+      },
+      {
         ...familyHead(METRICS.workers),
         values: [{ labels: {}, value: live }],
       },
@@ -230,6 +243,7 @@ export class MasterMetrics {
         values: [...this.restarts].map(([reason, value]) => ({ labels: { reason }, value })),
       },
       ...this.sizingFamilies(),
+      ...this.deployFamilies(),
       {
         ...familyHead(METRICS.signals),
         values: [...this.signals].map(([signal, value]) => ({ labels: { signal }, value })),
@@ -238,6 +252,31 @@ export class MasterMetrics {
       ...own,
     ];
   }
+  /** Reloads by strategy and outcome, and a running canary's comparison. */
+  private deployFamilies(): FamilyJSON[] {
+    const reloads: SampleJSON[] = [];
+    for (const strategy of ["all", "rolling", "canary"])
+      for (const outcome of RELOAD_OUTCOMES)
+        reloads.push({ labels: { strategy, outcome }, value: this.reloads.get(`${strategy} ${outcome}`) ?? 0 });
+    const canary: SampleJSON[] = [];
+    const running = this.deploy().inProgress;
+    for (const [side, f] of [
+      ["canary", running?.canary],
+      ["baseline", running?.baseline],
+    ] as const) {
+      if (!f) continue;
+      canary.push(
+        { labels: { side, figure: "requests" }, value: f.requests },
+        { labels: { side, figure: "error_share" }, value: f.errorShare },
+      );
+      if (f.latency !== null) canary.push({ labels: { side, figure: "latency_seconds" }, value: f.latency });
+    }
+    return [
+      { ...familyHead(METRICS.reloads), values: reloads },
+      { ...familyHead(METRICS.canary), values: canary },
+    ];
+  }
+
   /** The target, the adaptive pool's bounds, and the moves of the target so far. */
   private sizingFamilies(): FamilyJSON[] {
     const { target, min, max } = this.sizing();

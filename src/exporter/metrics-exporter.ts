@@ -14,6 +14,8 @@ import { StoreService } from "./store-service.js";
 import { metricsSecurity } from "./security.js";
 import { createMetricsServer, listenMetrics, type MetricsHttpServer } from "./server.js";
 import { StatusBoard } from "./status-board.js";
+import { readRequestFigures } from "./request-figures.js";
+import type { RequestFigures } from "../contracts/request-figures.js";
 
 /** How long a scrape waits for workers to write fresh files before reading what is there. */
 const FLUSH_WAIT_MS = 2;
@@ -35,7 +37,13 @@ export class MetricsExporter {
       () => pool.workers(),
       pool,
       () => pool.sizing(),
+      () => pool.deploy(),
     );
+  }
+
+  /** Each worker's requests, 5xx answers and latency buckets, from its store file (by pid). */
+  requestFigures(workers: readonly { slot: number; pid: number }[]): Map<number, RequestFigures> {
+    return this.settings.metrics_enabled ? readRequestFigures(this.settings.multiproc_dir, workers) : new Map();
   }
 
   /** Makes the store directory ready (emptied unless a USR2 predecessor left it to us). */
@@ -55,6 +63,7 @@ export class MetricsExporter {
       sizing: () => this.pool.sizing(),
       store: () => this.store?.families(this.pool.workers()) ?? [],
       // Resolved against the master's directory: the command that reads them may run elsewhere.
+      deploy: () => this.pool.deploy(),
       logs: () => ({
         errorlog: s.errorlog === "-" ? "-" : resolve(s.errorlog),
         accesslog: s.accesslog === null || s.accesslog === "-" ? s.accesslog : resolve(s.accesslog),

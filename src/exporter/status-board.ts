@@ -5,6 +5,7 @@ import { slotLabel } from "../metrics/family.js";
 import { METRICS } from "../metrics/catalogue.js";
 import type { MasterMetrics } from "./master-metrics.js";
 import type { PoolSizing } from "../contracts/pool-view.js";
+import type { DeployStatus } from "../contracts/deploy-status.js";
 
 export interface WorkerStatus {
   slot: number;
@@ -50,6 +51,8 @@ export interface StatusJSON {
   history: { time: number; requestsPerSecond: number; utilization: number }[];
   /** Where the master's logs are, for `gpe-server logs`: absolute paths, "-" for its stderr, null for none. */
   logs: LogFiles;
+  /** The deploy under way, and how the last one ended. */
+  deploy: DeployStatus;
 }
 
 export interface LogFiles {
@@ -66,6 +69,7 @@ export interface StatusSources {
   /** The merged store (dead workers' counts included), for request totals per slot. */
   store(): FamilyJSON[];
   logs(): LogFiles;
+  deploy(): DeployStatus;
 }
 
 const HISTORY_POINTS = 300;
@@ -165,6 +169,7 @@ export class StatusBoard {
       },
       history: [...this.history],
       logs: this.sources.logs(),
+      deploy: this.sources.deploy(),
     };
   }
 }

@@ -27,6 +27,7 @@ export const STATUS_PAGE = `<!doctype html>
 <body>
 <h1>gpe-server <span id="title"></span></h1>
 <div id="summary">loading…</div>
+<div id="deploy"></div>
 <div id="error"></div>
 <table>
   <thead><tr><th>slot</th><th>pid</th><th>type</th><th>state</th><th>in flight</th><th>connections</th><th>requests</th><th>req/s</th><th>RSS</th><th>CPU %</th><th>uptime</th><th>heartbeat</th><th>restarts</th></tr></thead>
@@ -44,6 +45,8 @@ function cell(row, text) { const td = document.createElement("td"); td.textConte
 function render(s) {
   $("title").textContent = "master " + s.pid + " · " + s.workerClass;
   const u = s.summary;
+  const d = s.deploy, p = d && d.inProgress, side = (f) => f ? f.requests + " requests, 5xx " + (f.errorShare * 100).toFixed(1) + " %, p" + Math.round(p.quantile * 100) + " " + (f.latency == null ? "n/a" : Math.round(f.latency * 1000) + " ms") : "no figures yet";
+  $("deploy").textContent = p ? (p.phase === "canary" ? "canary of generation " + p.generation + ": " + side(p.canary) + "; old generation: " + side(p.baseline) + "; " + Math.ceil(p.secondsLeft) + " s left at most" : "deploy: generation " + p.generation + " " + p.phase) : d && d.last ? "last deploy: generation " + d.last.generation + " " + d.last.outcome.replace("_", " ") + ": " + d.last.why : "";
   $("summary").innerHTML = "";
   for (const [label, value] of [["workers", u.workers + " (target " + u.target + (u.min == null ? "" : ", adaptive " + u.min + ".." + u.max) + ")"], ["busy", u.busy], ["utilization", (u.utilization * 100).toFixed(0) + "%"], ["req/s", u.requestsPerSecond.toFixed(1)], ["queued", u.queued + " master, " + u.listenQueue + " kernel"], ["restarts", restarts(u.restarts)]]) {
     const b = document.createElement("b"); b.textContent = value;
