@@ -94,6 +94,7 @@ export function workerView(fields = {}) {
     capacity: 1,
     eventLoopUtilization: 0,
     eventLoopLag: 0,
+    generation: 0,
     ...fields,
   };
 }
