@@ -30,6 +30,7 @@ const ALL = [
   "scrape",
   "restarts",
   "reload",
+  "deploy",
   "memory",
   "gunicorn",
 ];

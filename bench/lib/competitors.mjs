@@ -4,7 +4,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { freePort, sleep } from "../../support/processes.mjs";
 import { until } from "./http.mjs";
 import { CLI, HERE } from "./settings.mjs";
@@ -141,7 +141,7 @@ export async function gpe(
       "--log-level",
       "warning",
       ...extra,
-      join(HERE, app),
+      isAbsolute(app) ? app : join(HERE, app),
     ]),
     env,
     undefined,

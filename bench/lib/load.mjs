@@ -36,11 +36,14 @@ export function parseWrk(out) {
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const socketFailures = sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
   return {
     rps,
     p50: pct(50),
     p99: pct(99),
-    failed: non2xx + (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
+    failed: non2xx + socketFailures,
+    non2xx,
+    socketFailures,
     socketErrors: sock ? sock[0] : "none",
     total,
   };

@@ -49,14 +49,19 @@ describe("admission control under overload", () => {
       // (1819 ms for a thread worker in one run beside the suite's other file: 1.5 s for async.)
       const bound = klass === "async" ? 1500 : 1900;
       assert.ok(r.okP99 < bound, `admitted requests keep a bounded latency: ${JSON.stringify(r)}`);
+      // Every 503 the clients saw is counted; a count may also be a 503 that reached its client
+      // after the client gave up (counted there as timed out or late).
       let shed = [];
-      await waitFor(async () => {
-        shed = (await s.scrape()).find("gunicorn_worker_shed_total");
-        return shed.reduce((a, x) => a + x.value, 0) === r.shed;
-      });
+      await waitFor(
+        async () => {
+          shed = (await s.scrape()).find("gunicorn_worker_shed_total");
+          return shed.reduce((a, x) => a + x.value, 0) >= r.shed;
+        },
+        { what: () => `${shed.reduce((a, x) => a + x.value, 0)} counted against ${JSON.stringify(r)}` },
+      );
       const overloaded = shed.filter((x) => x.labels.reason === "overload").reduce((a, x) => a + x.value, 0);
       const all = shed.reduce((a, x) => a + x.value, 0);
-      assert.equal(all, r.shed, "every 503 the clients saw is counted");
+      assert.ok(all >= r.shed && all <= r.shed + r.timedOut + r.late, `${all} counted: ${JSON.stringify(r)}`);
       assert.ok(overloaded > 0, JSON.stringify(shed));
     });
   }
