@@ -4,7 +4,7 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   FIXTURES,
@@ -352,6 +352,25 @@ describe("canary reloads", () => {
       agent.destroy();
     }
     assert.deepEqual(failures, []);
+  });
+
+  it("an old worker that dies while a canary runs is replaced from the old release", async () => {
+    const root = releaseLayout(["v1", "v7"]);
+    const s = await canaryServer(root, ["--reload-strategy", "canary", "--canary-min-requests", "0"]);
+    const old = s.workerPids();
+    point(root, "v7");
+    s.signal("SIGHUP");
+    await waitFor(() => (s.logs().match(/Booted worker/g) ?? []).length >= 3, { what: "the canary worker" });
+    process.kill(old[0], "SIGKILL");
+    await waitFor(() => (s.logs().match(/Booted worker/g) ?? []).length >= 4, { what: "the replacement" });
+    const replacement = s.workerPids().find((pid) => !old.includes(pid) && pid !== s.workerPids().at(-1));
+    const cwdOf = (pid) => realpathSync(`/proc/${pid}/cwd`);
+    const cwds = s.workerPids().map(cwdOf);
+    // Two workers of v1 (the survivor and the replacement) and the canary of v7.
+    assert.deepEqual(cwds.filter((c) => c.endsWith("v1")).length, 2, `${replacement}: ${cwds.join(", ")}`);
+    assert.deepEqual(cwds.filter((c) => c.endsWith("v7")).length, 1, cwds.join(", "));
+    assert.match(s.logs(), /canary: 1 worker of generation 1/);
+    assert.doesNotMatch(s.logs(), /canary (promoted|rolled back)/);
   });
 
   it("a canary worker that crashes rolls back at once", async () => {
