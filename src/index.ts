@@ -69,3 +69,6 @@ declare module "node:http" {
     readonly clientProtocol?: "http" | "https";
   }
 }
+
+/** Names a request's route template for the per-route metrics, where gpe-server knows no router. */
+export { setRoute } from "./contracts/route-name.js";

@@ -87,7 +87,14 @@ interface FastifyLike {
   ready(): Promise<unknown>;
   addHook(name: string, hook: (request: FastifyRequest, ...rest: never[]) => void): void;
 }
+interface KoaContext {
+  req: IncomingMessage;
+  _matchedRoute?: unknown;
+}
+
 interface KoaLike {
+  /** The middleware chain, composed by callback(). */
+  middleware?: ((ctx: KoaContext, next: () => Promise<unknown>) => unknown)[];
   callback(): RequestHandler;
   use(...args: unknown[]): unknown;
   on(
@@ -199,6 +206,15 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
   if (isKoa(value)) {
     const koa = value;
     const errors = errorChannel();
+    // Every request's matched template, for the per-route metrics: @koa/router keeps it on the
+    // context, which the request does not reach. First in the chain, so it sees the end of all.
+    koa.middleware?.unshift(async (ctx: KoaContext, next: () => Promise<unknown>) => {
+      try {
+        await next();
+      } finally {
+        if (typeof ctx._matchedRoute === "string") (ctx.req as KoaRequest)[KOA_ROUTE] = ctx._matchedRoute;
+      }
+    });
     // callback() installs Koa's default error logger only if no "error" listener exists yet,
     // so ours is added after it, beside it.
     const listener = koa.callback();

@@ -1,10 +1,30 @@
 // Rows of the settings table (settings.ts), section Metrics: the store, the metrics port and what
 // it serves.
-import { boolean, decimal, increasingNumbers, integer, oneOf, optionalText, text } from "./validators.js";
+import {
+  boolean,
+  decimal,
+  increasingNumbers,
+  integer,
+  listOf,
+  oneOf,
+  optionalText,
+  SettingError,
+  text,
+  type Validator,
+} from "./validators.js";
 import { spec } from "./setting-spec.js";
 
 /** The request-duration histogram's bucket bounds in seconds (metrics_buckets' default). */
 export const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** A route template for --metrics-routes: a path, with :name and * parts. */
+const routePattern: Validator<string> = (raw, name) => {
+  if (typeof raw !== "string" || !raw.startsWith("/"))
+    throw new SettingError(
+      `${name}: expected a path template starting with / (/users/:id), got ${JSON.stringify(raw)}`,
+    );
+  return raw;
+};
 
 export const METRICS_SETTINGS = [
   spec({
@@ -75,7 +95,26 @@ export const METRICS_SETTINGS = [
     default: 100,
     validate: integer(1, 100_000),
     cli: "value",
-    help: 'Most distinct endpoint label values per worker; the rest are counted as endpoint="other".',
+    help: 'Most distinct endpoint label values per worker, and route label values of the per-route metrics; the rest are counted as endpoint="other" and route="other".',
+  }),
+  spec({
+    name: "metrics_per_route",
+    section: "Metrics",
+    flag: "--no-metrics-per-route",
+    env: ["GPE_METRICS_PER_ROUTE"],
+    default: true,
+    validate: boolean,
+    cli: "switch",
+    help: "Per-route RED metrics (gunicorn_route_requests_total, gunicorn_route_request_duration_seconds) by the framework's route template. --no-metrics-per-route turns them off.",
+  }),
+  spec({
+    name: "metrics_routes",
+    section: "Metrics",
+    flag: "--metrics-routes <PATTERN>",
+    default: [] as string[],
+    validate: listOf(routePattern),
+    cli: "repeat",
+    help: 'Route templates for requests no known router names (a plain handler): /users/:id, /files/*. The first that matches the path names the route; a request none matches is route="other". Repeat for several.',
   }),
   spec({
     name: "metrics_certfile",

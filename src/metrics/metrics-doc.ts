@@ -41,7 +41,29 @@ router it is mounted under, so that two routers with an \`/items/:id\` each are 
 | Express | the route that matched (\`req.route.path\`) after the mount paths of its routers and sub-apps (\`req.baseUrl\`), both kept as they were at the match: \`app.use("/api/v1", api)\`, \`api.use("/items", items)\`, \`items.get("/:id")\` is \`/api/v1/items/:id\`, also for an error passed on to the app's handler after the routers were left |
 | Fastify | the route's URL as Fastify registered it, plugin prefixes included (\`routeOptions.url\`) |
 | Koa with @koa/router | the matched layer's path, router prefixes and nested \`router.use()\` included (\`ctx._matchedRoute\`) |
-| anything else | no template: the path as the client sent it (before any router rewrote \`req.url\`), without the query string, under the endpoint limit above |
+| anything else | no template: the path as the client sent it (before any router rewrote \`req.url\`), without the query string, under the endpoint limit above; for the per-route metrics, \`route="other"\` |
+
+## Per-route metrics
+
+\`gunicorn_route_requests_total{method,route,status}\` and
+\`gunicorn_route_request_duration_seconds{method,route}\` are the RED method per endpoint with no
+code in the app: rate and errors from the counter (\`status\` is the class, \`5xx\` the errors),
+duration from the histogram. \`route\` is, in this order: the app's own name for the request
+(\`import { setRoute } from "gpe-server"; setRoute(req, "/orders/:id")\`), the framework's template
+(above), the first \`--metrics-routes\` pattern that matches the path (\`/users/:id\`, \`/files/*\`:
+for a plain handler), else \`other\`. A raw path is never a label.
+
+They have no \`worker_id\`: the merge sums the workers (and the dead ones in the archive), and the
+per-worker view is \`gunicorn_worker_request_duration_seconds\`. A label per worker would multiply
+the series by the worker count for a breakdown nobody reads per route. At most
+\`--metrics-endpoint-limit\` (100) routes per worker, the rest \`other\`; so the series count is at
+most, for R routes (\`other\` included), M methods seen (8 at most), and B buckets of
+\`--metrics-buckets\` (15 by default):
+
+    R x M x 5 (status classes) for the counter  +  R x M x (B + 3) for the histogram
+
+An API of 20 routes served with GET and POST: 20 x 2 x 5 + 20 x 2 x 18 = 920 series, whatever the
+number of workers. \`--no-metrics-per-route\` turns them off.
 
 The access log's \`%(r)s\`, \`%(U)s\` and \`%(q)s\` and the timeout diagnostics also name the request
 as the client sent it: Express strips a mount path from \`req.url\` while it routes, and the log

@@ -8,10 +8,10 @@ const BUCKET = `${METRICS.requestDuration.name}_bucket`;
 const SUM = `${METRICS.requestDuration.name}_sum`;
 const COUNT = `${METRICS.requestDuration.name}_count`;
 
-const METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "other"] as const;
+export const METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "other"] as const;
 const STATUS_SLOTS = 600; // status codes 0..599; anything else is counted as 0
 
-function methodIndex(method: string | undefined): number {
+export function methodIndex(method: string | undefined): number {
   switch (method) {
     case "GET":
       return 0;

@@ -43,7 +43,7 @@ describe("Prometheus", () => {
     assert.equal(config.status, 0, config.stdout + config.stderr);
     const rules = promtool("check", "rules", "prometheus/alerts.yml");
     assert.equal(rules.status, 0, rules.stdout + rules.stderr);
-    assert.match(rules.stdout, /SUCCESS: 5 rules found/);
+    assert.match(rules.stdout, /SUCCESS: 6 rules found/);
     const tests = promtool("test", "rules", "prometheus/alerts.test.yml");
     assert.equal(tests.status, 0, tests.stdout + tests.stderr);
     const alerts = readFileSync(join(EXAMPLES, "prometheus/alerts.yml"), "utf8");
@@ -120,7 +120,7 @@ describe("Prometheus", () => {
     assert.equal(Number(up.value[1]), 1);
     const rules = JSON.parse((await request(`http://127.0.0.1:${port}/api/v1/rules`)).body);
     const loaded = rules.data.groups.flatMap((g) => g.rules);
-    assert.equal(loaded.length, 5);
+    assert.equal(loaded.length, 6);
     assert.ok(
       loaded.every((r) => r.health !== "err"),
       JSON.stringify(loaded.map((r) => [r.name, r.health, r.lastError])),

@@ -9,12 +9,14 @@ import type { Engine, EngineContext } from "./engine.js";
 import { countUncaught } from "../boot/uncaught.js";
 import { exposeRunning } from "../stall/stall-probe.js";
 import { FailureCounters, RequestMetrics } from "../../metrics/request-metrics.js";
+import { RouteMetrics, routeMetricsFor } from "../../metrics/route-metrics.js";
 import { slotLabel, type FamilyJSON } from "../../metrics/family.js";
 import { familyHead, METRICS } from "../../metrics/catalogue.js";
 
 export class ProcessEngine implements Engine {
   private readonly metrics: RequestMetrics;
   private readonly failures: FailureCounters;
+  private readonly routes: RouteMetrics | null;
   private readonly pipeline: RequestPipeline;
   /** Sync only: connections that have not started a request yet count as work. */
   private readonly pending: PendingConnections | null;
@@ -30,6 +32,7 @@ export class ProcessEngine implements Engine {
     const sync = ctx.init.workerClass === "sync";
     this.metrics = RequestMetrics.inMemory(s.metrics_buckets);
     this.failures = new FailureCounters(s.metrics_endpoint_limit);
+    this.routes = routeMetricsFor(s);
     this.pending = sync ? new PendingConnections() : null;
     const self = this;
     this.onSocketClose = function (this: Socket) {
@@ -42,6 +45,7 @@ export class ProcessEngine implements Engine {
       settings: s,
       metrics: this.metrics,
       failures: this.failures,
+      routes: this.routes,
       log: ctx.log,
       hooks: ctx.hooks,
       workerInfo: ctx.workerInfo,
@@ -122,6 +126,7 @@ export class ProcessEngine implements Engine {
     return [
       ...RequestMetrics.families([this.metrics], this.ctx.init.slot),
       ...this.failures.families(this.ctx.init.slot),
+      ...(this.routes ? RouteMetrics.families([this.routes]) : []),
       {
         ...familyHead(METRICS.upgrades),
         values: [{ labels: { worker_id }, value: this.pipeline.upgraded?.total ?? 0 }],

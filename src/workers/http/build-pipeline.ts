@@ -10,12 +10,15 @@ import type { FailureCounters, RequestMetrics } from "../../metrics/request-metr
 import { type KeepAliveShare, RequestPipeline } from "./request-pipeline.js";
 import { tlsOptions } from "./tls-options.js";
 import { AdmissionControl } from "./admission-control.js";
+import { RoutePatterns, type RouteMetrics } from "../../metrics/route-metrics.js";
 
 export interface PipelineParts {
   app: LoadedApp;
   settings: WorkerSettings;
   metrics: RequestMetrics;
   failures: FailureCounters;
+  /** Per-route metrics; null when metrics_per_route is off. */
+  routes: RouteMetrics | null;
   log: Logger;
   hooks: Hooks;
   /** What hooks receive as `worker`. */
@@ -42,6 +45,8 @@ export function buildPipeline(p: PipelineParts): RequestPipeline {
     app: p.app,
     metrics: p.metrics,
     failures: p.failures,
+    routes: p.routes,
+    routePatterns: s.metrics_routes.length > 0 ? new RoutePatterns(s.metrics_routes) : null,
     log,
     accessLog: p.accessLog,
     concurrency: p.concurrency,

@@ -22,6 +22,8 @@ import {
   errorType,
 } from "./error-answers.js";
 import type { AdmissionControl } from "./admission-control.js";
+import { OTHER_ROUTE, type RouteMetrics, type RoutePatterns } from "../../metrics/route-metrics.js";
+import { namedRoute } from "../../contracts/route-name.js";
 import { RunningRequests, type RunningRequest } from "./running-requests.js";
 import { IdleConnections } from "../connections/idle-connections.js";
 import { UpgradedConnections } from "../connections/upgraded-connections.js";
@@ -39,6 +41,9 @@ export interface PipelineOptions {
   app: LoadedApp;
   metrics: RequestMetrics;
   failures: FailureCounters;
+  /** Per-route metrics (null: off), and the operator's route templates for apps no router names. */
+  routes: RouteMetrics | null;
+  routePatterns: RoutePatterns | null;
   log: Logger;
   accessLog: AccessLog | null;
   /** Most requests this pipeline runs at once; more wait in a FIFO (keep-alive connections). */
@@ -179,7 +184,8 @@ export class RequestPipeline {
 
     o.app.onError((req, res, err) => {
       // Unrouted: the path as received (a router may have rewritten req.url by now).
-      const route = o.app.routeOf(req) ?? pathOf(res ? (res as TrackedResponse).url || req.url : req.url);
+      const route =
+        namedRoute(req) ?? o.app.routeOf(req) ?? pathOf(res ? (res as TrackedResponse).url || req.url : req.url);
       o.failures.appFailed(req.method ?? "GET", route, errorType(err));
     });
     const self = this;
@@ -343,9 +349,16 @@ export class RequestPipeline {
     return null;
   }
 
+  /** The route template of a finished request: the app's own name, the router's, a pattern's, or other. */
+  private routeOf(req: IncomingMessage, res: TrackedResponse): string {
+    const named = namedRoute(req) ?? this.o.app.routeOf(req);
+    if (named !== undefined) return named;
+    return this.o.routePatterns?.match(res.url) ?? OTHER_ROUTE;
+  }
+
   private appFailed(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     const type = errorType(err);
-    const route = this.o.app.routeOf(req) ?? pathOf((res as TrackedResponse).url);
+    const route = namedRoute(req) ?? this.o.app.routeOf(req) ?? pathOf((res as TrackedResponse).url);
     this.o.failures.appFailed(req.method ?? "GET", route, type);
     this.o.log.error({ err, method: req.method, url: req.url }, "error handling request");
     if (answerAppFailed(res)) this.o.failures.serverError(req.method ?? "GET", route, type);
@@ -389,7 +402,10 @@ export class RequestPipeline {
   private ended(req: IncomingMessage, res: TrackedResponse, aborted: boolean): void {
     const now = performance.now();
     if (res.ranAt > 0) this.o.admission?.served(now - res.ranAt);
-    this.o.metrics.observe(req.method, aborted ? 499 : res.statusCode, (now - res.startedAt) / 1000);
+    const status = aborted ? 499 : res.statusCode;
+    const seconds = (now - res.startedAt) / 1000;
+    this.o.metrics.observe(req.method, status, seconds);
+    if (this.o.routes !== null) this.o.routes.observe(req.method, this.routeOf(req, res), status, seconds);
     if (this.o.accessLog) {
       // Body bytes: what the socket took during this response, less the header block.
       const header = headLength(res);

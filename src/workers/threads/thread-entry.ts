@@ -7,6 +7,7 @@ import type { WorkerInitData } from "../../config/settings.js";
 import { EXIT_UNCAUGHT } from "../../contracts/exit-codes.js";
 import type { FamilyJSON } from "../../metrics/family.js";
 import { FailureCounters, RequestMetrics, regionLength } from "../../metrics/request-metrics.js";
+import { RouteMetrics, routeMetricsFor } from "../../metrics/route-metrics.js";
 import { slotLabel } from "../../contracts/lifecycle.js";
 import { readAppRegistries } from "../../metrics/worker-snapshot.js";
 import { openAppHost } from "../boot/app-host.js";
@@ -60,6 +61,7 @@ async function boot(): Promise<void> {
   const length = regionLength(s.metrics_buckets.length);
   const metrics = new RequestMetrics(new Float64Array(metricsBuffer, index * length * 8, length), s.metrics_buckets);
   const failures = new FailureCounters(s.metrics_endpoint_limit);
+  const routes = routeMetricsFor(s);
   const workerInfo = { pid: process.pid, slot: init.slot, age: init.age, thread: index, log };
   const connections = new Map<number, BridgedSocket>();
   /** The accept queue's length, as the main thread last said (it owns the listening sockets). */
@@ -69,6 +71,7 @@ async function boot(): Promise<void> {
     settings: s,
     metrics,
     failures,
+    routes,
     log,
     hooks,
     workerInfo,
@@ -87,6 +90,8 @@ async function boot(): Promise<void> {
   const publishMetrics = async () => {
     const families: FamilyJSON[] = [
       ...failures.families(init.slot),
+      // Each thread's routes; the master's merge sums the threads, as it sums the workers.
+      ...(routes ? RouteMetrics.families([routes]) : []),
       // Each thread's own counts; the master's merge adds them up for the worker.
       ...(pipeline.admission?.families(slotLabel(init.slot)) ?? []),
       ...(registries ? await readAppRegistries(registries.current(), log) : []),
