@@ -98,6 +98,15 @@ export const METRICS_SETTINGS = [
     help: 'Most distinct endpoint label values per worker, and route label values of the per-route metrics; the rest are counted as endpoint="other" and route="other".',
   }),
   spec({
+    name: "metrics_native_schema",
+    section: "Metrics",
+    flag: "--metrics-native-schema <SCHEMA>",
+    default: 3,
+    validate: integer(0, 8),
+    cli: "value",
+    help: "Resolution of the native histograms served to a Prometheus that asks for the protobuf exposition: 2^SCHEMA buckets per power of two (3: each bucket 9 % wider than the last, so a quantile is within about 4.5 %; 8: 0.3 %). Classic buckets are served as well.",
+  }),
+  spec({
     name: "metrics_per_route",
     section: "Metrics",
     flag: "--no-metrics-per-route",

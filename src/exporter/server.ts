@@ -13,6 +13,7 @@ import {
   PROMETHEUS_CONTENT_TYPE,
 } from "../metrics/exposition.js";
 import type { FamilyJSON } from "../metrics/family.js";
+import { formatProtobuf, PROTOBUF_CONTENT_TYPE } from "../metrics/protobuf-exposition.js";
 import { STATUS_PAGE } from "./status-page.js";
 import { socketErrorText } from "../config/bind.js";
 import type { Readiness } from "../contracts/pool-view.js";
@@ -90,11 +91,19 @@ export function createMetricsServer(
     }
     source.gather().then(
       (families) => {
-        const open = negotiate(req.headers.accept) === "openmetrics";
+        const format = negotiate(req.headers.accept);
         // Encoded once: ending with a string would measure its UTF-8 length, then encode it again.
-        const body = Buffer.from(open ? formatOpenMetrics(families) : formatPrometheus(families));
+        const body =
+          format === "protobuf"
+            ? formatProtobuf(families)
+            : Buffer.from(format === "openmetrics" ? formatOpenMetrics(families) : formatPrometheus(families));
         const headers: http.OutgoingHttpHeaders = {
-          "content-type": open ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE,
+          "content-type":
+            format === "protobuf"
+              ? PROTOBUF_CONTENT_TYPE
+              : format === "openmetrics"
+                ? OPENMETRICS_CONTENT_TYPE
+                : PROMETHEUS_CONTENT_TYPE,
           vary: "Accept, Accept-Encoding",
         };
         if (/\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) {

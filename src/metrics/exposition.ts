@@ -1,5 +1,9 @@
-// Prometheus text format 0.0.4 and OpenMetrics 1.0.0, from merged families.
+// Prometheus text format 0.0.4 and OpenMetrics 1.0.0, from merged families. The hidden samples of
+// native histograms are for the protobuf exposition only (native-histogram.ts).
 import type { FamilyJSON, Labels } from "./family.js";
+import { NATIVE_SUFFIX } from "./native-histogram.js";
+
+const hidden = (metricName: string | undefined) => metricName !== undefined && metricName.endsWith(NATIVE_SUFFIX);
 
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -34,7 +38,8 @@ const openMetricsText = new WeakMap<FamilyJSON, string>();
 
 function prometheusFamily(f: FamilyJSON): string {
   let out = `# HELP ${f.name} ${escapeHelp(f.help)}\n# TYPE ${f.name} ${f.type}\n`;
-  for (const s of f.values) out += `${s.metricName ?? f.name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`;
+  for (const s of f.values)
+    if (!hidden(s.metricName)) out += `${s.metricName ?? f.name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`;
   return out;
 }
 
@@ -44,6 +49,7 @@ function openMetricsFamily(f: FamilyJSON): string {
   // OpenMetrics escapes HELP text as it does label values, quotes included.
   let out = `# TYPE ${base} ${f.type}\n# HELP ${base} ${escapeLabel(f.help)}\n`;
   for (const s of f.values) {
+    if (hidden(s.metricName)) continue;
     const name = f.type === "counter" ? `${base}_total` : (s.metricName ?? f.name);
     out += `${name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`;
   }
@@ -76,7 +82,12 @@ export function formatOpenMetrics(families: readonly FamilyJSON[]): string {
   return `${formatWith(families, openMetricsText, openMetricsFamily)}# EOF\n`;
 }
 
-/** Picks the format a scraper asked for in its Accept header. */
-export function negotiate(accept: string | undefined): "openmetrics" | "prometheus" {
+/**
+ * Picks the format a scraper asked for in its Accept header: protobuf (a Prometheus with native
+ * histograms lists it first), OpenMetrics, or the text format.
+ */
+export function negotiate(accept: string | undefined): "protobuf" | "openmetrics" | "prometheus" {
+  if (accept?.includes("application/vnd.google.protobuf") && accept.includes("io.prometheus.client.MetricFamily"))
+    return "protobuf";
   return accept?.includes("application/openmetrics-text") ? "openmetrics" : "prometheus";
 }

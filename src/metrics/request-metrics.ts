@@ -3,6 +3,10 @@
 // threads of a thread worker each write their own region and the process sums them at flush.
 import { slotLabel, type FamilyJSON, type SampleJSON } from "./family.js";
 import { METRICS, familyHead } from "./catalogue.js";
+import { NativeBuckets } from "./native-histogram.js";
+
+/** metrics_native_schema's default: 8 buckets per power of two, each 9 % wider than the last. */
+export const DEFAULT_NATIVE_SCHEMA = 3;
 
 const BUCKET = `${METRICS.requestDuration.name}_bucket`;
 const SUM = `${METRICS.requestDuration.name}_sum`;
@@ -32,27 +36,34 @@ export function methodIndex(method: string | undefined): number {
   }
 }
 
-/** Layout of one region: [method×status counts][bucket counts][+Inf][sum][count]. */
-export function regionLength(bucketCount: number): number {
-  return METHODS.length * STATUS_SLOTS + bucketCount + 3;
+/** Layout of one region: [method×status counts][bucket counts][+Inf][sum][count][native buckets, zero]. */
+export function regionLength(bucketCount: number, schema = DEFAULT_NATIVE_SCHEMA): number {
+  return METHODS.length * STATUS_SLOTS + bucketCount + 3 + NativeBuckets.length(schema);
 }
 
 export class RequestMetrics {
   private readonly bucketsAt: number;
   private readonly sumAt: number;
   private readonly countAt: number;
+  private readonly native: NativeBuckets;
 
   constructor(
     readonly values: Float64Array,
     readonly bounds: readonly number[],
+    schema = DEFAULT_NATIVE_SCHEMA,
   ) {
     this.bucketsAt = METHODS.length * STATUS_SLOTS;
     this.sumAt = this.bucketsAt + bounds.length + 1;
     this.countAt = this.sumAt + 1;
+    // The native buckets share the region (a thread's counts are read by its process).
+    this.native = new NativeBuckets(
+      schema,
+      values.subarray(this.countAt + 1, this.countAt + 1 + NativeBuckets.length(schema)),
+    );
   }
 
-  static inMemory(bounds: readonly number[]): RequestMetrics {
-    return new RequestMetrics(new Float64Array(regionLength(bounds.length)), bounds);
+  static inMemory(bounds: readonly number[], schema = DEFAULT_NATIVE_SCHEMA): RequestMetrics {
+    return new RequestMetrics(new Float64Array(regionLength(bounds.length, schema)), bounds, schema);
   }
 
   observe(method: string | undefined, status: number, seconds: number): void {
@@ -65,6 +76,7 @@ export class RequestMetrics {
     v[this.bucketsAt + i]! += 1;
     v[this.sumAt]! += seconds;
     v[this.countAt]! += 1;
+    this.native.observe(seconds);
   }
 
   get count(): number {
@@ -106,6 +118,13 @@ export class RequestMetrics {
       labels: { worker_id },
       value: count,
     });
+    duration.push(
+      ...first.native.samples(
+        METRICS.requestDuration.name,
+        { worker_id },
+        regions.slice(1).map((r) => r.native),
+      ),
+    );
     return [
       {
         ...familyHead(METRICS.requests),

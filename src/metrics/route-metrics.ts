@@ -6,7 +6,8 @@
 // workers (dead ones included), and the per-worker histogram is gunicorn_worker_request_duration_seconds.
 import { METRICS, familyHead } from "./catalogue.js";
 import type { FamilyJSON, SampleJSON } from "./family.js";
-import { METHODS, methodIndex } from "./request-metrics.js";
+import { DEFAULT_NATIVE_SCHEMA, METHODS, methodIndex } from "./request-metrics.js";
+import { NativeBuckets } from "./native-histogram.js";
 
 const CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx"] as const;
 const BUCKET = `${METRICS.routeDuration.name}_bucket`;
@@ -22,6 +23,8 @@ class RouteFigures {
   /** [method × (bucket, +Inf)] */
   readonly buckets: Float64Array;
   readonly sums = new Float64Array(METHODS.length);
+  /** By method, made at its first request. */
+  readonly native: (NativeBuckets | undefined)[] = METHODS.map(() => undefined);
 
   constructor(readonly bucketCount: number) {
     this.buckets = new Float64Array(METHODS.length * (bucketCount + 1));
@@ -36,6 +39,7 @@ export class RouteMetrics {
     private readonly bounds: readonly number[],
     /** Most distinct routes; the rest count as `other`. */
     private readonly limit: number,
+    private readonly schema = DEFAULT_NATIVE_SCHEMA,
   ) {
     this.other = new RouteFigures(bounds.length);
     this.routes.set(OTHER_ROUTE, this.other);
@@ -52,6 +56,7 @@ export class RouteMetrics {
     while (i < bounds.length && seconds > bounds[i]!) i++;
     r.buckets[m * (bounds.length + 1) + i]! += 1;
     r.sums[m]! += seconds;
+    (r.native[m] ??= new NativeBuckets(this.schema)).observe(seconds);
   }
 
   private add(route: string): RouteFigures {
@@ -91,6 +96,11 @@ export class RouteMetrics {
         for (const f of figures) sum += f.sums[m]!;
         duration.push({ metricName: SUM, labels: { method: METHODS[m]!, route }, value: sum });
         duration.push({ metricName: COUNT, labels: { method: METHODS[m]!, route }, value: cumulative });
+        const native = figures.map((f) => f.native[m]).filter((n) => n !== undefined);
+        if (native.length > 0)
+          duration.push(
+            ...native[0]!.samples(METRICS.routeDuration.name, { method: METHODS[m]!, route }, native.slice(1)),
+          );
       }
     }
     return [
@@ -106,9 +116,10 @@ export function routeMetricsFor(s: {
   metrics_per_route: boolean;
   metrics_buckets: number[];
   metrics_endpoint_limit: number;
+  metrics_native_schema: number;
 }): RouteMetrics | null {
   return s.metrics_enabled && s.metrics_per_route
-    ? new RouteMetrics(s.metrics_buckets, s.metrics_endpoint_limit)
+    ? new RouteMetrics(s.metrics_buckets, s.metrics_endpoint_limit, s.metrics_native_schema)
     : null;
 }
 

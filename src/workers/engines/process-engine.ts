@@ -30,7 +30,7 @@ export class ProcessEngine implements Engine {
   ) {
     const s = ctx.init.settings;
     const sync = ctx.init.workerClass === "sync";
-    this.metrics = RequestMetrics.inMemory(s.metrics_buckets);
+    this.metrics = RequestMetrics.inMemory(s.metrics_buckets, s.metrics_native_schema);
     this.failures = new FailureCounters(s.metrics_endpoint_limit);
     this.routes = routeMetricsFor(s);
     this.pending = sync ? new PendingConnections() : null;

@@ -66,12 +66,16 @@ export class ThreadEngine implements Engine {
 
   async start(): Promise<void> {
     const s = this.ctx.init.settings;
-    const length = regionLength(s.metrics_buckets.length);
+    const length = regionLength(s.metrics_buckets.length, s.metrics_native_schema);
     const metricsBuffer = new SharedArrayBuffer(length * 8 * s.threads);
     const booted: Promise<void>[] = [];
     for (let index = 0; index < s.threads; index++) {
       this.regions.push(
-        new RequestMetrics(new Float64Array(metricsBuffer, index * length * 8, length), s.metrics_buckets),
+        new RequestMetrics(
+          new Float64Array(metricsBuffer, index * length * 8, length),
+          s.metrics_buckets,
+          s.metrics_native_schema,
+        ),
       );
       const data: ThreadData = { init: this.ctx.init, index, metricsBuffer };
       const worker = new Worker(THREAD_ENTRY, { workerData: data });

@@ -58,8 +58,12 @@ async function boot(): Promise<void> {
     post({ t: "boot-error", message: (err as Error).message });
     return;
   }
-  const length = regionLength(s.metrics_buckets.length);
-  const metrics = new RequestMetrics(new Float64Array(metricsBuffer, index * length * 8, length), s.metrics_buckets);
+  const length = regionLength(s.metrics_buckets.length, s.metrics_native_schema);
+  const metrics = new RequestMetrics(
+    new Float64Array(metricsBuffer, index * length * 8, length),
+    s.metrics_buckets,
+    s.metrics_native_schema,
+  );
   const failures = new FailureCounters(s.metrics_endpoint_limit);
   const routes = routeMetricsFor(s);
   const workerInfo = { pid: process.pid, slot: init.slot, age: init.age, thread: index, log };
