@@ -8,7 +8,18 @@ const INTRO = `# Metrics
 Generated from \`src/metrics/catalogue.ts\` by \`npm run docs\`; do not edit by hand.
 
 Served by the master on \`--metrics-port\` (9090, \`PROMETHEUS_METRICS_PORT\`) at \`/metrics\`, in the
-Prometheus text format or OpenMetrics (by \`Accept\`), gzip when asked. \`/healthz\` answers \`ok\`.
+Prometheus text format, OpenMetrics, or the protobuf format (by \`Accept\`), gzip when asked.
+\`/healthz\` answers \`ok\`; \`/readyz\` answers 200 while a worker serves, 503 from the moment a
+stop begins (see [deployment.md](deployment.md#kubernetes)).
+
+**Native histograms.** A Prometheus started with \`--enable-feature=native-histograms\` asks for the
+protobuf format; in it, \`gunicorn_worker_request_duration_seconds\` and
+\`gunicorn_route_request_duration_seconds\` are native (sparse, exponential) histograms as well as
+classic buckets, merged over workers and over workers that exited exactly as the classic ones are.
+Their resolution is \`--metrics-native-schema\` (3: 8 buckets per power of two, each about 9 % wider
+than the last). Query them without the \`_bucket\` suffix:
+\`histogram_quantile(0.99, sum(rate(gunicorn_worker_request_duration_seconds[5m])))\`. The text
+formats are as before.
 
 \`worker_id\` is the worker's **slot**, \`worker_1\` ... \`worker_N\`. A replacement worker takes the
 slot of the one it replaces, so the number of series is bounded by the worker count however many
