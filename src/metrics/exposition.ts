@@ -3,7 +3,7 @@
 import type { FamilyJSON, Labels } from "./family.js";
 import { NATIVE_SUFFIX } from "./native-histogram.js";
 
-const hidden = (metricName: string | undefined) => metricName !== undefined && metricName.endsWith(NATIVE_SUFFIX);
+const hidden = (metricName: string | undefined) => metricName?.endsWith(NATIVE_SUFFIX) === true;
 
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";

@@ -89,7 +89,10 @@ export function nativeSeries(
     const { [NATIVE_LABEL]: _, ...labels } = s.labels;
     const key = keyOf(labels);
     let list = raw.get(key);
-    if (!list) raw.set(key, (list = []));
+    if (!list) {
+      list = [];
+      raw.set(key, list);
+    }
     list.push({ schema, index: at === "z" ? null : Number(at), value: s.value });
   }
   const out = new Map<string, NativeSeries>();

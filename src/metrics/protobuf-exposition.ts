@@ -141,7 +141,10 @@ function histograms(w: Writer, f: FamilyJSON): void {
     const { le, ...labels } = s.labels;
     const key = keyOf(labels);
     let h = series.get(key);
-    if (!h) series.set(key, (h = { labels, buckets: [], sum: 0, count: 0 }));
+    if (!h) {
+      h = { labels, buckets: [], sum: 0, count: 0 };
+      series.set(key, h);
+    }
     if (name.endsWith("_bucket")) {
       const bound = le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le);
       if (Number.isFinite(bound)) h.buckets.push({ le: bound, count: s.value });
@@ -208,7 +211,10 @@ function summaries(w: Writer, f: FamilyJSON): void {
     const { quantile, ...labels } = s.labels;
     const key = labelKey("", labels);
     let q = series.get(key);
-    if (!q) series.set(key, (q = { labels, quantiles: [], sum: 0, count: 0 }));
+    if (!q) {
+      q = { labels, quantiles: [], sum: 0, count: 0 };
+      series.set(key, q);
+    }
     if (quantile !== undefined) q.quantiles.push([Number(quantile), s.value]);
     else if (name.endsWith("_sum")) q.sum = s.value;
     else if (name.endsWith("_count")) q.count = s.value;

@@ -56,7 +56,12 @@ export class RouteMetrics {
     while (i < bounds.length && seconds > bounds[i]!) i++;
     r.buckets[m * (bounds.length + 1) + i]! += 1;
     r.sums[m]! += seconds;
-    (r.native[m] ??= new NativeBuckets(this.schema)).observe(seconds);
+    let native = r.native[m];
+    if (native === undefined) {
+      native = new NativeBuckets(this.schema);
+      r.native[m] = native;
+    }
+    native.observe(seconds);
   }
 
   private add(route: string): RouteFigures {

@@ -36,6 +36,36 @@ function exposedNames(text) {
   return names;
 }
 
+/** A real Prometheus scraping `s` every second, with `rules` and `features`; and a query helper. */
+async function startPrometheus(s, { rules = null, features = [] } = {}) {
+  const dir = tempDir("gpe-prometheus-");
+  const port = await freePort();
+  writeFileSync(
+    join(dir, "prometheus.yml"),
+    `${[
+      "global: { scrape_interval: 1s, evaluation_interval: 1s }",
+      ...(rules ? [`rule_files: ["${rules}"]`] : []),
+      "scrape_configs:",
+      "  - job_name: gpe-server",
+      `    static_configs: [{ targets: ["127.0.0.1:${s.metricsPort}"] }]`,
+    ].join("\n")}\n`,
+  );
+  const prometheus = startProcess("prometheus", [
+    `--config.file=${join(dir, "prometheus.yml")}`,
+    `--storage.tsdb.path=${join(dir, "data")}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    ...features.map((f) => `--enable-feature=${f}`),
+    "--log.level=warn",
+  ]);
+  const query = async (q) => {
+    const res = await request(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`);
+    const body = JSON.parse(res.body);
+    assert.equal(body.status, "success", res.body);
+    return body.data.result;
+  };
+  return { prometheus, port, query };
+}
+
 describe("Prometheus", () => {
   it("promtool accepts the example config and rules, and every alert's unit test passes", () => {
     const config = promtool("check", "config", "prometheus/prometheus.yml");
@@ -76,30 +106,9 @@ describe("Prometheus", () => {
 
   it("a real Prometheus scrapes gpe-server and sees the request rate and the worker count", async () => {
     const s = await startServer({ workers: 2 });
-    const dir = tempDir("gpe-prometheus-");
-    const port = await freePort();
-    writeFileSync(
-      join(dir, "prometheus.yml"),
-      `${[
-        "global: { scrape_interval: 1s, evaluation_interval: 1s }",
-        `rule_files: ["${join(EXAMPLES, "prometheus/alerts.yml")}"]`,
-        "scrape_configs:",
-        "  - job_name: gpe-server",
-        `    static_configs: [{ targets: ["127.0.0.1:${s.metricsPort}"] }]`,
-      ].join("\n")}\n`,
-    );
-    const prometheus = startProcess("prometheus", [
-      `--config.file=${join(dir, "prometheus.yml")}`,
-      `--storage.tsdb.path=${join(dir, "data")}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      "--log.level=warn",
-    ]);
-    const query = async (q) => {
-      const res = await request(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`);
-      const body = JSON.parse(res.body);
-      assert.equal(body.status, "success", res.body);
-      return body.data.result;
-    };
+    const { prometheus, port, query } = await startPrometheus(s, {
+      rules: join(EXAMPLES, "prometheus/alerts.yml"),
+    });
     const load = loadLoop(s.url(), { concurrency: 2 });
     try {
       const rate = await waitFor(
@@ -129,30 +138,7 @@ describe("Prometheus", () => {
 
   it("native histograms: a real Prometheus reads them from the protobuf exposition, and its p99 matches the clients'", async () => {
     const s = await startServer({ workers: 2 });
-    const dir = tempDir("gpe-prometheus-native-");
-    const port = await freePort();
-    writeFileSync(
-      join(dir, "prometheus.yml"),
-      `${[
-        "global: { scrape_interval: 1s, evaluation_interval: 1s }",
-        "scrape_configs:",
-        "  - job_name: gpe-server",
-        `    static_configs: [{ targets: ["127.0.0.1:${s.metricsPort}"] }]`,
-      ].join("\n")}\n`,
-    );
-    startProcess("prometheus", [
-      `--config.file=${join(dir, "prometheus.yml")}`,
-      `--storage.tsdb.path=${join(dir, "data")}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      "--enable-feature=native-histograms",
-      "--log.level=warn",
-    ]);
-    const query = async (q) => {
-      const res = await request(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`);
-      const body = JSON.parse(res.body);
-      assert.equal(body.status, "success", res.body);
-      return body.data.result;
-    };
+    const { query } = await startPrometheus(s, { features: ["native-histograms"] });
     // Latencies the clients measure: sleeps of 20, 40, 80 and 160 ms, a quarter each.
     const latencies = [];
     let running = true;
