@@ -5,6 +5,7 @@ import type { LoadedApp } from "../../app/loader.js";
 import { PendingConnections } from "../connections/accept-front.js";
 import type { RequestPipeline } from "../http/request-pipeline.js";
 import { buildPipeline } from "../http/build-pipeline.js";
+import { limitsWaiting, QUEUED_UNDER_ADMISSION } from "../http/admission-control.js";
 import type { Engine, EngineContext } from "./engine.js";
 import { countUncaught } from "../boot/uncaught.js";
 import { exposeRunning } from "../stall/stall-probe.js";
@@ -20,6 +21,8 @@ export class ProcessEngine implements Engine {
   private readonly pipeline: RequestPipeline;
   /** Sync only: connections that have not started a request yet count as work. */
   private readonly pending: PendingConnections | null;
+  /** A sync worker's places: one request, or a queue it sheds from under admission control. */
+  private readonly places: number;
   private open = 0;
   /** One listener for every socket's close (`this` is the socket): nothing allocated per connection. */
   private readonly onSocketClose: (this: Socket) => void;
@@ -34,6 +37,7 @@ export class ProcessEngine implements Engine {
     this.failures = new FailureCounters(s.metrics_endpoint_limit);
     this.routes = routeMetricsFor(s);
     this.pending = sync ? new PendingConnections() : null;
+    this.places = limitsWaiting(s) ? QUEUED_UNDER_ADMISSION : 1;
     const self = this;
     this.onSocketClose = function (this: Socket) {
       self.open--;
@@ -72,7 +76,7 @@ export class ProcessEngine implements Engine {
   }
 
   hasRoom(): boolean {
-    if (this.pending) return this.pipeline.active + this.pipeline.queued + this.pending.count < 1;
+    if (this.pending) return this.pipeline.active + this.pipeline.queued + this.pending.count < this.places;
     return this.open < this.ctx.init.settings.worker_connections;
   }
 

@@ -16,11 +16,10 @@ import { PROBE_MS, THREAD_BEAT_MS } from "../stall/stall-line.js";
 import { RequestMetrics, regionLength } from "../../metrics/request-metrics.js";
 import type { FamilyJSON } from "../../metrics/family.js";
 import { takeArrival } from "../connections/arrivals.js";
+import { limitsWaiting, QUEUED_UNDER_ADMISSION } from "../http/admission-control.js";
 
 /** Time for a blocked thread's 504 answers to reach their sockets through this thread. */
 const ANSWERS_FLUSH_MS = 100;
-/** Connections a thread may have waiting for it under admission control. */
-const QUEUED_PER_THREAD = 64;
 /** How often the threads hear the accept queue's length. */
 const BACKLOG_MS = 20;
 const THREAD_ENTRY = fileURLToPath(new URL("../threads/thread-entry.js", import.meta.url));
@@ -58,7 +57,7 @@ export class ThreadEngine implements Engine {
     // With a queue-time limit, connections wait in the threads' own queues, where admission control
     // sees their wait and sheds what would wait too long; without one, in the master's queue, where
     // a free worker of the pool can take them.
-    this.places = s.threads * (s.max_queue_time > 0 || s.shed_lag > 0 ? QUEUED_PER_THREAD : 1);
+    this.places = s.threads * (limitsWaiting(s) ? QUEUED_UNDER_ADMISSION : 1);
     this.tls = tlsOptions(s);
     this.secureContext = this.tls ? tls.createSecureContext(this.tls) : null;
     this.tlsServer = this.tls ? tls.createServer() : null;

@@ -14,6 +14,17 @@ import type { FamilyJSON, SampleJSON } from "../../metrics/family.js";
 import { fromTrustedProxy } from "../connections/client-address.js";
 
 export const SHED_REASONS = ["inflight", "queue_time", "overload"] as const;
+
+/**
+ * Connections a one-at-a-time pipeline (a sync worker, a thread) takes under admission control:
+ * they wait in its own queue, where their wait is seen and what would wait too long is shed on
+ * arrival (queueTooLong), instead of in the master's queue, passed on one at a time.
+ */
+export const QUEUED_UNDER_ADMISSION = 64;
+
+/** Whether the settings ask for a limit on waiting (and so for a queue a pipeline sheds from). */
+export const limitsWaiting = (s: { max_queue_time: number; shed_lag: number }): boolean =>
+  s.max_queue_time > 0 || s.shed_lag > 0;
 export type ShedReason = (typeof SHED_REASONS)[number];
 
 /** How often the loop's lateness is sampled. */
