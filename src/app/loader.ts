@@ -11,6 +11,7 @@ import { exportedUpgrade, serverUpgrades, type UpgradeHandler } from "./upgrade-
 
 export { AppLoadError, type LoadedApp, type RequestHandler };
 import { importModule } from "../config/import-module.js";
+import { namedRoute } from "../contracts/route-name.js";
 
 export interface AppSpec {
   file: string;
@@ -24,6 +25,12 @@ export function parseAppSpec(app: string): AppSpec {
   if (!file) throw new AppLoadError(`APP ${JSON.stringify(app)} names no file`);
   return { file, exportName: m?.[2] ?? null, factory: m?.[3] !== undefined };
 }
+
+/** A request the app named itself (setRoute) keeps that name, whatever its router says. */
+const namedFirst =
+  (routeOf: LoadedApp["routeOf"]): LoadedApp["routeOf"] =>
+  (req) =>
+    namedRoute(req) ?? routeOf(req);
 
 /** The module's `ready` export (awaited before a worker takes traffic), or null. */
 const readyOf = (mod: Record<string, unknown>): (() => unknown) | null => {
@@ -304,11 +311,18 @@ export async function loadApp(app: string, cwd = process.cwd(), where: LoadWhere
   const upgradeExport = typeof mod.upgrade === "function" ? exportedUpgrade(mod.upgrade as UpgradeHandler) : null;
   if (capture.captured.length > 0) {
     const served = await serveCaptured(capture.captured, spec.file, adaptApp);
-    return { ...served, ready: readyOf(mod), close: closeOf(mod), upgrade: upgradeExport ?? served.upgrade };
+    return {
+      ...served,
+      routeOf: namedFirst(served.routeOf),
+      ready: readyOf(mod),
+      close: closeOf(mod),
+      upgrade: upgradeExport ?? served.upgrade,
+    };
   }
   const adapted = await adaptApp(found.exported, found.what);
   return {
     ...adapted,
+    routeOf: namedFirst(adapted.routeOf),
     ready: readyOf(mod),
     close: closeOf(mod) ?? adapted.close,
     upgrade: upgradeExport ?? (found.facade ? serverUpgrades(found.facade) : null),

@@ -23,7 +23,6 @@ import {
 } from "./error-answers.js";
 import type { AdmissionControl } from "./admission-control.js";
 import { OTHER_ROUTE, type RouteMetrics, type RoutePatterns } from "../../metrics/route-metrics.js";
-import { namedRoute } from "../../contracts/route-name.js";
 import { RunningRequests, type RunningRequest } from "./running-requests.js";
 import { IdleConnections } from "../connections/idle-connections.js";
 import { UpgradedConnections } from "../connections/upgraded-connections.js";
@@ -184,8 +183,7 @@ export class RequestPipeline {
 
     o.app.onError((req, res, err) => {
       // Unrouted: the path as received (a router may have rewritten req.url by now).
-      const route =
-        namedRoute(req) ?? o.app.routeOf(req) ?? pathOf(res ? (res as TrackedResponse).url || req.url : req.url);
+      const route = o.app.routeOf(req) ?? pathOf(res ? (res as TrackedResponse).url || req.url : req.url);
       o.failures.appFailed(req.method ?? "GET", route, errorType(err));
     });
     const self = this;
@@ -349,16 +347,14 @@ export class RequestPipeline {
     return null;
   }
 
-  /** The route template of a finished request: the app's own name, the router's, a pattern's, or other. */
+  /** The route template of a finished request: the app's (its own name, or its router's), a pattern's, or other. */
   private routeOf(req: IncomingMessage, res: TrackedResponse): string {
-    const named = namedRoute(req) ?? this.o.app.routeOf(req);
-    if (named !== undefined) return named;
-    return this.o.routePatterns?.match(res.url) ?? OTHER_ROUTE;
+    return this.o.app.routeOf(req) ?? this.o.routePatterns?.match(res.url) ?? OTHER_ROUTE;
   }
 
   private appFailed(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     const type = errorType(err);
-    const route = namedRoute(req) ?? this.o.app.routeOf(req) ?? pathOf((res as TrackedResponse).url);
+    const route = this.o.app.routeOf(req) ?? pathOf((res as TrackedResponse).url);
     this.o.failures.appFailed(req.method ?? "GET", route, type);
     this.o.log.error({ err, method: req.method, url: req.url }, "error handling request");
     if (answerAppFailed(res)) this.o.failures.serverError(req.method ?? "GET", route, type);
