@@ -42,7 +42,7 @@ export const OVERLOAD_SETTINGS = [
     default: 0,
     validate: integer(0, 60_000),
     cli: "value",
-    help: "Shed new requests (503) while the worker's event loop has been late by more than this for 100 ms running, until it catches up: requests queued behind a busy loop wait that long before the app sees them. 0: off.",
+    help: "Shed new requests (503) while a queue has stood for 100 ms: requests waiting on an event loop late by more than this, or (sync, thread) waiting more than this beyond the request ahead, until it is gone. 0: off.",
   }),
   spec({
     name: "admission_exempt",

@@ -179,7 +179,7 @@ export const METRICS = {
     help: "Requests answered 503 with Retry-After without running the app, because the worker was over a limit.",
     producer: "worker",
     group: "Saturation",
-    when: "admission control refused a request: `inflight` (over max_inflight), `queue_time` (waited longer than max_queue_time, at the proxy or in the worker), `overload` (the event loop stayed late by more than shed_lag)",
+    when: "admission control refused a request: `inflight` (over max_inflight), `queue_time` (waited longer than max_queue_time, at the proxy or in the worker), `overload` (a queue stood for 100 ms: requests waited more than shed_lag)",
   }),
   queueTime: m({
     name: "gunicorn_request_queue_seconds",

@@ -71,6 +71,19 @@ describe("admission control under overload", () => {
   }
 });
 
+describe("admission control with no overload", () => {
+  // A lone client's slow requests (150 ms of CPU each, three times the lag target) keep the loop
+  // late at every look, yet nothing waits behind them: none may be shed.
+  for (const klass of ["async", "sync", "thread"]) {
+    it(`${klass}: a lone client's slow requests, one after another, are all served`, async () => {
+      const s = await startServer({ app: APP, workers: 1, args: ["-k", klass, "--admission"] });
+      const statuses = [];
+      for (let i = 0; i < 6; i++) statuses.push((await request(s.url("/cpu?ms=150"))).status);
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200]);
+    });
+  }
+});
+
 describe("queue time from the proxy", () => {
   const aged = (seconds) => `t=${((Date.now() - seconds * 1000) / 1000).toFixed(3)}`;
 

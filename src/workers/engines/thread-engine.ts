@@ -177,9 +177,8 @@ export class ThreadEngine implements Engine {
     thread.connections++;
     this.sockets.set(id, socket);
     this.pending.add(socket);
-    const arrived = takeArrival(raw);
-    const waited = arrived === undefined ? 0 : performance.now() - arrived;
-    thread.routes.set(id, bridgeSocket(socket, id, thread.worker, this.secureContext !== null, waited));
+    const since = performance.timeOrigin + (takeArrival(raw) ?? performance.now());
+    thread.routes.set(id, bridgeSocket(socket, id, thread.worker, this.secureContext !== null, since));
     socket.once("close", () => {
       this.pending.closed(socket);
       this.open--;

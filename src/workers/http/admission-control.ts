@@ -47,6 +47,11 @@ export interface AdmissionLimits {
   backlog: (() => number) | null;
   /** Workers that drain the accept queue together. */
   workers: number;
+  /**
+   * One request at a time (a sync worker, a thread): the loop is late by the request it runs, so
+   * its lateness says nothing of a queue. The wait each request saw before its turn does.
+   */
+  oneAtATime: boolean;
 }
 
 /** A proxy's start time (`t=` seconds, milliseconds or microseconds since the epoch), in ms; NaN if unreadable. */
@@ -77,10 +82,15 @@ export class AdmissionControl {
   private queueSum = 0;
   private queueCount = 0;
   private lastTick = performance.now();
-  /** When the loop became late by more than lagMs; -1 while it is on time. */
+  /**
+   * When the queue in front of the app began to stand (the loop late by more than lagMs, or, one
+   * at a time, each request waiting more than lagMs for its turn); -1 while it does not.
+   */
   private lateSince = -1;
   /** Since when the accept queue has held more than lagMs of work at every look; -1 otherwise. */
   private standingSince = -1;
+  /** The last look that saw it so: a standing queue is one seen at looks an interval apart. */
+  private standingSeen = -1;
   private ticks = 0;
   /** Requests checked since the last tick, and the rate they come at (a moving average, per second). */
   private seen = 0;
@@ -110,8 +120,10 @@ export class AdmissionControl {
     const now = performance.now();
     const late = now - this.lastTick - TICK_MS;
     this.lastTick = now;
-    if (late <= this.limits.lagMs) this.lateSince = -1;
-    else if (this.lateSince < 0) this.lateSince = now - late;
+    if (!this.limits.oneAtATime) {
+      if (late <= this.limits.lagMs) this.lateSince = -1;
+      else if (this.lateSince < 0) this.lateSince = now - late;
+    }
     // A time constant of a few ticks: the rate follows a load that starts or stops within 50 ms.
     const rate = (this.seen * 1000) / Math.max(TICK_MS, late + TICK_MS);
     this.rate = this.rate === 0 ? rate : this.rate * (1 - RATE_WEIGHT) + rate * RATE_WEIGHT;
@@ -119,19 +131,29 @@ export class AdmissionControl {
     // The accept queue, every other tick (a read of the kernel's listening sockets), as the time
     // the pool needs to take it at the rate this worker has been taking requests.
     if (this.limits.backlog === null || ++this.ticks % BACKLOG_EVERY !== 0) return;
-    const waitMs = (this.limits.backlog() * 1000) / Math.max(1, this.rate * this.limits.workers);
+    // One at a time, a request's run time paces the pool better than the rate, which is low when
+    // the load is: one connection behind a lone client's slow request is not a second of work.
+    const perRequestMs = this.limits.oneAtATime && this.serviceMs > 0 ? this.serviceMs : 1000 / Math.max(1, this.rate);
+    const waitMs = (this.limits.backlog() * perRequestMs) / this.limits.workers;
     if (waitMs <= this.limits.lagMs) this.standingSince = -1;
-    else if (this.standingSince < 0) this.standingSince = now;
+    else {
+      if (this.standingSince < 0) this.standingSince = now;
+      this.standingSeen = now;
+    }
   }
 
   /** The loop has been late by more than lagMs for an interval, counting the turn it is in now. */
   private overloaded(now: number): boolean {
     if (this.limits.lagMs <= 0) return false;
     const due = this.lastTick + TICK_MS;
-    if (this.lateSince < 0 && now - due > this.limits.lagMs) this.lateSince = due;
+    const loop = !this.limits.oneAtATime;
+    if (loop && this.lateSince < 0 && now - due > this.limits.lagMs) this.lateSince = due;
+    // A late loop is a queue only if requests waited on it: this one is not the first of its turn.
+    // A lone client's slow requests make the loop as late, one request a turn, and are not shed.
+    const waitedOnLoop = !loop || this.seen > 1;
     return (
-      (this.lateSince >= 0 && now - this.lateSince >= INTERVAL_MS) ||
-      (this.standingSince >= 0 && now - this.standingSince >= INTERVAL_MS)
+      (this.lateSince >= 0 && waitedOnLoop && now - this.lateSince >= INTERVAL_MS) ||
+      (this.standingSince >= 0 && this.standingSeen - this.standingSince >= INTERVAL_MS)
     );
   }
 
@@ -150,6 +172,13 @@ export class AdmissionControl {
       if (start > 0) waited += Math.max(0, Date.now() - start);
     }
     this.observeQueue(waited / 1000);
+    // CoDel's own measure, one at a time: a request that waited less than the target ends the
+    // standing queue; the first that waited more starts one. The wait behind the one request that
+    // runs is no queue: it is part of the target.
+    if (l.oneAtATime && l.lagMs > 0) {
+      if (waited <= l.lagMs + this.serviceMs) this.lateSince = -1;
+      else if (this.lateSince < 0) this.lateSince = now;
+    }
     let reason: ShedReason | null = null;
     if (l.maxInflight > 0 && inFlight > l.maxInflight) reason = "inflight";
     else if (l.maxQueueMs > 0 && waited > l.maxQueueMs) reason = "queue_time";
@@ -166,14 +195,16 @@ export class AdmissionControl {
 
   /**
    * A request that must queue behind `ahead` others for `places` (a sync worker's one, a thread's
-   * one): shed now, with reason overload, if it would wait past max_queue_time (shed_lag if only
-   * that is set) at the pace requests have been running. Else it queues, and its wait is checked
-   * again when its turn comes. Passenger's full request queue, answered before the wait, not after.
+   * one): shed now, with reason overload, while the queue stands, or if it would wait past
+   * max_queue_time (shed_lag if only that is set) at the pace requests have been running. Else it
+   * queues, and its wait is checked again when its turn comes. Passenger's full request queue,
+   * answered before the wait, not after.
    */
-  queueTooLong(url: string, ahead: number, places: number): boolean {
+  queueTooLong(url: string, ahead: number, places: number, now: number): boolean {
     const limit = this.limits.maxQueueMs > 0 ? this.limits.maxQueueMs : this.limits.lagMs;
-    if (limit <= 0 || this.serviceMs === 0) return false;
-    if (((ahead + 1) / places) * this.serviceMs <= limit || this.exempted(url)) return false;
+    if (limit <= 0) return false;
+    const tooLong = this.serviceMs > 0 && ((ahead + 1) / places) * this.serviceMs > limit;
+    if (!(tooLong || (ahead > 0 && this.overloaded(now))) || this.exempted(url)) return false;
     this.seen++;
     this.shed[SHED_REASONS.indexOf("overload")]!++;
     return true;

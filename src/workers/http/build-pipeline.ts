@@ -86,6 +86,7 @@ function admissionOf(s: WorkerSettings, concurrency: number, backlog: (() => num
     exempt: s.admission_exempt,
     backlog,
     workers: s.workers,
+    oneAtATime: concurrency === 1,
   };
   if (!AdmissionControl.wanted(limits)) return null;
   const admission = new AdmissionControl(limits);

@@ -267,7 +267,7 @@ export class RequestPipeline {
       }
     }
     if (this.inFlight >= this.o.concurrency) {
-      if (this.o.admission?.queueTooLong(t.url, this.waiting.length, this.o.concurrency)) this.shed(t);
+      if (this.o.admission?.queueTooLong(t.url, this.waiting.length, this.o.concurrency, t.startedAt)) this.shed(t);
       else this.waiting.push(res);
       return;
     }

@@ -14,8 +14,12 @@ export type BridgeMessage =
       localAddress?: string | undefined;
       localPort?: number | undefined;
       encrypted: boolean;
-      /** How long the connection waited before it was given to the thread, in ms (0: not at all). */
-      waited: number;
+      /**
+       * When the connection reached this process (or the master, if it waited there), in ms since
+       * the epoch: the thread's clock has its own origin, and the time this message spends in the
+       * thread's queue behind a running request is part of the wait.
+       */
+      since: number;
     }
   | { t: "d"; id: number; b: Uint8Array }
   | { t: "e"; id: number } // end of input from this side
@@ -31,7 +35,7 @@ export function bridgeSocket(
   id: number,
   thread: Worker,
   encrypted: boolean,
-  waited = 0,
+  since: number,
 ): (m: BridgeMessage) => void {
   const post = (m: BridgeMessage, transfer?: ArrayBuffer[]) => thread.postMessage(m, transfer as never);
   post({
@@ -42,7 +46,7 @@ export function bridgeSocket(
     localAddress: socket.localAddress,
     localPort: socket.localPort,
     encrypted,
-    waited,
+    since,
   });
   socket.on("data", (chunk: Buffer) => {
     const b = copyOf(chunk);

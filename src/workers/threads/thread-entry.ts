@@ -127,7 +127,7 @@ async function boot(): Promise<void> {
       } else if (m.t === "open") {
         const socket = new BridgedSocket(m.id, port, m);
         (socket as unknown as { gpeId: number }).gpeId = m.id;
-        if (m.waited > 0) arrivedAt(socket, performance.now() - m.waited);
+        if (pipeline.admission !== null) arrivedAt(socket, m.since - performance.timeOrigin);
         connections.set(m.id, socket);
         socket.once("gpe:closed", () => connections.delete(m.id));
         pipeline.serve(socket as never);
