@@ -1,5 +1,6 @@
 // Prometheus text format 0.0.4 and OpenMetrics 1.0.0, from merged families. The hidden samples of
-// native histograms are for the protobuf exposition only (native-histogram.ts).
+// native histograms are for the protobuf exposition only (native-histogram.ts); exemplars are
+// OpenMetrics' alone (the text format has no place for them).
 import type { FamilyJSON, Labels } from "./family.js";
 import { NATIVE_SUFFIX } from "./native-histogram.js";
 
@@ -51,7 +52,9 @@ function openMetricsFamily(f: FamilyJSON): string {
   for (const s of f.values) {
     if (hidden(s.metricName)) continue;
     const name = f.type === "counter" ? `${base}_total` : (s.metricName ?? f.name);
-    out += `${name}${formatLabels(s.labels)} ${formatValue(s.value)}\n`;
+    const e = s.exemplar;
+    const exemplar = e == null ? "" : ` # ${formatLabels(e.labels)} ${formatValue(e.value)} ${e.timestamp.toFixed(3)}`;
+    out += `${name}${formatLabels(s.labels)} ${formatValue(s.value)}${exemplar}\n`;
   }
   return out;
 }

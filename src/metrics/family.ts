@@ -9,6 +9,15 @@ export interface SampleJSON {
   metricName?: string;
   labels: Labels;
   value: number;
+  /** A recent request's trace (OpenMetrics only; on counters and histogram buckets). */
+  exemplar?: Exemplar;
+}
+
+/** OpenMetrics' exemplar: labels (here `trace_id`), the value observed, and when (s since the epoch). */
+export interface Exemplar {
+  labels: Labels;
+  value: number;
+  timestamp: number;
 }
 
 export interface FamilyJSON {

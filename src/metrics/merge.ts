@@ -1,7 +1,7 @@
 // Merging rules are data: each aggregator is a named reducer, picked by the family's type and its
 // prom-client `aggregator` option. Counters and histograms are always summed, so that dead
 // workers' archived values and live values add up to a monotonic total.
-import type { FamilyJSON, Labels, MetricType, SampleJSON } from "./family.js";
+import type { Exemplar, FamilyJSON, Labels, MetricType, SampleJSON } from "./family.js";
 
 interface Reducer {
   add(acc: Acc, value: number): void;
@@ -37,6 +37,7 @@ export interface MergedSample {
   labels: Labels;
   acc: Acc;
   reducer: Reducer;
+  exemplar?: Exemplar;
 }
 
 export interface MergedFamily {
@@ -73,6 +74,14 @@ function reducerFor(
   return AGGREGATORS[aggregator ?? "sum"] ?? AGGREGATORS.sum!;
 }
 
+const isExemplar = (e: unknown): e is Exemplar =>
+  typeof e === "object" &&
+  e !== null &&
+  typeof (e as Exemplar).labels === "object" &&
+  (e as Exemplar).labels !== null &&
+  typeof (e as Exemplar).value === "number" &&
+  typeof (e as Exemplar).timestamp === "number";
+
 export class Merger {
   readonly families = new Map<string, MergedFamily>();
 
@@ -106,6 +115,11 @@ export class Merger {
       family.samples.set(key, sample);
     }
     sample.reducer.add(sample.acc, s.value);
+    // Of several workers' exemplars for one series, the latest; an app registry's (prom-client
+    // writes `exemplar: null`, or its own shape) is not one of ours and is left out.
+    const e = s.exemplar;
+    if (isExemplar(e) && (sample.exemplar === undefined || e.timestamp > sample.exemplar.timestamp))
+      sample.exemplar = e;
   }
 
   /** The merged values, as families again (for the exposition, the archive, or Redis). */
@@ -116,6 +130,7 @@ export class Merger {
       for (const s of family.samples.values()) {
         const sample: SampleJSON = { labels: s.labels, value: s.reducer.result(s.acc) };
         if (s.name !== family.name) sample.metricName = s.name;
+        if (s.exemplar !== undefined) sample.exemplar = s.exemplar;
         values.push(sample);
       }
       out.push({ name: family.name, help: family.help, type: family.type, values });

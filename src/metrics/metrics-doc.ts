@@ -21,6 +21,15 @@ than the last). Query them without the \`_bucket\` suffix:
 \`histogram_quantile(0.99, sum(rate(gunicorn_worker_request_duration_seconds[5m])))\`. The text
 formats are as before.
 
+**Exemplars.** A request that carries a W3C \`traceparent\` header leaves its trace id as an
+exemplar on the latency bucket it landed in (\`gunicorn_worker_request_duration_seconds_bucket\`)
+and on its method's request counter (\`gunicorn_worker_requests_total\`, on the series of the
+status it got): the latest one per bucket and per method, per worker. They are in the OpenMetrics
+exposition, which Prometheus asks for by default (store them with
+\`--enable-feature=exemplar-storage\`); the text format has no place for them, and the protobuf
+exposition does not carry them yet. The dashboard's p99 panel shows them: from a slow point, open
+its trace. Nothing is recorded for a request without the header.
+
 \`worker_id\` is the worker's **slot**, \`worker_1\` ... \`worker_N\`. A replacement worker takes the
 slot of the one it replaces, so the number of series is bounded by the worker count however many
 workers come and go. Counters of a worker that exits are folded into the master's archive: a

@@ -1,9 +1,10 @@
 // Per-request instrumentation. The hot path (observe) only indexes into a Float64Array: no
 // strings are built and nothing is allocated. The array may live in a SharedArrayBuffer so the
 // threads of a thread worker each write their own region and the process sums them at flush.
-import { slotLabel, type FamilyJSON, type SampleJSON } from "./family.js";
+import { slotLabel, type Exemplar, type FamilyJSON, type SampleJSON } from "./family.js";
 import { METRICS, familyHead } from "./catalogue.js";
 import { NativeBuckets } from "./native-histogram.js";
+import { ExemplarSlots } from "./exemplars.js";
 
 /** metrics_native_schema's default: 8 buckets per power of two, each 9 % wider than the last. */
 export const DEFAULT_NATIVE_SCHEMA = 3;
@@ -36,9 +37,18 @@ export function methodIndex(method: string | undefined): number {
   }
 }
 
-/** Layout of one region: [method×status counts][bucket counts][+Inf][sum][count][native buckets, zero]. */
+/**
+ * Layout of one region: [method×status counts][bucket counts][+Inf][sum][count][native buckets,
+ * zero][exemplars: one per bucket and +Inf, then one per method for the request counter].
+ */
 export function regionLength(bucketCount: number, schema = DEFAULT_NATIVE_SCHEMA): number {
-  return METHODS.length * STATUS_SLOTS + bucketCount + 3 + NativeBuckets.length(schema);
+  return (
+    METHODS.length * STATUS_SLOTS +
+    bucketCount +
+    3 +
+    NativeBuckets.length(schema) +
+    ExemplarSlots.length(bucketCount + 1 + METHODS.length)
+  );
 }
 
 export class RequestMetrics {
@@ -46,6 +56,7 @@ export class RequestMetrics {
   private readonly sumAt: number;
   private readonly countAt: number;
   private readonly native: NativeBuckets;
+  private readonly exemplars: ExemplarSlots;
 
   constructor(
     readonly values: Float64Array,
@@ -60,16 +71,19 @@ export class RequestMetrics {
       schema,
       values.subarray(this.countAt + 1, this.countAt + 1 + NativeBuckets.length(schema)),
     );
+    this.exemplars = new ExemplarSlots(values.subarray(this.countAt + 1 + NativeBuckets.length(schema)));
   }
 
   static inMemory(bounds: readonly number[], schema = DEFAULT_NATIVE_SCHEMA): RequestMetrics {
     return new RequestMetrics(new Float64Array(regionLength(bounds.length, schema)), bounds, schema);
   }
 
-  observe(method: string | undefined, status: number, seconds: number): void {
+  /** `traceparent`: the request's W3C trace header, kept as an exemplar; undefined for most. */
+  observe(method: string | undefined, status: number, seconds: number, traceparent?: string): void {
     const v = this.values;
     const s = status >= 0 && status < STATUS_SLOTS ? status | 0 : 0;
-    v[methodIndex(method) * STATUS_SLOTS + s]! += 1;
+    const m = methodIndex(method);
+    v[m * STATUS_SLOTS + s]! += 1;
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && seconds > bounds[i]!) i++;
@@ -77,6 +91,10 @@ export class RequestMetrics {
     v[this.sumAt]! += seconds;
     v[this.countAt]! += 1;
     this.native.observe(seconds);
+    if (traceparent !== undefined) {
+      this.exemplars.record(i, seconds, s, traceparent);
+      this.exemplars.record(bounds.length + 1 + m, 1, s, traceparent);
+    }
   }
 
   get count(): number {
@@ -87,12 +105,18 @@ export class RequestMetrics {
   static families(regions: readonly RequestMetrics[], slot: number): FamilyJSON[] {
     const first = regions[0]!;
     const worker_id = slotLabel(slot);
+    const exemplars = regions.map((r) => r.exemplars);
     const requests: SampleJSON[] = [];
     for (let m = 0; m < METHODS.length; m++) {
+      // The method's latest traced request, on the series of the status it was answered.
+      const traced = ExemplarSlots.latest(exemplars, first.bounds.length + 1 + m);
       for (let s = 0; s < STATUS_SLOTS; s++) {
         let total = 0;
         for (const r of regions) total += r.values[m * STATUS_SLOTS + s]!;
-        if (total > 0) requests.push({ labels: { worker_id, method: METHODS[m]!, status: String(s) }, value: total });
+        if (total === 0) continue;
+        const sample: SampleJSON = { labels: { worker_id, method: METHODS[m]!, status: String(s) }, value: total };
+        if (traced !== null && traced.status === s) sample.exemplar = exemplarOf(traced);
+        requests.push(sample);
       }
     }
     const duration: SampleJSON[] = [];
@@ -100,11 +124,10 @@ export class RequestMetrics {
     for (let i = 0; i <= first.bounds.length; i++) {
       for (const r of regions) cumulative += r.values[r.bucketsAt + i]!;
       const le = i < first.bounds.length ? String(first.bounds[i]) : "+Inf";
-      duration.push({
-        metricName: BUCKET,
-        labels: { worker_id, le },
-        value: cumulative,
-      });
+      const bucket: SampleJSON = { metricName: BUCKET, labels: { worker_id, le }, value: cumulative };
+      const traced = ExemplarSlots.latest(exemplars, i);
+      if (traced !== null) bucket.exemplar = exemplarOf(traced);
+      duration.push(bucket);
     }
     let sum = 0;
     let count = 0;
@@ -137,6 +160,8 @@ export class RequestMetrics {
     ];
   }
 }
+
+const exemplarOf = ({ labels, value, timestamp }: Exemplar): Exemplar => ({ labels, value, timestamp });
 
 /**
  * Failures are rare, so they are kept in a map keyed by a joined string; `endpoint` values are

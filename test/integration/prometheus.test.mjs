@@ -63,7 +63,14 @@ async function startPrometheus(s, { rules = null, features = [] } = {}) {
     assert.equal(body.status, "success", res.body);
     return body.data.result;
   };
-  return { prometheus, port, query };
+  const exemplars = async (q) => {
+    const now = Date.now() / 1000;
+    const url = `http://127.0.0.1:${port}/api/v1/query_exemplars?query=${encodeURIComponent(q)}&start=${now - 600}&end=${now + 60}`;
+    const body = JSON.parse((await request(url)).body);
+    assert.equal(body.status, "success", JSON.stringify(body));
+    return body.data;
+  };
+  return { prometheus, port, query, exemplars };
 }
 
 describe("Prometheus", () => {
@@ -175,5 +182,45 @@ describe("Prometheus", () => {
       `p99 ${served} s from Prometheus, ${clients} s by the clients`,
     );
     assert.ok(Math.abs(Number(routes.value[1]) - served) <= served * 0.1, "the per-route histogram is native too");
+  });
+
+  it("exemplars: a traced request's trace id reaches Prometheus's exemplar storage from the latency bucket and the request counter", async () => {
+    const s = await startServer({ workers: 2 });
+    const { exemplars, prometheus } = await startPrometheus(s, { features: ["exemplar-storage"] });
+    const sent = new Set();
+    let running = true;
+    const loops = Array.from({ length: 2 }, async (_, i) => {
+      for (let n = 0; running; n++) {
+        const trace = `${(i * 1_000_000 + n + 1).toString(16).padStart(32, "0")}`;
+        sent.add(trace);
+        await request(s.url("/sleep?ms=30"), { headers: { traceparent: `00-${trace}-00f067aa0ba902b7-01` } });
+      }
+    });
+    const found = {};
+    try {
+      for (const name of ["gunicorn_worker_request_duration_seconds_bucket", "gunicorn_worker_requests_total"]) {
+        let data = [];
+        await waitFor(
+          async () => {
+            data = await exemplars(name);
+            found[name] = data.flatMap((series) => series.exemplars.map((e) => e.labels.trace_id));
+            return found[name].length > 0;
+          },
+          {
+            timeout: 30_000,
+            interval: 500,
+            what: () => `exemplars of ${name}: ${JSON.stringify(data)}; Prometheus:\n${prometheus.logs()}`,
+          },
+        );
+      }
+    } finally {
+      running = false;
+      await Promise.all(loops);
+    }
+    for (const [name, traces] of Object.entries(found))
+      assert.ok(
+        traces.every((t) => sent.has(t)),
+        `${name}: ${traces} were all sent`,
+      );
   });
 });

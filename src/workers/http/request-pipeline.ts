@@ -400,7 +400,7 @@ export class RequestPipeline {
     if (res.ranAt > 0) this.o.admission?.served(now - res.ranAt);
     const status = aborted ? 499 : res.statusCode;
     const seconds = (now - res.startedAt) / 1000;
-    this.o.metrics.observe(req.method, status, seconds);
+    this.o.metrics.observe(req.method, status, seconds, req.headers.traceparent as string | undefined);
     if (this.o.routes !== null) this.o.routes.observe(req.method, this.routeOf(req, res), status, seconds);
     if (this.o.accessLog) {
       // Body bytes: what the socket took during this response, less the header block.
