@@ -3,8 +3,9 @@
 import cluster from "node:cluster";
 import http from "node:http";
 
-// BENCH_APP: another app module of bench/ (the Express scenario's).
-const { default: app } = await import(process.env.BENCH_APP ?? "./hello.mjs");
+import { benchHandler } from "./lib/bench-app.mjs";
+
+const app = await benchHandler();
 
 const [port, workers] = process.argv.slice(2, 4).map(Number);
 const hosts = (process.argv[4] ?? "127.0.0.1").split(",");

@@ -2,8 +2,9 @@
 // through node:cluster). PORT, and HOSTS (loopback addresses, comma-separated), from the environment.
 import http from "node:http";
 
-// BENCH_APP: another app module of bench/ (the Express scenario's).
-const { default: app } = await import(process.env.BENCH_APP ?? "./hello.mjs");
+import { benchHandler } from "./lib/bench-app.mjs";
+
+const app = await benchHandler();
 
 const port = Number(process.env.PORT);
 for (const host of (process.env.HOSTS ?? "127.0.0.1").split(",")) http.createServer(app).listen(port, host);

@@ -20,6 +20,7 @@ import { DURATION, ROUNDS, SITTINGS } from "./lib/settings.mjs";
 const ALL = [
   "defaults",
   "express",
+  "fastify",
   "boot",
   "keepalive",
   "close",
