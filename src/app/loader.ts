@@ -165,7 +165,9 @@ function followExpressRoutes(app: object): void {
     },
     set(this: ExpressRequest, route: { path?: unknown }) {
       this[EXPRESS_ROUTE] = route;
-      this[EXPRESS_BASE] = this.baseUrl ?? "";
+      // Most routes are matched at the top, with no mount path: nothing more to keep, unless an
+      // earlier match under a mount path left one to overwrite.
+      if (this.baseUrl || this[EXPRESS_BASE] !== undefined) this[EXPRESS_BASE] = this.baseUrl ?? "";
     },
   });
 }
@@ -174,7 +176,8 @@ const expressRoute = (req: IncomingMessage): string | undefined => {
   const r = req as ExpressRequest;
   const route = r[EXPRESS_ROUTE] ?? r.route;
   if (typeof route?.path !== "string") return undefined;
-  return `${(EXPRESS_BASE in r ? r[EXPRESS_BASE] : r.baseUrl) ?? ""}${route.path}`;
+  const base = r[EXPRESS_BASE] ?? (EXPRESS_ROUTE in r ? "" : r.baseUrl);
+  return base ? `${base}${route.path}` : route.path;
 };
 
 /** Turns an export into a listener, or explains what it found instead. */
