@@ -26,9 +26,10 @@ exemplar on the latency bucket it landed in (\`gunicorn_worker_request_duration_
 and on its method's request counter (\`gunicorn_worker_requests_total\`, on the series of the
 status it got): the latest one per bucket and per method, per worker. They are in the OpenMetrics
 exposition, which Prometheus asks for by default (store them with
-\`--enable-feature=exemplar-storage\`); the text format has no place for them, and the protobuf
-exposition does not carry them yet. The dashboard's p99 panel shows them: from a slow point, open
-its trace. Nothing is recorded for a request without the header.
+\`--enable-feature=exemplar-storage\`), and in the protobuf one; the text format has no place for
+them. A Prometheus 2.42 that scrapes native histograms keeps the counter's exemplars only (later
+versions keep a native histogram's too). The dashboard's p99 panel shows them: from a slow point,
+open its trace. Nothing is recorded for a request without the header.
 
 \`worker_id\` is the worker's **slot**, \`worker_1\` ... \`worker_N\`. A replacement worker takes the
 slot of the one it replaces, so the number of series is bounded by the worker count however many

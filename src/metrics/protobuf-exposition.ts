@@ -3,7 +3,7 @@
 // buckets (native-histogram.ts) beside the classic ones. Written by hand, field by field, from
 // metrics.proto: the format is small and stable, and a protobuf library would be a dependency for
 // one message type.
-import type { FamilyJSON, Labels, SampleJSON } from "./family.js";
+import type { Exemplar, FamilyJSON, Labels, SampleJSON } from "./family.js";
 import { labelKey } from "./merge.js";
 import { NATIVE_SUFFIX, nativeSeries, ZERO_THRESHOLD, type NativeSeries } from "./native-histogram.js";
 
@@ -97,6 +97,20 @@ function labelPairs(w: Writer, labels: Labels): void {
     });
 }
 
+/** Exemplar: label pairs 1, value 2, timestamp 3 (google.protobuf.Timestamp: seconds 1, nanos 2). */
+function exemplar(w: Writer, field: number, e: Exemplar | undefined): void {
+  if (e == null) return;
+  w.message(field, (x) => {
+    labelPairs(x, e.labels);
+    x.double(2, e.value);
+    const seconds = Math.floor(e.timestamp);
+    x.message(3, (t) => {
+      t.uint(1, seconds);
+      t.uint(2, Math.round((e.timestamp - seconds) * 1e9));
+    });
+  });
+}
+
 /** Families as the delimited protobuf exposition: each MetricFamily after its length. */
 export function formatProtobuf(families: readonly FamilyJSON[]): Buffer {
   const out = new Writer();
@@ -111,8 +125,12 @@ export function formatProtobuf(families: readonly FamilyJSON[]): Buffer {
       for (const s of f.values)
         w.message(4, (m) => {
           labelPairs(m, s.labels);
-          // gauge 2, counter 3, untyped 5: each a message whose field 1 is the value.
-          m.message(f.type === "counter" ? 3 : f.type === "gauge" ? 2 : 5, (v) => v.double(1, s.value));
+          // gauge 2, counter 3, untyped 5: each a message whose field 1 is the value; a counter's
+          // exemplar is its field 2.
+          m.message(f.type === "counter" ? 3 : f.type === "gauge" ? 2 : 5, (v) => {
+            v.double(1, s.value);
+            if (f.type === "counter") exemplar(v, 2, s.exemplar);
+          });
         });
     const bytes = w.done();
     out.varint(bytes.length);
@@ -123,7 +141,7 @@ export function formatProtobuf(families: readonly FamilyJSON[]): Buffer {
 
 interface HistogramSeries {
   labels: Labels;
-  buckets: { le: number; count: number }[];
+  buckets: { le: number; count: number; exemplar: Exemplar | undefined }[];
   sum: number;
   count: number;
 }
@@ -147,7 +165,7 @@ function histograms(w: Writer, f: FamilyJSON): void {
     }
     if (name.endsWith("_bucket")) {
       const bound = le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le);
-      if (Number.isFinite(bound)) h.buckets.push({ le: bound, count: s.value });
+      if (Number.isFinite(bound)) h.buckets.push({ le: bound, count: s.value, exemplar: s.exemplar });
     } else if (name.endsWith("_sum")) h.sum = s.value;
     else if (name.endsWith("_count")) h.count = s.value;
   }
@@ -162,6 +180,7 @@ function histograms(w: Writer, f: FamilyJSON): void {
           hw.message(3, (bw) => {
             bw.uint(1, b.count);
             bw.double(2, b.le);
+            exemplar(bw, 3, b.exemplar);
           });
         const n = sparse.get(key);
         if (n) nativeFields(hw, n);

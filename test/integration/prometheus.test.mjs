@@ -184,43 +184,51 @@ describe("Prometheus", () => {
     assert.ok(Math.abs(Number(routes.value[1]) - served) <= served * 0.1, "the per-route histogram is native too");
   });
 
-  it("exemplars: a traced request's trace id reaches Prometheus's exemplar storage from the latency bucket and the request counter", async () => {
-    const s = await startServer({ workers: 2 });
-    const { exemplars, prometheus } = await startPrometheus(s, { features: ["exemplar-storage"] });
-    const sent = new Set();
-    let running = true;
-    const loops = Array.from({ length: 2 }, async (_, i) => {
-      for (let n = 0; running; n++) {
-        const trace = `${(i * 1_000_000 + n + 1).toString(16).padStart(32, "0")}`;
-        sent.add(trace);
-        await request(s.url("/sleep?ms=30"), { headers: { traceparent: `00-${trace}-00f067aa0ba902b7-01` } });
+  for (const [format, features] of [
+    ["OpenMetrics", ["exemplar-storage"]],
+    ["protobuf", ["exemplar-storage", "native-histograms"]],
+  ])
+    it(`exemplars (${format}): a traced request's trace id reaches Prometheus's exemplar storage`, async () => {
+      const s = await startServer({ workers: 2 });
+      const { exemplars, prometheus } = await startPrometheus(s, { features });
+      const sent = new Set();
+      let running = true;
+      const loops = Array.from({ length: 2 }, async (_, i) => {
+        for (let n = 0; running; n++) {
+          const trace = `${(i * 1_000_000 + n + 1).toString(16).padStart(32, "0")}`;
+          sent.add(trace);
+          await request(s.url("/sleep?ms=30"), { headers: { traceparent: `00-${trace}-00f067aa0ba902b7-01` } });
+        }
+      });
+      const found = {};
+      try {
+        // A Prometheus with native histograms (2.42) keeps no exemplar of a native histogram (later
+        // versions do): from the protobuf exposition, the counter's are what it stores.
+        const names = ["gunicorn_worker_requests_total"];
+        if (format === "OpenMetrics") names.push("gunicorn_worker_request_duration_seconds_bucket");
+        for (const name of names) {
+          let data = [];
+          await waitFor(
+            async () => {
+              data = await exemplars(name);
+              found[name] = data.flatMap((series) => series.exemplars.map((e) => e.labels.trace_id));
+              return found[name].length > 0;
+            },
+            {
+              timeout: 30_000,
+              interval: 500,
+              what: () => `exemplars of ${name}: ${JSON.stringify(data)}; Prometheus:\n${prometheus.logs()}`,
+            },
+          );
+        }
+      } finally {
+        running = false;
+        await Promise.all(loops);
       }
-    });
-    const found = {};
-    try {
-      for (const name of ["gunicorn_worker_request_duration_seconds_bucket", "gunicorn_worker_requests_total"]) {
-        let data = [];
-        await waitFor(
-          async () => {
-            data = await exemplars(name);
-            found[name] = data.flatMap((series) => series.exemplars.map((e) => e.labels.trace_id));
-            return found[name].length > 0;
-          },
-          {
-            timeout: 30_000,
-            interval: 500,
-            what: () => `exemplars of ${name}: ${JSON.stringify(data)}; Prometheus:\n${prometheus.logs()}`,
-          },
+      for (const [name, traces] of Object.entries(found))
+        assert.ok(
+          traces.every((t) => sent.has(t)),
+          `${name}: ${traces} were all sent`,
         );
-      }
-    } finally {
-      running = false;
-      await Promise.all(loops);
-    }
-    for (const [name, traces] of Object.entries(found))
-      assert.ok(
-        traces.every((t) => sent.has(t)),
-        `${name}: ${traces} were all sent`,
-      );
-  });
+    });
 });
