@@ -12,7 +12,7 @@ export class AppLoadError extends Error {
 
 export interface LoadedApp {
   handler: RequestHandler;
-  kind: "handler" | "express" | "koa" | "fastify";
+  kind: "handler" | "express" | "koa" | "fastify" | "hono";
   /** Route template of a finished request where the framework knows it. */
   routeOf(req: IncomingMessage): string | undefined;
   /** Errors the framework caught itself (and answered with its own 500), with their response where known. */

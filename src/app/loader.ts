@@ -12,6 +12,8 @@ import { exportedUpgrade, serverUpgrades, type UpgradeHandler } from "./upgrade-
 export { AppLoadError, type LoadedApp, type RequestHandler };
 import { importModule } from "../config/import-module.js";
 import { namedRoute } from "../contracts/route-name.js";
+import { errorChannel } from "./error-channel.js";
+import { adaptHono, isHono } from "./hono-app.js";
 
 export interface AppSpec {
   file: string;
@@ -43,32 +45,6 @@ const closeOf = (owner: unknown): (() => unknown) | null => {
   const close = (owner as { close?: unknown } | null)?.close;
   return typeof close === "function" ? () => close.call(owner) : null;
 };
-
-/** An error the framework caught itself, with the response it belongs to where the framework gives it. */
-type ErrorListener = (req: IncomingMessage, res: ServerResponse | null, err: unknown) => void;
-
-/** Errors a framework reports before any listener is attached are passed on once one is. */
-/**
- * Errors the frameworks report, passed on to the request metrics. An error that carries a 4xx
- * status (a malformed URL, a validation error, an http-errors 404) is the client's, not a failure
- * of the handler, and is not passed on.
- */
-function errorChannel(): { emit: ErrorListener; onError(listener: ErrorListener): void } {
-  let target: ErrorListener = () => {};
-  const isClientError = (err: unknown): boolean => {
-    const e = err as { status?: unknown; statusCode?: unknown } | null;
-    const status = typeof e?.status === "number" ? e.status : typeof e?.statusCode === "number" ? e.statusCode : 500;
-    return status >= 400 && status < 500;
-  };
-  return {
-    emit: (req, res, err) => {
-      if (!isClientError(err)) target(req, res, err);
-    },
-    onError: (listener) => {
-      target = listener;
-    },
-  };
-}
 
 const FASTIFY_ROUTE = Symbol.for("gpe-server.route");
 
@@ -181,7 +157,9 @@ const expressRoute = (req: IncomingMessage): string | undefined => {
 };
 
 /** Turns an export into a listener, or explains what it found instead. */
-export async function adaptApp(value: unknown, what: string): Promise<LoadedApp> {
+/** `from`: the app file (a Hono app finds its @hono/node-server from there). */
+export async function adaptApp(value: unknown, what: string, from = resolve("app.js")): Promise<LoadedApp> {
+  if (isHono(value)) return adaptHono(value, from, what);
   if (isFastify(value)) {
     const fastify = value;
     const errors = errorChannel();
@@ -270,7 +248,7 @@ export async function adaptApp(value: unknown, what: string): Promise<LoadedApp>
     };
   }
   throw new AppLoadError(
-    `${what} is ${describe(value)}, not an app: export a (req, res) function, an Express, Koa or Fastify app, or name a factory with :name()`,
+    `${what} is ${describe(value)}, not an app: export a (req, res) function, an Express, Koa, Fastify or Hono app, or name a factory with :name()`,
   );
 }
 
@@ -280,7 +258,7 @@ const exportsNothing = (mod: Record<string, unknown>): boolean => {
   return !("default" in mod) || d === undefined || (typeof d === "object" && d !== null && Object.keys(d).length === 0);
 };
 
-const isApp = (v: unknown): boolean => typeof v === "function" || isFastify(v) || isKoa(v);
+const isApp = (v: unknown): boolean => typeof v === "function" || isFastify(v) || isKoa(v) || isHono(v);
 
 export interface LoadWhere {
   /** The first address the worker serves: what a self-listening app's server.address() reports. */
@@ -305,7 +283,7 @@ export async function loadApp(app: string, cwd = process.cwd(), where: LoadWhere
     const script = capture.captured.length === 0 && !isApp(found.exported) && exportsNothing(mod);
     if (script && !(await capture.wait(waitMs))) {
       throw new AppLoadError(
-        `${found.what} is ${describe(found.exported)}, not an app, and ${spec.file} did not call listen() within ${waitMs / 1000} s: export a (req, res) function, an Express, Koa or Fastify app, name a factory with :name(), or start a server`,
+        `${found.what} is ${describe(found.exported)}, not an app, and ${spec.file} did not call listen() within ${waitMs / 1000} s: export a (req, res) function, an Express, Koa, Fastify or Hono app, name a factory with :name(), or start a server`,
       );
     }
   } finally {
@@ -322,7 +300,7 @@ export async function loadApp(app: string, cwd = process.cwd(), where: LoadWhere
       upgrade: upgradeExport ?? served.upgrade,
     };
   }
-  const adapted = await adaptApp(found.exported, found.what);
+  const adapted = await adaptApp(found.exported, found.what, path);
   return {
     ...adapted,
     routeOf: namedFirst(adapted.routeOf),

@@ -62,6 +62,7 @@ router it is mounted under, so that two routers with an \`/items/:id\` each are 
 | Express | the route that matched (\`req.route.path\`) after the mount paths of its routers and sub-apps (\`req.baseUrl\`), both kept as they were at the match: \`app.use("/api/v1", api)\`, \`api.use("/items", items)\`, \`items.get("/:id")\` is \`/api/v1/items/:id\`, also for an error passed on to the app's handler after the routers were left |
 | Fastify | the route's URL as Fastify registered it, plugin prefixes included (\`routeOptions.url\`) |
 | Koa with @koa/router | the matched layer's path, router prefixes and nested \`router.use()\` included (\`ctx._matchedRoute\`) |
+| Hono | the route Hono's own router matches for the request's method and path, \`app.route()\` mount paths and \`basePath\` included; a method's route rather than the \`use()\` middleware before it |
 | anything else | no template: the path as the client sent it (before any router rewrote \`req.url\`), without the query string, under the endpoint limit above; for the per-route metrics, \`route="other"\` |
 
 ## Per-route metrics

@@ -1,10 +1,10 @@
 // Every bad input: one clear line on stderr, a non-zero exit, and no process left behind.
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import net from "node:net";
-import { runCli, stopAll, groupGone, freePort, tempDir, FIXTURES, sleep } from "../helpers/harness.mjs";
+import { runCli, stopAll, groupGone, freePort, tempDir, FIXTURES, ROOT, sleep } from "../helpers/harness.mjs";
 
 after(stopAll);
 
@@ -80,6 +80,17 @@ describe("bad input", () => {
         line.err ? 2 : 1,
         `said once in the message and once in the error: ${JSON.stringify(line)}`,
       );
+  });
+  it("a Hono app without @hono/node-server beside it: what to install, in one line", () => {
+    // hono alone in the app's node_modules, and nothing above it that has @hono/node-server.
+    const dir = tempDir("gpe-hono-");
+    mkdirSync(join(dir, "node_modules"));
+    symlinkSync(join(ROOT, "node_modules", "hono"), join(dir, "node_modules", "hono"));
+    writeFileSync(join(dir, "app.mjs"), 'import { Hono } from "hono";\nexport default new Hono();\n');
+    return expectFailure(
+      ["-b", "127.0.0.1:0", join(dir, "app.mjs")],
+      /is a Hono app, which runs on Node through @hono\/node-server: install it beside hono \(npm install @hono\/node-server\)/,
+    );
   });
   it("an export that is not an app", () =>
     expectFailure(

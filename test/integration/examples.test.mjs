@@ -63,6 +63,18 @@ describe("examples", () => {
     );
   });
 
+  it("hono-app.mjs: a sub-app's routes carry its mount path, and a thrown error is counted there", async () => {
+    const s = await startServer({ workers: 1, app: example("hono-app.mjs") });
+    const item = await request(s.url("/api/v1/items/7"));
+    assert.deepEqual(JSON.parse(item.body), { sku: "7" });
+    assert.equal(item.headers["x-served-by"], "hono", "the app's middleware ran");
+    assert.equal((await request(s.url("/api/v1/items/none"))).status, 500);
+    const m = await scrapeUntil(s, (m) => m.sum("gunicorn_route_requests_total") === 2, "both requests counted");
+    assert.equal(m.sum("gunicorn_route_requests_total", { route: "/api/v1/items/:sku", status: "2xx" }), 1);
+    assert.equal(m.sum("gunicorn_route_requests_total", { route: "/api/v1/items/:sku", status: "5xx" }), 1);
+    assert.equal(m.sum("gunicorn_worker_failed_requests_total", { endpoint: "/api/v1/items/:sku" }), 1);
+  });
+
   it("koa-app.mjs: routes and 405s from @koa/router", async () => {
     const s = await startServer({ workers: 1, app: example("koa-app.mjs"), args: ["-k", "async"] });
     assert.deepEqual(JSON.parse((await request(s.url("/orders/9"))).body), { id: "9" });

@@ -1,4 +1,4 @@
-// Express, Fastify and Koa apps served as they are.
+// Express, Fastify, Koa and Hono apps served as they are.
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -13,6 +13,7 @@ describe("frameworks", () => {
     ["expressApp", "express"],
     ["fastifyApp", "fastify"],
     ["koaApp", "koa"],
+    ["honoApp", "hono"],
   ]) {
     it(`serves a ${framework} app from a factory`, async () => {
       const s = await startServer({ workers: 1, app: app(factory) });
@@ -28,23 +29,24 @@ describe("frameworks", () => {
     });
   }
 
-  it("counts an error Fastify caught itself, labelled with the route template", async () => {
-    const s = await startServer({ workers: 1, app: app("fastifyApp") });
-    assert.equal((await request(s.url("/items/bad"))).status, 500);
-    const m = await waitFor(async () => {
-      const m = await s.scrape();
-      return m.sum("gunicorn_worker_failed_requests_total") === 1 && m;
+  for (const framework of ["fastify", "hono"])
+    it(`counts an error ${framework} caught itself, labelled with the route template`, async () => {
+      const s = await startServer({ workers: 1, app: app(`${framework}App`) });
+      assert.equal((await request(s.url("/items/bad"))).status, 500);
+      const m = await waitFor(async () => {
+        const m = await s.scrape();
+        return m.sum("gunicorn_worker_failed_requests_total") === 1 && m;
+      });
+      assert.equal(
+        m.sum("gunicorn_worker_failed_requests_total", {
+          endpoint: "/items/:id",
+          error_type: "ItemError",
+          method: "GET",
+        }),
+        1,
+      );
+      assert.equal(m.sum("gunicorn_worker_requests_total", { status: "500" }), 1);
     });
-    assert.equal(
-      m.sum("gunicorn_worker_failed_requests_total", {
-        endpoint: "/items/:id",
-        error_type: "ItemError",
-        method: "GET",
-      }),
-      1,
-    );
-    assert.equal(m.sum("gunicorn_worker_requests_total", { status: "500" }), 1);
-  });
 
   it("loads a plain handler from a named export and from an async factory", async () => {
     const s = await startServer({ workers: 1, app: `${join(FIXTURES, "factory.mjs")}:create()` });

@@ -1,4 +1,4 @@
-// Per-route RED metrics with no code in the app: real Express, Fastify and Koa apps, a plain handler
+// Per-route RED metrics with no code in the app: real Express, Fastify, Koa and Hono apps, a plain handler
 // with --metrics-routes, the setRoute API; counts and histograms match what was sent, a flood of
 // distinct paths stays within the series bound, and counts survive a worker's retirement.
 import { describe, it, after } from "node:test";
@@ -57,6 +57,7 @@ describe("per-route metrics", () => {
     ["expressApp", true],
     ["fastifyApp", true],
     ["koaApp", false],
+    ["honoApp", true],
   ])
     it(`${name}: counts and latency by route template, the unrouted as other`, async () => {
       const s = await startServer({ app: framework(name), workers: 2 });
