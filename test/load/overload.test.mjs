@@ -7,7 +7,7 @@ import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { ROOT, startServer, stopAll, waitFor } from "../helpers/harness.mjs";
+import { ROOT, request, sleep, startServer, stopAll, waitFor } from "../helpers/harness.mjs";
 
 after(stopAll);
 
@@ -33,7 +33,17 @@ describe("admission control under overload", () => {
     it(`${klass}: the excess gets a fast 503 with Retry-After, the rest a bounded latency, nothing times out`, async () => {
       const s = await startServer({ app: APP, workers: 2, args: ["-k", klass, "--admission"] });
       // 10 ms of CPU a request: 2 workers serve at most 200 a second on 2 cores; 600 arrive.
+      // Health checks on new connections meanwhile, as a load balancer's: never shed.
+      const health = [];
+      const checks = (async () => {
+        for (let i = 0; i < 5; i++) {
+          await sleep(400);
+          health.push((await request(s.url("/healthz"), { headers: { connection: "close" }, timeout: 5000 })).status);
+        }
+      })();
       const r = await overload(s.url("/cpu?ms=10"), { rate: 600, seconds: 3, deadline: 2000 });
+      await checks;
+      assert.deepEqual(health, [200, 200, 200, 200, 200], "health checks are never shed");
       // Without admission most requests time out here (80 % for a thread worker before it could
       // shed); with it, none should. A hundredth is left for the load generator itself, which
       // shares the 2 cores. Sync and thread workers see less of the wait (a connection in the
@@ -68,6 +78,12 @@ describe("admission control under overload", () => {
       const all = shed.reduce((a, x) => a + x.value, 0);
       assert.ok(all >= r.shed && all <= r.shed + r.timedOut + r.late, `${all} counted: ${JSON.stringify(r)}`);
       assert.ok(overloaded > 0, JSON.stringify(shed));
+      if (klass === "thread") {
+        // The process refuses for a shedding thread before its queue: those never reach the
+        // thread's admission control, which measures the wait of every request it sees.
+        const seen = (await s.scrape()).sum("gunicorn_request_queue_seconds_count");
+        assert.ok(seen < r.sent, `${seen} of ${r.sent} reached a thread`);
+      }
     });
   }
 });

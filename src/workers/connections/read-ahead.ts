@@ -20,11 +20,20 @@ const scratch = Buffer.allocUnsafe(64 * 1024);
  * the socket to the event loop. The bytes read here are not in `socket.bytesRead`.
  */
 export function readAhead(socket: Socket): void {
+  const bytes = readKernel(socket);
+  if (bytes !== null) socket.unshift(bytes);
+}
+
+/**
+ * What the kernel holds for a paused TCP socket nothing has read yet, taken off it (a copy), or
+ * null: nothing there yet, or bytes already in the stream, which must stay first.
+ */
+export function readKernel(socket: Socket): Buffer | null {
   // Bytes already in the stream (after a PROXY protocol header) come first: reading more here and
   // putting them in front would reorder them.
-  if (socket.readableLength > 0) return;
+  if (socket.readableLength > 0) return null;
   const fd = socketFd(socket);
-  if (fd === undefined) return;
+  if (fd === undefined) return null;
   let n: number;
   // Nothing there yet is an exception here: expected, so not worth a stack trace.
   const traceLimit = Error.stackTraceLimit;
@@ -32,9 +41,9 @@ export function readAhead(socket: Socket): void {
   try {
     n = readSync(fd, scratch, 0, scratch.length, null);
   } catch {
-    return; // EAGAIN; or a reset, after which the socket's own next read finds the end
+    return null; // EAGAIN; or a reset, after which the socket's own next read finds the end
   } finally {
     Error.stackTraceLimit = traceLimit;
   }
-  if (n > 0) socket.unshift(Buffer.from(scratch.subarray(0, n)));
+  return n > 0 ? Buffer.from(scratch.subarray(0, n)) : null;
 }

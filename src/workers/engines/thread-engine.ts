@@ -16,7 +16,10 @@ import { PROBE_MS, THREAD_BEAT_MS } from "../stall/stall-line.js";
 import { RequestMetrics, regionLength } from "../../metrics/request-metrics.js";
 import type { FamilyJSON } from "../../metrics/family.js";
 import { takeArrival } from "../connections/arrivals.js";
-import { limitsWaiting, QUEUED_UNDER_ADMISSION } from "../http/admission-control.js";
+import { limitsWaiting, QUEUED_UNDER_ADMISSION, SHEDDING_HEARD_MS } from "../http/admission-control.js";
+import { EarlyRefusal } from "../http/early-refusal.js";
+import { METRICS, familyHead } from "../../metrics/catalogue.js";
+import { slotLabel } from "../../contracts/lifecycle.js";
 
 /** Time for a blocked thread's 504 answers to reach their sockets through this thread. */
 const ANSWERS_FLUSH_MS = 100;
@@ -35,6 +38,8 @@ interface PoolThread {
   families: FamilyJSON[];
   /** Per-connection handlers for messages coming back from this thread. */
   routes: Map<number, (m: BridgeMessage) => void>;
+  /** When it last said it sheds (performance.now()). */
+  heardShedding: number;
 }
 
 export class ThreadEngine implements Engine {
@@ -50,6 +55,11 @@ export class ThreadEngine implements Engine {
   private readonly tls: tls.TlsOptions | null;
   /** Never listens: the owner Node needs to check client certificates on the sockets made here. */
   private readonly tlsServer: tls.Server | null;
+  /** Refuses new connections for a thread that sheds (plain TCP under admission control), or null. */
+  private readonly refusal: EarlyRefusal | null;
+  /** The requests this thread refused itself, counted apart from the threads' regions. */
+  private readonly refusedHere: RequestMetrics;
+  private refusedCount = 0;
 
   constructor(private readonly ctx: EngineContext) {
     this.pending = new PendingConnections();
@@ -61,6 +71,14 @@ export class ThreadEngine implements Engine {
     this.tls = tlsOptions(s);
     this.secureContext = this.tls ? tls.createSecureContext(this.tls) : null;
     this.tlsServer = this.tls ? tls.createServer() : null;
+    this.refusedHere = RequestMetrics.inMemory(s.metrics_buckets, s.metrics_native_schema);
+    this.refusal =
+      limitsWaiting(s) && this.tls === null
+        ? new EarlyRefusal(new Set(s.admission_exempt), (method, seconds) => {
+            this.refusedCount++;
+            this.refusedHere.observe(method, 503, seconds);
+          })
+        : null;
   }
 
   async start(): Promise<void> {
@@ -86,6 +104,7 @@ export class ThreadEngine implements Engine {
         gone: false,
         families: [],
         routes: new Map(),
+        heardShedding: Number.NEGATIVE_INFINITY,
       };
       this.threads.push(thread);
       booted.push(
@@ -141,6 +160,9 @@ export class ThreadEngine implements Engine {
       case "metrics":
         thread.families = e.families;
         break;
+      case "shedding":
+        thread.heardShedding = performance.now();
+        break;
       case "d":
       case "e":
       case "c":
@@ -161,6 +183,14 @@ export class ThreadEngine implements Engine {
     const thread = this.threads.reduce((best, t) =>
       t.inFlight + t.connections < best.inFlight + best.connections ? t : best,
     );
+    // Even the least busy thread sheds and has work queued: refuse here, before its queue.
+    if (
+      this.refusal !== null &&
+      thread.inFlight > 0 &&
+      performance.now() - thread.heardShedding < SHEDDING_HEARD_MS &&
+      this.refusal.refuse(raw)
+    )
+      return;
     const id = this.nextId++;
     const socket = this.secureContext
       ? new tls.TLSSocket(raw, {
@@ -250,7 +280,11 @@ export class ThreadEngine implements Engine {
   }
 
   families(): FamilyJSON[] {
-    return RequestMetrics.families(this.regions, this.ctx.init.slot);
+    const families = RequestMetrics.families([...this.regions, this.refusedHere], this.ctx.init.slot);
+    if (this.refusal === null) return families;
+    // Added to the threads' own counts of the same series by the merge.
+    const labels = { worker_id: slotLabel(this.ctx.init.slot), reason: "overload" };
+    return [...families, { ...familyHead(METRICS.shed), values: [{ labels, value: this.refusedCount }] }];
   }
 
   threadFamilies(): FamilyJSON[] {

@@ -22,6 +22,13 @@ export const SHED_REASONS = ["inflight", "queue_time", "overload"] as const;
  */
 export const QUEUED_UNDER_ADMISSION = 64;
 
+/**
+ * A thread that sheds says so at most this often; its process refuses new connections for it
+ * (early-refusal.ts) only within SHEDDING_HEARD_MS of the last time it said so.
+ */
+export const SHEDDING_SAID_MS = 20;
+export const SHEDDING_HEARD_MS = 100;
+
 /** Whether the settings ask for a limit on waiting (and so for a queue a pipeline sheds from). */
 export const limitsWaiting = (s: { max_queue_time: number; shed_lag: number }): boolean =>
   s.max_queue_time > 0 || s.shed_lag > 0;
@@ -99,6 +106,8 @@ export class AdmissionControl {
   private readonly exempt: ReadonlySet<string>;
   /** How long the app takes over a request (a moving average, ms); 0 until one has run. */
   private serviceMs = 0;
+  /** Told of each request shed for waiting (overload, queue_time): a thread tells its process. */
+  private sheddingListener: (() => void) | null = null;
 
   constructor(private readonly limits: AdmissionLimits) {
     this.exempt = new Set(limits.exempt);
@@ -185,7 +194,13 @@ export class AdmissionControl {
     else if (this.overloaded(now)) reason = "overload";
     if (reason === null || this.exempted(url)) return null;
     this.shed[SHED_REASONS.indexOf(reason)]!++;
+    if (reason !== "inflight") this.sheddingListener?.();
     return reason;
+  }
+
+  /** `listener` hears of every request shed for waiting too long (not for max_inflight). */
+  onShedding(listener: () => void): void {
+    this.sheddingListener = listener;
   }
 
   /** A request ran `ms` in the app. */
@@ -207,6 +222,7 @@ export class AdmissionControl {
     if (!(tooLong || (ahead > 0 && this.overloaded(now))) || this.exempted(url)) return false;
     this.seen++;
     this.shed[SHED_REASONS.indexOf("overload")]!++;
+    this.sheddingListener?.();
     return true;
   }
 

@@ -27,9 +27,12 @@ export function answerRefused(res: ServerResponse, status: number): void {
 }
 
 /** Admission control refused the request: the client may retry in a second (the connection stays). */
+/** What a shed request is told. */
+export const SHED_BODY = "503 Service Unavailable: over capacity, retry shortly\n";
+
 export function answerShed(res: ServerResponse): void {
   res.writeHead(503, { "content-type": "text/plain", "retry-after": "1" });
-  res.end("503 Service Unavailable: over capacity, retry shortly\n");
+  res.end(SHED_BODY);
 }
 
 /** The app threw or rejected: a 500 while the head is not sent yet, a cut response otherwise. */

@@ -13,6 +13,7 @@ import { readAppRegistries } from "../../metrics/worker-snapshot.js";
 import { openAppHost } from "../boot/app-host.js";
 import { countUncaught, onUncaughtAppError } from "../boot/uncaught.js";
 import { buildPipeline } from "../http/build-pipeline.js";
+import { SHEDDING_SAID_MS } from "../http/admission-control.js";
 import { exposeRunning } from "../stall/stall-probe.js";
 import { THREAD_BEAT_MS } from "../stall/stall-line.js";
 import { BridgedSocket, type BridgeMessage } from "./socket-bridge.js";
@@ -32,6 +33,8 @@ export type ThreadEvent =
   | { t: "closed" }
   | { t: "beat" }
   | { t: "metrics"; families: FamilyJSON[] }
+  /** It is shedding requests that waited too long: new connections may be refused before it. */
+  | { t: "shedding" }
   | BridgeMessage;
 
 const port = parentPort as MessagePort;
@@ -89,6 +92,15 @@ async function boot(): Promise<void> {
     backlog: () => backlog,
   });
   exposeRunning((answer) => pipeline.runningNow(answer));
+  // Said at most every SHEDDING_SAID_MS while it lasts: the main thread refuses for this thread
+  // only while it hears it.
+  let saidAt = -SHEDDING_SAID_MS;
+  pipeline.admission?.onShedding(() => {
+    const now = performance.now();
+    if (now - saidAt < SHEDDING_SAID_MS) return;
+    saidAt = now;
+    post({ t: "shedding" });
+  });
   setInterval(() => post({ t: "beat" }), THREAD_BEAT_MS).unref();
   const registries = host.registries();
   const publishMetrics = async () => {
