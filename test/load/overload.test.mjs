@@ -47,9 +47,9 @@ describe("admission control under overload", () => {
       // Without admission most requests time out here (80 % for a thread worker before it could
       // shed); with it, none should. A hundredth is left for the load generator itself, which
       // shares the 2 cores. Sync and thread workers see less of the wait (a connection in the
-      // kernel's accept queue while their loop runs a request): alone they time out none, but with
-      // a busy core beside the suite up to 15 % did (Node 24: 223 of 1 722, 256 of 1 760), so they
-      // get a quarter: still far from what no admission gives.
+      // kernel's accept queue while their loop runs a request): run alone they time out none, but
+      // beside the rest of the suite up to 15 % did (Node 24: 223 of 1 722, 256 of 1 760), so
+      // they get a quarter: still far from what no admission gives.
       const slack = klass === "async" ? 100 : 4;
       assert.ok(r.timedOut <= r.sent / slack, `nothing times out: ${JSON.stringify(r)}`);
       assert.equal(r.errors, 0, JSON.stringify(r));
@@ -58,12 +58,10 @@ describe("admission control under overload", () => {
       // How many are let in depends on the machine (a busy core beside the suite leaves the workers
       // a fraction of their capacity); the bench measures the share, the test that some are served.
       assert.ok(r.ok >= 30, `admitted requests are served: ${JSON.stringify(r)}`);
-      // Admitted requests of an async worker keep a bounded latency. A sync or thread worker's can
-      // wait unseen in the kernel's accept queue while its loop runs a request, and with a busy core
-      // beside the suite their p99 reached the clients' deadline (1 984 ms for sync, 1 819 for
-      // thread): for them the test asks only what is above, that few time out.
-      if (klass === "async")
-        assert.ok(r.okP99 < 1500, `admitted requests keep a bounded latency: ${JSON.stringify(r)}`);
+      // Admitted requests keep a latency well inside the clients' deadline. Run beside the rest of
+      // the suite, a sync or thread worker's p99 reached the deadline (1 984 ms, 1 819); alone, with
+      // a busy core beside it, at most 1 047 ms (sync) and 696 ms (thread) in six runs each.
+      assert.ok(r.okP99 < 1500, `admitted requests keep a bounded latency: ${JSON.stringify(r)}`);
       // Every 503 the clients saw is counted; a count may also be a 503 that reached its client
       // after the client gave up (counted there as timed out or late).
       let shed = [];
