@@ -141,9 +141,12 @@ export class AdmissionControl {
     // the pool needs to take it at the rate this worker has been taking requests.
     if (this.limits.backlog === null || ++this.ticks % BACKLOG_EVERY !== 0) return;
     // One at a time, a request's run time paces the pool better than the rate, which is low when
-    // the load is: one connection behind a lone client's slow request is not a second of work.
+    // the load is. And a worker's next connection, there as its last request ends (a lone client
+    // that reconnects), is no queue: one a worker is left out, as a request's own wait leaves out
+    // the one request ahead of it (check).
     const perRequestMs = this.limits.oneAtATime && this.serviceMs > 0 ? this.serviceMs : 1000 / Math.max(1, this.rate);
-    const waitMs = (this.limits.backlog() * perRequestMs) / this.limits.workers;
+    const queued = Math.max(0, this.limits.backlog() - this.limits.workers);
+    const waitMs = (queued * perRequestMs) / this.limits.workers;
     if (waitMs <= this.limits.lagMs) this.standingSince = -1;
     else {
       if (this.standingSince < 0) this.standingSince = now;
