@@ -33,8 +33,8 @@ export const isHono = (v: unknown): v is HonoLike =>
   Array.isArray((v as HonoLike).routes) &&
   typeof (v as HonoLike).router?.match === "function";
 
-export async function adaptHono(app: HonoLike, from: string, what: string): Promise<LoadedApp> {
-  const { getRequestListener } = await importNodeServer(from, what);
+export async function adaptHono(app: HonoLike, dir: string, what: string): Promise<LoadedApp> {
+  const { getRequestListener } = await importNodeServer(dir, what);
   const errors = errorChannel();
   const own = app.errorHandler;
   if (typeof own === "function") {
@@ -76,7 +76,7 @@ function honoRoute(app: HonoLike, req: IncomingMessage): string | undefined {
 
 /** The app's @hono/node-server (its ESM entry), found from the app's directory up. */
 async function importNodeServer(from: string, what: string): Promise<NodeServer> {
-  for (let dir = dirname(from); ; dir = dirname(dir)) {
+  for (let dir = from; ; dir = dirname(dir)) {
     const pkg = join(dir, "node_modules", NODE_SERVER, "package.json");
     if (existsSync(pkg)) {
       const meta = JSON.parse(readFileSync(pkg, "utf8")) as {

@@ -1,7 +1,7 @@
 // Loads the user's app and turns whatever it exports into one (req, res) listener.
 // APP is `path/to/app.js`, `path/to/app.js:name` or `path/to/app.js:name()` (a factory).
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
 import { http } from "../platform/http-modules.js";
 import { AppLoadError, type LoadedApp, type RequestHandler } from "./loaded-app.js";
@@ -156,10 +156,12 @@ const expressRoute = (req: IncomingMessage): string | undefined => {
   return base ? `${base}${route.path}` : route.path;
 };
 
-/** Turns an export into a listener, or explains what it found instead. */
-/** `from`: the app file (a Hono app finds its @hono/node-server from there). */
-export async function adaptApp(value: unknown, what: string, from = resolve("app.js")): Promise<LoadedApp> {
-  if (isHono(value)) return adaptHono(value, from, what);
+/**
+ * Turns an export into a listener, or explains what it found instead. `dir`: the app file's
+ * directory, where a Hono app's @hono/node-server is looked for.
+ */
+export async function adaptApp(value: unknown, what: string, dir = process.cwd()): Promise<LoadedApp> {
+  if (isHono(value)) return adaptHono(value, dir, what);
   if (isFastify(value)) {
     const fastify = value;
     const errors = errorChannel();
@@ -300,7 +302,7 @@ export async function loadApp(app: string, cwd = process.cwd(), where: LoadWhere
       upgrade: upgradeExport ?? served.upgrade,
     };
   }
-  const adapted = await adaptApp(found.exported, found.what, path);
+  const adapted = await adaptApp(found.exported, found.what, dirname(path));
   return {
     ...adapted,
     routeOf: namedFirst(adapted.routeOf),

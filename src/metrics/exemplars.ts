@@ -7,14 +7,22 @@ import type { Exemplar } from "./family.js";
 
 /** One slot: [time (ms since the epoch), observed value, status, trace id as 4 × 32-bit words]. */
 const SLOT = 7;
-const TRACE_ID_AT = 3; // "00-" then 32 hex digits
+/** Where the trace id's words start in a slot. */
+const WORDS_AT = 3;
+/** Where the trace id starts in the header: "00-" then 32 hex digits. */
+const TRACE_ID_AT = 3;
 const TRACE_ID_END = TRACE_ID_AT + 32;
 
-/** The value of one hex digit's char code; -1 if it is not one (traceparent is lower-case). */
-function hexValue(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  return -1;
+/** The 8 lower-case hex digits of `s` from `at` as a 32-bit number; -1 if one is not a hex digit. */
+function hexWord(s: string, at: number): number {
+  let word = 0;
+  for (let i = at; i < at + 8; i++) {
+    const c = s.charCodeAt(i);
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (d < 0) return -1;
+    word = word * 16 + d;
+  }
+  return word;
 }
 
 export class ExemplarSlots {
@@ -25,33 +33,42 @@ export class ExemplarSlots {
   constructor(private readonly values: Float64Array) {}
 
   /**
-   * Keeps the request's trace in `slot` if `traceparent` is a valid W3C header
-   * (`version-traceid-parentid-flags`); an all-zero trace id is invalid.
+   * Keeps the request's trace in the slot of its bucket and in its method's counter slot, if
+   * `traceparent` is a valid W3C header (`version-traceid-parentid-flags`; an all-zero trace id is
+   * invalid). The header is read once, and an invalid one leaves both slots as they were.
    */
-  record(slot: number, value: number, status: number, traceparent: string): void {
+  record(bucketSlot: number, counterSlot: number, seconds: number, status: number, traceparent: string): void {
     if (traceparent.length < 55 || traceparent.charCodeAt(2) !== 45 || traceparent.charCodeAt(TRACE_ID_END) !== 45)
       return;
+    const w0 = hexWord(traceparent, TRACE_ID_AT);
+    const w1 = hexWord(traceparent, TRACE_ID_AT + 8);
+    const w2 = hexWord(traceparent, TRACE_ID_AT + 16);
+    const w3 = hexWord(traceparent, TRACE_ID_AT + 24);
+    if (w0 < 0 || w1 < 0 || w2 < 0 || w3 < 0 || w0 + w1 + w2 + w3 === 0) return;
+    const now = Date.now();
+    this.write(bucketSlot * SLOT, now, seconds, status, w0, w1, w2, w3);
+    this.write(counterSlot * SLOT, now, 1, status, w0, w1, w2, w3);
+  }
+
+  private write(
+    at: number,
+    now: number,
+    value: number,
+    status: number,
+    w0: number,
+    w1: number,
+    w2: number,
+    w3: number,
+  ): void {
     const v = this.values;
-    const at = slot * SLOT;
-    let any = 0;
-    for (let w = 0; w < 4; w++) {
-      let word = 0;
-      for (let i = TRACE_ID_AT + w * 8, end = i + 8; i < end; i++) {
-        const d = hexValue(traceparent.charCodeAt(i));
-        if (d < 0) return;
-        word = word * 16 + d;
-      }
-      any += word;
-      v[at + TRACE_ID_AT + w] = word;
-    }
-    if (any === 0) {
-      v[at] = 0;
-      return;
-    }
     v[at + 1] = value;
     v[at + 2] = status;
+    v[at + WORDS_AT] = w0;
+    v[at + WORDS_AT + 1] = w1;
+    v[at + WORDS_AT + 2] = w2;
+    v[at + WORDS_AT + 3] = w3;
     // The time last: a slot with a time is complete (a thread's region is read by its process).
-    v[at] = Date.now();
+    v[at] = now;
   }
 
   /** The latest exemplar in `slot` across several regions (a thread worker's threads); null if none. */
@@ -62,7 +79,7 @@ export class ExemplarSlots {
     if (best === null) return null;
     const v = best.values;
     let traceId = "";
-    for (let w = 0; w < 4; w++) traceId += v[at + TRACE_ID_AT + w]!.toString(16).padStart(8, "0");
+    for (let w = 0; w < 4; w++) traceId += v[at + WORDS_AT + w]!.toString(16).padStart(8, "0");
     return { labels: { trace_id: traceId }, value: v[at + 1]!, timestamp: v[at]! / 1000, status: v[at + 2]! };
   }
 }

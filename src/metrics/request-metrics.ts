@@ -91,10 +91,7 @@ export class RequestMetrics {
     v[this.sumAt]! += seconds;
     v[this.countAt]! += 1;
     this.native.observe(seconds);
-    if (traceparent !== undefined) {
-      this.exemplars.record(i, seconds, s, traceparent);
-      this.exemplars.record(bounds.length + 1 + m, 1, s, traceparent);
-    }
+    if (traceparent !== undefined) this.exemplars.record(i, bounds.length + 1 + m, seconds, s, traceparent);
   }
 
   get count(): number {

@@ -59,7 +59,6 @@ export class ThreadEngine implements Engine {
   private readonly refusal: EarlyRefusal | null;
   /** The requests this thread refused itself, counted apart from the threads' regions. */
   private readonly refusedHere: RequestMetrics;
-  private refusedCount = 0;
 
   constructor(private readonly ctx: EngineContext) {
     this.pending = new PendingConnections();
@@ -74,10 +73,9 @@ export class ThreadEngine implements Engine {
     this.refusedHere = RequestMetrics.inMemory(s.metrics_buckets, s.metrics_native_schema);
     this.refusal =
       limitsWaiting(s) && this.tls === null
-        ? new EarlyRefusal(new Set(s.admission_exempt), (method, seconds) => {
-            this.refusedCount++;
-            this.refusedHere.observe(method, 503, seconds);
-          })
+        ? new EarlyRefusal(new Set(s.admission_exempt), (method, seconds) =>
+            this.refusedHere.observe(method, 503, seconds),
+          )
         : null;
   }
 
@@ -284,7 +282,7 @@ export class ThreadEngine implements Engine {
     if (this.refusal === null) return families;
     // Added to the threads' own counts of the same series by the merge.
     const labels = { worker_id: slotLabel(this.ctx.init.slot), reason: "overload" };
-    return [...families, { ...familyHead(METRICS.shed), values: [{ labels, value: this.refusedCount }] }];
+    return [...families, { ...familyHead(METRICS.shed), values: [{ labels, value: this.refusedHere.count }] }];
   }
 
   threadFamilies(): FamilyJSON[] {

@@ -26,10 +26,10 @@ export function answerRefused(res: ServerResponse, status: number): void {
   res.end(`${status} ${http.STATUS_CODES[status]}\n`);
 }
 
-/** Admission control refused the request: the client may retry in a second (the connection stays). */
 /** What a shed request is told. */
 export const SHED_BODY = "503 Service Unavailable: over capacity, retry shortly\n";
 
+/** Admission control refused the request: the client may retry in a second (the connection stays). */
 export function answerShed(res: ServerResponse): void {
   res.writeHead(503, { "content-type": "text/plain", "retry-after": "1" });
   res.end(SHED_BODY);

@@ -49,6 +49,17 @@ describe("exemplars", () => {
     assert.equal(duration.values.find((v) => v.exemplar).exemplar.labels.trace_id, "f".repeat(32));
   });
 
+  it("leave a kept exemplar whole when a later traceparent is malformed or all zero", () => {
+    const r = RequestMetrics.inMemory([0.1]);
+    r.observe("GET", 200, 0.01, traceparent());
+    r.observe("GET", 200, 0.02, `00-${"a".repeat(16)}zz${"a".repeat(14)}-00f067aa0ba902b7-01`);
+    r.observe("GET", 200, 0.03, traceparent("0".repeat(32)));
+    const [requests, duration] = RequestMetrics.families([r], 1);
+    const bucket = duration.values.find((v) => v.exemplar);
+    assert.deepEqual([bucket.exemplar.labels.trace_id, bucket.exemplar.value], [TRACE, 0.01]);
+    assert.equal(requests.values[0].exemplar.labels.trace_id, TRACE);
+  });
+
   it("merge to the latest per series, leave out an app registry's, and print in OpenMetrics only", () => {
     const family = (trace, timestamp) => ({
       name: "gunicorn_worker_requests_total",
